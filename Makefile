@@ -1,0 +1,84 @@
+# steer — top-level build. `make` builds build/steer; `make check` runs every test.
+CC       ?= cc
+CLANG    ?= clang
+BPFTOOL  ?= bpftool
+ARCH_INC := /usr/include/$(shell $(CC) -dumpmachine)
+BUILD    := build
+
+PKGS     := libbpf libnftnl libmnl
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -I$(BUILD) \
+            $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lev -lpthread
+BPF_CFLAGS := -target bpf -O2 -g -Wall -Werror -I$(ARCH_INC)
+
+# Debian packages the build, the tests and the demo need.
+DEB_PKGS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config \
+            nftables libnftnl-dev libmnl-dev libev-dev libcmocka-dev \
+            iproute2 nginx-light socat curl wrk jq python3 python3-scapy
+
+LIB_SRCS := $(filter-out steer/main.c,$(wildcard steer/*.c)) \
+            $(filter-out %.bpf.c,$(wildcard bpf/*.c)) \
+            $(wildcard proxy/*.c) $(wildcard nft/*.c)
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
+HDRS     := $(wildcard steer/*.h bpf/*.h proxy/*.h nft/*.h) $(BUILD)/steer.skel.h
+
+UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
+BPF_TESTS  := $(patsubst tests/bpf/%.c,$(BUILD)/tests/%,$(wildcard tests/bpf/test_*.c))
+
+.PHONY: all check demo deps clean unit-check bpf-check net-check
+all: $(BUILD)/steer
+
+$(BUILD)/steer.bpf.o: bpf/steer.bpf.c bpf/steer_abi.h
+	@mkdir -p $(@D)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/steer.skel.h: $(BUILD)/steer.bpf.o
+	$(BPFTOOL) gen skeleton $< name steer_bpf > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/obj/%.o: %.c $(HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/libsteer.a: $(LIB_OBJS)
+	$(AR) rcs $@ $^
+
+$(BUILD)/steer: $(BUILD)/obj/steer/main.o $(BUILD)/libsteer.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libsteer.a $(HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Wno-unused-parameter -o $@ $< $(BUILD)/libsteer.a $(LDLIBS) -lcmocka
+
+$(BUILD)/tests/%: tests/bpf/%.c $(BUILD)/libsteer.a $(HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libsteer.a $(LDLIBS)
+
+# Installs only what is missing; a no-op when everything is present.
+deps:
+	@missing=$$(for p in $(DEB_PKGS); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing:" $$missing; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null || exit 1; \
+	fi
+
+unit-check: $(UNIT_TESTS)
+	@tests/run-bins.sh unit $(UNIT_TESTS)
+
+bpf-check: $(BPF_TESTS)
+	@tests/run-bins.sh bpf $(BPF_TESTS)
+
+net-check: $(BUILD)/steer
+	@tests/net/run.sh
+
+check: deps
+	$(MAKE) all $(UNIT_TESTS) $(BPF_TESTS)
+	$(MAKE) unit-check bpf-check net-check
+
+demo: deps
+	$(MAKE) all
+	tests/demo.sh
+
+clean:
+	rm -rf $(BUILD)

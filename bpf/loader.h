@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* The eBPF backend's loader: skeleton lifecycle, attach, map updates. */
+#ifndef STEER_BPF_LOADER_H
+#define STEER_BPF_LOADER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "steer_abi.h"
+#include "../steer/rules.h"
+
+struct steer_bpf;
+
+struct bpf_settings {
+	uint32_t mark;        /* OR-ed into skb->mark of steered packets */
+	bool fail_closed;     /* on-proxy-down fail-closed */
+	bool external_proxy;  /* find the listener by socket lookup on proxy_port */
+	uint16_t proxy_port;  /* host byte order */
+	uint32_t lpm_entries; /* max_entries of each LPM trie (0 = default) */
+};
+
+/*
+ * Open and load the object with these settings. Returns NULL and prints a
+ * one-line reason to stderr (e.g. verifier rejected, not root).
+ */
+struct steer_bpf *steer_bpf_load(const struct bpf_settings *s);
+
+/* Install compiled rules into the idle generation, then flip to it. */
+int steer_bpf_set_rules(struct steer_bpf *b, const struct compiled_rules *c);
+
+/* Put a listener socket fd into a socket-map slot (enum steer_listen_slot). */
+int steer_bpf_set_listener(struct steer_bpf *b, int slot, int fd);
+
+/* Add/remove one of the gateway's own addresses (family 4 or 6). */
+int steer_bpf_local_addr(struct steer_bpf *b, int family, const uint8_t *addr, bool add);
+
+/*
+ * Attach the client-facing program (ret=false) or the return-path program
+ * (ret=true) to an interface's ingress: a TCX link where the kernel has
+ * TCX, otherwise a clsact filter. Returns 0 or -errno (message printed).
+ */
+int steer_bpf_attach(struct steer_bpf *b, const char *ifname, bool ret);
+
+/* Sum the per-CPU counters into out[STEER_C_MAX]. */
+int steer_bpf_counters(struct steer_bpf *b, uint64_t out[STEER_C_MAX]);
+
+/* Detach everything attached, then free. Safe with NULL. */
+void steer_bpf_destroy(struct steer_bpf *b);
+
+/* Used by the classifier tests: the program fds for BPF_PROG_TEST_RUN. */
+int steer_bpf_prog_fd(struct steer_bpf *b, bool ret);
+
+/*
+ * Remove steer's filters left on every interface by a daemon that did not
+ * exit cleanly (clsact fallback only; TCX links die with their process).
+ * Returns the number removed, or -errno.
+ */
+int steer_bpf_cleanup_stale(void);
+
+#endif

@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* The parsed steer.conf (grammar in DESIGN.md) and the command-line overrides. */
+#ifndef STEER_CONFIG_H
+#define STEER_CONFIG_H
+
+#include <net/if.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/socket.h>
+
+#include "addr.h"
+
+#define STEER_MAX_IFACES 32
+#define STEER_PATH_MAX 256
+
+enum backend_kind { BACKEND_EBPF, BACKEND_NFT, BACKEND_AUTO, BACKEND_SPLIT };
+enum upstream_source { UPSTREAM_CLIENT, UPSTREAM_CLIENT_IP, UPSTREAM_GATEWAY };
+enum on_proxy_down { PROXY_DOWN_FAIL_OPEN, PROXY_DOWN_FAIL_CLOSED };
+enum proxy_mode { PROXY_BUILTIN, PROXY_EXTERNAL };
+
+/* One `steer` or `bypass` line. Empty lists match everything. */
+struct rule {
+	bool bypass;
+	uint8_t proto; /* IPPROTO_TCP, IPPROTO_UDP, or 0 (bypass only: any) */
+	struct port_range *ports;
+	size_t nports;
+	struct prefix *dst;
+	size_t ndst;
+	struct prefix *src;
+	size_t nsrc;
+	int line; /* where it was defined (0 for a flag) */
+};
+
+struct steer_config {
+	char path[STEER_PATH_MAX]; /* the file it came from ("" if none) */
+	enum backend_kind backend;
+	int split_percent; /* 0..100, BACKEND_SPLIT only */
+	char ifaces[STEER_MAX_IFACES][IF_NAMESIZE];
+	int n_ifaces;
+	char return_ifaces[STEER_MAX_IFACES][IF_NAMESIZE];
+	int n_return_ifaces;
+	uint16_t proxy_port;
+	enum upstream_source upstream_source;
+	enum on_proxy_down on_proxy_down;
+	uint32_t mark;
+	uint32_t route_table;
+	char audit_log[STEER_PATH_MAX];
+	char control_socket[STEER_PATH_MAX];
+	int workers; /* 0 = one per CPU */
+	enum proxy_mode proxy;
+	int udp_idle_timeout; /* seconds */
+	bool metrics_enabled;
+	struct sockaddr_storage metrics_addr;
+	struct rule *rules; /* config order; bypass and steer mixed */
+	size_t nrules;
+};
+
+/* Defaults of DESIGN.md (no interfaces, no rules). */
+void config_init(struct steer_config *cfg);
+void config_free(struct steer_config *cfg);
+
+/*
+ * Parse `text` as the contents of file `name`, adding to cfg. Each error is
+ * printed to `errs` as "name:LINE:COL: message\n". Returns the error count.
+ */
+int config_parse_string(struct steer_config *cfg, const char *name, const char *text, FILE *errs);
+
+/* Read and parse a file; an unreadable file is one error. Returns the error count. */
+int config_parse_file(struct steer_config *cfg, const char *path, FILE *errs);
+
+/*
+ * Apply a command-line override `--key value` (key without the dashes).
+ * Flags win over the file: a scalar replaces the file's value, a repeatable
+ * directive (interface, return-interface) replaces the file's list on its
+ * first use and appends after that; `steer`/`bypass` flags append a rule.
+ * Errors are printed as "--key: message". Returns the error count.
+ */
+int config_apply_flag(struct steer_config *cfg, const char *key, const char *value, FILE *errs);
+
+/*
+ * Whole-config checks that no single line can make (contradictions between
+ * directives, a return-interface required by upstream-source, at least one
+ * interface, rule count within STEER_MAX_RULES, ...). Errors point at the
+ * line of the directive concerned, as config_parse_string does. Returns the
+ * error count.
+ */
+int config_validate(const struct steer_config *cfg, FILE *errs);
+
+const char *backend_kind_name(enum backend_kind b);
+const char *upstream_source_name(enum upstream_source u);
+
+#endif

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Policy routing for local delivery of steered packets, through rtnetlink
+ * (libmnl): `ip rule fwmark MARK/MARK lookup TABLE pref STEER_RULE_PRIORITY`
+ * and `local default dev lo table TABLE`, IPv4 and IPv6. Also the address
+ * dump/monitor that keeps the classifier's list of own addresses current.
+ */
+#ifndef STEER_ROUTE_H
+#define STEER_ROUTE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define STEER_RULE_PRIORITY 9050
+
+/* Install both rules and both routes. On failure removes what it added. */
+int route_install(uint32_t mark, uint32_t table);
+
+/* Remove what route_install adds (missing pieces are not an error). */
+int route_remove(uint32_t mark, uint32_t table);
+
+/*
+ * Remove every rule at STEER_RULE_PRIORITY that selects on a fwmark, and the
+ * `local default dev lo` routes of their tables: what a crashed daemon left.
+ * Returns the number of objects removed, or -errno.
+ */
+int route_cleanup_stale(void);
+
+/* Called for each own address: family 4 or 6, addr in network order. */
+typedef void (*addr_cb)(void *ctx, int family, const uint8_t *addr, bool add);
+
+/* Dump all current addresses of the netns into cb (add=true). */
+int addr_dump(addr_cb cb, void *ctx);
+
+struct addr_monitor;
+/* A netlink socket subscribed to address changes; poll its fd for readability. */
+struct addr_monitor *addr_monitor_open(void);
+int addr_monitor_fd(struct addr_monitor *m);
+/* Read pending notifications and report them to cb. */
+int addr_monitor_read(struct addr_monitor *m, addr_cb cb, void *ctx);
+void addr_monitor_close(struct addr_monitor *m);
+
+#endif
