@@ -9,13 +9,14 @@ PKGS     := libbpf libnftnl libmnl
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -I$(BUILD) \
             $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+CFLAGS   += -DLIBNFTNL_VERSION='"$(shell pkg-config --modversion libnftnl 2>/dev/null)"'
 LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lev -lpthread
 BPF_CFLAGS := -target bpf -O2 -g -Wall -Werror -I$(ARCH_INC)
 
 # Debian packages the build, the tests and the demo need.
 DEB_PKGS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config \
             nftables libnftnl-dev libmnl-dev libev-dev libcmocka-dev \
-            iproute2 nginx-light socat curl wrk jq python3 python3-scapy
+            iproute2 iputils-ping nginx-light socat curl wrk jq python3 python3-scapy
 
 LIB_SRCS := $(filter-out steer/main.c,$(wildcard steer/*.c)) \
             $(filter-out %.bpf.c,$(wildcard bpf/*.c)) \

@@ -20,6 +20,33 @@ enum upstream_source { UPSTREAM_CLIENT, UPSTREAM_CLIENT_IP, UPSTREAM_GATEWAY };
 enum on_proxy_down { PROXY_DOWN_FAIL_OPEN, PROXY_DOWN_FAIL_CLOSED };
 enum proxy_mode { PROXY_BUILTIN, PROXY_EXTERNAL };
 
+/*
+ * Where a setting came from, so config_validate can point at it. line is a
+ * line of cfg->path, 0 for a default, -1 for a command-line flag; col is the
+ * 1-based column of the value.
+ */
+struct config_pos {
+	int line;
+	int col;
+};
+
+/* The scalar directives, indexing steer_config.key_pos. */
+enum config_key {
+	CONFIG_KEY_BACKEND,
+	CONFIG_KEY_PROXY_PORT,
+	CONFIG_KEY_UPSTREAM_SOURCE,
+	CONFIG_KEY_ON_PROXY_DOWN,
+	CONFIG_KEY_MARK,
+	CONFIG_KEY_ROUTE_TABLE,
+	CONFIG_KEY_AUDIT_LOG,
+	CONFIG_KEY_CONTROL_SOCKET,
+	CONFIG_KEY_WORKERS,
+	CONFIG_KEY_PROXY,
+	CONFIG_KEY_UDP_IDLE_TIMEOUT,
+	CONFIG_KEY_METRICS_LISTEN,
+	CONFIG_KEY_MAX,
+};
+
 /* One `steer` or `bypass` line. Empty lists match everything. */
 struct rule {
 	bool bypass;
@@ -55,6 +82,10 @@ struct steer_config {
 	struct sockaddr_storage metrics_addr;
 	struct rule *rules; /* config order; bypass and steer mixed */
 	size_t nrules;
+	/* Origins for error messages; appended last, the fields above are unchanged. */
+	struct config_pos key_pos[CONFIG_KEY_MAX];
+	struct config_pos iface_pos[STEER_MAX_IFACES];
+	struct config_pos return_iface_pos[STEER_MAX_IFACES];
 };
 
 /* Defaults of DESIGN.md (no interfaces, no rules). */

@@ -13,10 +13,15 @@
 
 #define STEER_RULE_PRIORITY 9050
 
-/* Install both rules and both routes. On failure removes what it added. */
+/*
+ * Install both rules and both routes. On failure removes what it added,
+ * prints one "steer: ..." line on stderr and returns -errno (-EEXIST when an
+ * identical rule or route is already there, -EINVAL for mark 0 or a reserved
+ * table: 0, 253, 254, 255). Without kernel IPv6 support only IPv4 is installed.
+ */
 int route_install(uint32_t mark, uint32_t table);
 
-/* Remove what route_install adds (missing pieces are not an error). */
+/* Remove what route_install adds (missing pieces are not an error). 0 or -errno. */
 int route_remove(uint32_t mark, uint32_t table);
 
 /*
@@ -29,14 +34,18 @@ int route_cleanup_stale(void);
 /* Called for each own address: family 4 or 6, addr in network order. */
 typedef void (*addr_cb)(void *ctx, int family, const uint8_t *addr, bool add);
 
-/* Dump all current addresses of the netns into cb (add=true). */
+/* Dump all current addresses of the netns into cb (add=true). Returns the count or -errno. */
 int addr_dump(addr_cb cb, void *ctx);
 
 struct addr_monitor;
 /* A netlink socket subscribed to address changes; poll its fd for readability. */
 struct addr_monitor *addr_monitor_open(void);
 int addr_monitor_fd(struct addr_monitor *m);
-/* Read pending notifications and report them to cb. */
+/*
+ * Read pending notifications (non-blocking) and report them to cb. Returns the
+ * number reported, or -ENOBUFS when the kernel dropped notifications (queue
+ * overrun): the caller's set may be stale, rebuild it with addr_dump().
+ */
 int addr_monitor_read(struct addr_monitor *m, addr_cb cb, void *ctx);
 void addr_monitor_close(struct addr_monitor *m);
 

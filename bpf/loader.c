@@ -1,0 +1,547 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The eBPF backend's loader: skeleton lifecycle, attach (TCX link, clsact
+ * fallback), rule generations, listeners, local addresses, counters.
+ */
+#include <errno.h>
+#include <net/if.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "steer_abi.h"
+
+/*
+ * The skeleton's object struct is also called "steer_bpf" (the Makefile
+ * names it so); loader.h's struct steer_bpf is our wrapper around it.
+ */
+#define steer_bpf steer_bpf_skel
+#include "steer.skel.h"
+#undef steer_bpf
+
+#include "loader.h"
+
+/* TCX attach type (Linux >= 6.6; the installed UAPI headers predate it). */
+#define STEER_BPF_TCX_INGRESS 46
+
+/* Fixed clsact filter handle/priorities (fallback without TCX). */
+#define STEER_TC_HANDLE 0x57ee
+#define STEER_TC_PRIO_INGRESS 0x5700
+#define STEER_TC_PRIO_RETURN 0x5701
+
+struct attachment {
+	int ifindex;
+	bool ret;
+	bool tcx;
+	int link_fd;         /* tcx */
+	bool created_qdisc;  /* clsact: we created the qdisc */
+	char ifname[IF_NAMESIZE];
+};
+
+/* What one generation holds in the maps, so it can be cleared cheaply. */
+struct gen_record {
+	uint32_t *port_idx;
+	size_t nports;
+	struct steer_lpm6_key *lpm[4]; /* dst4, src4, dst6, src6 (v4 keys stored as v6-sized) */
+	size_t nlpm[4];
+};
+
+struct steer_bpf {
+	struct steer_bpf_skel *skel;
+	struct attachment *att;
+	size_t natt;
+	struct gen_record rec[STEER_GENERATIONS];
+};
+
+/* Set around calls whose failure is expected and handled (tc queries, EEXIST). */
+static __thread int libbpf_quiet;
+
+static int libbpf_print_fn(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (level == LIBBPF_DEBUG || libbpf_quiet)
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+static void set_print(void)
+{
+	static bool done;
+
+	if (!done) {
+		libbpf_set_print(libbpf_print_fn);
+		done = true;
+	}
+}
+
+struct steer_bpf *steer_bpf_load(const struct bpf_settings *s)
+{
+	struct steer_bpf *b;
+	struct steer_bpf_skel *skel;
+	uint32_t lpm = s->lpm_entries ? s->lpm_entries : STEER_LPM_DEFAULT_ENTRIES;
+	int err;
+
+	set_print();
+	b = calloc(1, sizeof(*b));
+	if (!b) {
+		fprintf(stderr, "steer: out of memory\n");
+		return NULL;
+	}
+	skel = steer_bpf__open();
+	if (!skel) {
+		fprintf(stderr, "steer: cannot open the BPF object: %s\n", strerror(errno));
+		free(b);
+		return NULL;
+	}
+	b->skel = skel;
+	skel->rodata->steer_mark = s->mark;
+	skel->rodata->steer_fail_closed = s->fail_closed;
+	skel->rodata->steer_external_proxy = s->external_proxy;
+	skel->rodata->steer_proxy_port = s->proxy_port;
+
+	if (bpf_map__set_max_entries(skel->maps.steer_dst4, lpm) ||
+	    bpf_map__set_max_entries(skel->maps.steer_src4, lpm) ||
+	    bpf_map__set_max_entries(skel->maps.steer_dst6, lpm) ||
+	    bpf_map__set_max_entries(skel->maps.steer_src6, lpm)) {
+		fprintf(stderr, "steer: cannot size the LPM maps to %u entries\n", lpm);
+		steer_bpf_destroy(b);
+		return NULL;
+	}
+
+	err = steer_bpf__load(skel);
+	if (err) {
+		if (err == -EPERM || errno == EPERM)
+			fprintf(stderr, "steer: loading the BPF program needs root "
+					"(CAP_BPF, CAP_NET_ADMIN): %s\n", strerror(-err));
+		else
+			fprintf(stderr, "steer: loading the BPF program failed: %s\n", strerror(-err));
+		steer_bpf_destroy(b);
+		return NULL;
+	}
+	return b;
+}
+
+/* ---- rules ---- */
+
+static void lpm_key_make(struct steer_lpm6_key *k, int v6, uint8_t gen, uint8_t len, const uint8_t *addr)
+{
+	memset(k, 0, sizeof(*k));
+	k->prefixlen = 8 + len;
+	k->gen = gen;
+	memcpy(k->addr, addr, v6 ? 16 : 4);
+}
+
+static int lpm_map_fd(struct steer_bpf *b, int i)
+{
+	struct bpf_map *m[4] = { b->skel->maps.steer_dst4, b->skel->maps.steer_src4,
+				 b->skel->maps.steer_dst6, b->skel->maps.steer_src6 };
+	return bpf_map__fd(m[i]);
+}
+
+/* Remove what a generation holds. Returns 0 or -errno (record kept on error). */
+static int gen_clear(struct steer_bpf *b, int gen)
+{
+	struct gen_record *r = &b->rec[gen];
+	struct steer_mask zero = { 0 };
+	int pfd = bpf_map__fd(b->skel->maps.steer_ports);
+	size_t i;
+	int j;
+
+	for (i = 0; i < r->nports; i++) {
+		if (bpf_map_update_elem(pfd, &r->port_idx[i], &zero, BPF_ANY)) {
+			int e = -errno;
+
+			fprintf(stderr, "steer: clearing port map entry: %s\n", strerror(errno));
+			return e;
+		}
+	}
+	free(r->port_idx);
+	r->port_idx = NULL;
+	r->nports = 0;
+
+	for (j = 0; j < 4; j++) {
+		int fd = lpm_map_fd(b, j);
+
+		for (i = 0; i < r->nlpm[j]; i++) {
+			if (bpf_map_delete_elem(fd, &r->lpm[j][i]) && errno != ENOENT) {
+				int e = -errno;
+
+				fprintf(stderr, "steer: clearing prefix map entry: %s\n", strerror(errno));
+				return e;
+			}
+		}
+		free(r->lpm[j]);
+		r->lpm[j] = NULL;
+		r->nlpm[j] = 0;
+	}
+	return 0;
+}
+
+static int write_lpm(struct steer_bpf *b, int gen, int j, const struct lpm_entry *e, size_t n)
+{
+	struct gen_record *r = &b->rec[gen];
+	int fd = lpm_map_fd(b, j), v6 = j >= 2;
+	size_t i;
+
+	r->lpm[j] = calloc(n ? n : 1, sizeof(*r->lpm[j]));
+	if (!r->lpm[j])
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		struct steer_lpm6_key k;
+
+		if (e[i].len > (v6 ? 128 : 32)) {
+			fprintf(stderr, "steer: bad prefix length %u\n", e[i].len);
+			return -EINVAL;
+		}
+		lpm_key_make(&k, v6, gen, e[i].len, e[i].addr);
+		if (bpf_map_update_elem(fd, &k, &e[i].mask, BPF_ANY)) {
+			int err = -errno;
+
+			fprintf(stderr, "steer: writing prefix map entry: %s%s\n", strerror(errno),
+				errno == E2BIG || errno == ENOSPC ? " (raise the LPM map size)" : "");
+			return err;
+		}
+		r->lpm[j][r->nlpm[j]++] = k;
+	}
+	return 0;
+}
+
+int steer_bpf_set_rules(struct steer_bpf *b, const struct compiled_rules *c)
+{
+	struct steer_bpf_skel *skel = b->skel;
+	uint32_t cur = __atomic_load_n(&skel->bss->steer_gen, __ATOMIC_ACQUIRE) & 1;
+	uint32_t idle = cur ^ 1;
+	struct gen_record *r = &b->rec[idle];
+	int pfd = bpf_map__fd(skel->maps.steer_ports);
+	size_t i;
+	int err;
+
+	err = gen_clear(b, idle);
+	if (err)
+		return err;
+
+	r->port_idx = calloc(c->nports ? c->nports : 1, sizeof(*r->port_idx));
+	if (!r->port_idx) {
+		fprintf(stderr, "steer: out of memory\n");
+		return -ENOMEM;
+	}
+	for (i = 0; i < c->nports; i++) {
+		const struct port_entry *p = &c->ports[i];
+		uint32_t idx;
+
+		if (p->proto_idx >= STEER_PROTO_MAX) {
+			fprintf(stderr, "steer: bad protocol slot %u in compiled rules\n", p->proto_idx);
+			return -EINVAL;
+		}
+		idx = steer_port_index(idle, p->proto_idx, p->port);
+		if (bpf_map_update_elem(pfd, &idx, &p->mask, BPF_ANY)) {
+			err = -errno;
+			fprintf(stderr, "steer: writing port map entry: %s\n", strerror(errno));
+			return err;
+		}
+		r->port_idx[r->nports++] = idx;
+	}
+	if ((err = write_lpm(b, idle, 0, c->dst4, c->ndst4)) ||
+	    (err = write_lpm(b, idle, 1, c->src4, c->nsrc4)) ||
+	    (err = write_lpm(b, idle, 2, c->dst6, c->ndst6)) ||
+	    (err = write_lpm(b, idle, 3, c->src6, c->nsrc6))) {
+		if (err == -ENOMEM)
+			fprintf(stderr, "steer: out of memory\n");
+		return err;
+	}
+
+	skel->bss->steer_rulesets[idle] = c->ruleset;
+	/* Release: the idle generation's map entries and ruleset are visible first. */
+	__atomic_store_n(&skel->bss->steer_gen, idle, __ATOMIC_RELEASE);
+	return 0;
+}
+
+/* ---- listeners, local addresses, counters ---- */
+
+int steer_bpf_set_listener(struct steer_bpf *b, int slot, int fd)
+{
+	uint32_t key = slot;
+	int mfd = bpf_map__fd(b->skel->maps.steer_listen);
+
+	if (slot < 0 || slot >= STEER_LISTEN_MAX) {
+		fprintf(stderr, "steer: bad listener slot %d\n", slot);
+		return -EINVAL;
+	}
+	if (fd < 0) {
+		/* An empty sockmap slot answers EINVAL (the slot number is valid). */
+		if (bpf_map_delete_elem(mfd, &key) && errno != ENOENT && errno != EINVAL) {
+			int e = -errno;
+
+			fprintf(stderr, "steer: clearing listener slot %d: %s\n", slot, strerror(errno));
+			return e;
+		}
+		return 0;
+	}
+	uint64_t v = fd;
+
+	if (bpf_map_update_elem(mfd, &key, &v, BPF_ANY)) {
+		int e = -errno;
+
+		fprintf(stderr, "steer: putting listener into slot %d: %s\n", slot, strerror(errno));
+		return e;
+	}
+	return 0;
+}
+
+int steer_bpf_local_addr(struct steer_bpf *b, int family, const uint8_t *addr, bool add)
+{
+	struct steer_local_key k;
+	uint8_t one = 1;
+	int fd = bpf_map__fd(b->skel->maps.steer_local);
+
+	if (family != 4 && family != 6) {
+		fprintf(stderr, "steer: bad address family %d\n", family);
+		return -EINVAL;
+	}
+	memset(&k, 0, sizeof(k));
+	k.family = family;
+	memcpy(k.addr, addr, family == 4 ? 4 : 16);
+	if (add ? bpf_map_update_elem(fd, &k, &one, BPF_ANY) : bpf_map_delete_elem(fd, &k)) {
+		if (!add && errno == ENOENT)
+			return 0;
+		int e = -errno;
+
+		fprintf(stderr, "steer: %s local address: %s\n", add ? "adding" : "removing", strerror(errno));
+		return e;
+	}
+	return 0;
+}
+
+int steer_bpf_counters(struct steer_bpf *b, uint64_t out[STEER_C_MAX])
+{
+	int ncpu = libbpf_num_possible_cpus();
+	int fd = bpf_map__fd(b->skel->maps.steer_counters);
+	uint64_t *v;
+	uint32_t i;
+	int j;
+
+	if (ncpu <= 0) {
+		fprintf(stderr, "steer: cannot count CPUs\n");
+		return ncpu ? ncpu : -EINVAL;
+	}
+	v = calloc(ncpu, sizeof(*v));
+	if (!v) {
+		fprintf(stderr, "steer: out of memory\n");
+		return -ENOMEM;
+	}
+	for (i = 0; i < STEER_C_MAX; i++) {
+		if (bpf_map_lookup_elem(fd, &i, v)) {
+			int e = -errno;
+
+			fprintf(stderr, "steer: reading counters: %s\n", strerror(errno));
+			free(v);
+			return e;
+		}
+		out[i] = 0;
+		for (j = 0; j < ncpu; j++)
+			out[i] += v[j];
+	}
+	free(v);
+	return 0;
+}
+
+int steer_bpf_prog_fd(struct steer_bpf *b, bool ret)
+{
+	return bpf_program__fd(ret ? b->skel->progs.steer_return : b->skel->progs.steer_ingress);
+}
+
+/* ---- attach / detach ---- */
+
+static int tc_attach(struct attachment *a, int prog_fd)
+{
+	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = a->ifindex, .attach_point = BPF_TC_INGRESS);
+	DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = STEER_TC_HANDLE,
+			    .priority = a->ret ? STEER_TC_PRIO_RETURN : STEER_TC_PRIO_INGRESS,
+			    .prog_fd = prog_fd, .flags = BPF_TC_F_REPLACE);
+	int err;
+
+	libbpf_quiet++;
+	err = bpf_tc_hook_create(&hook);
+	libbpf_quiet--;
+	if (err && err != -EEXIST) {
+		fprintf(stderr, "steer: creating clsact qdisc on %s: %s\n", a->ifname, strerror(-err));
+		return err;
+	}
+	a->created_qdisc = err == 0;
+	err = bpf_tc_attach(&hook, &opts);
+	if (err) {
+		fprintf(stderr, "steer: attaching tc filter on %s: %s\n", a->ifname, strerror(-err));
+		if (a->created_qdisc) {
+			hook.attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS;
+			bpf_tc_hook_destroy(&hook);
+			a->created_qdisc = false;
+		}
+		return err;
+	}
+	return 0;
+}
+
+int steer_bpf_attach(struct steer_bpf *b, const char *ifname, bool ret)
+{
+	struct attachment a, *n;
+	int prog_fd = steer_bpf_prog_fd(b, ret);
+	const char *nt;
+	int fd, err;
+
+	memset(&a, 0, sizeof(a));
+	a.ifindex = if_nametoindex(ifname);
+	if (!a.ifindex) {
+		err = -errno;
+		fprintf(stderr, "steer: interface %s: %s\n", ifname, strerror(errno));
+		return err;
+	}
+	snprintf(a.ifname, sizeof(a.ifname), "%s", ifname);
+	a.ret = ret;
+	a.link_fd = -1;
+
+	n = realloc(b->att, (b->natt + 1) * sizeof(*b->att));
+	if (!n) {
+		fprintf(stderr, "steer: out of memory\n");
+		return -ENOMEM;
+	}
+	b->att = n;
+
+	/* STEER_BPF_NO_TCX=1 forces the clsact path (tests, or tc-only tooling). */
+	nt = getenv("STEER_BPF_NO_TCX");
+	if (nt && *nt && strcmp(nt, "0") != 0)
+		fd = -EOPNOTSUPP;
+	else
+		fd = bpf_link_create(prog_fd, a.ifindex, STEER_BPF_TCX_INGRESS, NULL);
+	if (fd >= 0) {
+		a.tcx = true;
+		a.link_fd = fd;
+	} else if (fd == -EINVAL || fd == -EOPNOTSUPP || fd == -ENOTSUP) {
+		err = tc_attach(&a, prog_fd);
+		if (err)
+			return err;
+	} else {
+		fprintf(stderr, "steer: attaching to %s (tcx): %s\n", ifname, strerror(-fd));
+		return fd;
+	}
+	b->att[b->natt++] = a;
+	return 0;
+}
+
+static void detach_one(struct attachment *a)
+{
+	if (a->tcx) {
+		close(a->link_fd);
+		return;
+	}
+	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = a->ifindex, .attach_point = BPF_TC_INGRESS);
+	DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = STEER_TC_HANDLE,
+			    .priority = a->ret ? STEER_TC_PRIO_RETURN : STEER_TC_PRIO_INGRESS);
+	int err;
+
+	libbpf_quiet++;
+	err = bpf_tc_detach(&hook, &opts);
+	libbpf_quiet--;
+	if (err && err != -ENOENT && err != -ENODEV)
+		fprintf(stderr, "steer: removing tc filter from %s: %s\n", a->ifname, strerror(-err));
+}
+
+void steer_bpf_destroy(struct steer_bpf *b)
+{
+	size_t i;
+	int g;
+
+	if (!b)
+		return;
+	for (i = b->natt; i-- > 0;)
+		detach_one(&b->att[i]);
+	/* Remove the clsact qdiscs we created, after all our filters are gone. */
+	for (i = 0; i < b->natt; i++) {
+		if (!b->att[i].tcx && b->att[i].created_qdisc) {
+			DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = b->att[i].ifindex,
+					    .attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS);
+			int err;
+
+			libbpf_quiet++;
+			err = bpf_tc_hook_destroy(&hook);
+			libbpf_quiet--;
+			if (err && err != -ENOENT && err != -ENODEV && err != -EINVAL)
+				fprintf(stderr, "steer: removing clsact qdisc from %s: %s\n",
+					b->att[i].ifname, strerror(-err));
+		}
+	}
+	free(b->att);
+	for (g = 0; g < STEER_GENERATIONS; g++) {
+		free(b->rec[g].port_idx);
+		for (i = 0; i < 4; i++)
+			free(b->rec[g].lpm[i]);
+	}
+	steer_bpf__destroy(b->skel);
+	free(b);
+}
+
+/* ---- stale filters of a crashed daemon ---- */
+
+static bool prog_is_steer(uint32_t id)
+{
+	struct bpf_prog_info info;
+	uint32_t len = sizeof(info);
+	int fd = bpf_prog_get_fd_by_id(id);
+	bool r = false;
+
+	if (fd < 0)
+		return false;
+	memset(&info, 0, sizeof(info));
+	if (!bpf_obj_get_info_by_fd(fd, &info, &len))
+		r = strncmp(info.name, "steer", 5) == 0;
+	close(fd);
+	return r;
+}
+
+int steer_bpf_cleanup_stale(void)
+{
+	static const uint32_t prios[] = { STEER_TC_PRIO_INGRESS, STEER_TC_PRIO_RETURN };
+	struct if_nameindex *ifs, *i;
+	int removed = 0;
+	size_t p;
+
+	set_print();
+	ifs = if_nameindex();
+	if (!ifs) {
+		int e = -errno;
+
+		fprintf(stderr, "steer: listing interfaces: %s\n", strerror(errno));
+		return e;
+	}
+	for (i = ifs; i->if_index; i++) {
+		for (p = 0; p < sizeof(prios) / sizeof(prios[0]); p++) {
+			DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = i->if_index,
+					    .attach_point = BPF_TC_INGRESS);
+			DECLARE_LIBBPF_OPTS(bpf_tc_opts, q, .handle = STEER_TC_HANDLE, .priority = prios[p]);
+			int err;
+
+			libbpf_quiet++;
+			err = bpf_tc_query(&hook, &q);
+			libbpf_quiet--;
+			if (err)
+				continue; /* no clsact, or no filter of ours */
+			if (!prog_is_steer(q.prog_id))
+				continue;
+			DECLARE_LIBBPF_OPTS(bpf_tc_opts, d, .handle = STEER_TC_HANDLE, .priority = prios[p]);
+			libbpf_quiet++;
+			err = bpf_tc_detach(&hook, &d);
+			libbpf_quiet--;
+			if (err && err != -ENOENT) {
+				fprintf(stderr, "steer: removing stale tc filter from %s: %s\n",
+					i->if_name, strerror(-err));
+				continue;
+			}
+			removed++;
+		}
+	}
+	if_freenameindex(ifs);
+	return removed;
+}

@@ -1,0 +1,513 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * steer's TC ingress classifier.
+ *
+ *   steer_ingress  client-facing interfaces: packets of flows the proxy
+ *                  already holds go to their socket; new flows (TCP SYN, any
+ *                  UDP datagram) that match the rules go to the proxy's
+ *                  transparent listener.
+ *   steer_return   return (server-facing) interfaces: replies to the proxy's
+ *                  upstream sockets that are bound to a client's non-local
+ *                  address go to that socket. Never steers new flows.
+ *
+ * Every packet moves exactly one counter (enum steer_counter). Malformed
+ * packets are never dropped: they are passed untouched and counted.
+ * Headers are read with bpf_skb_load_bytes, so non-linear skbs work and
+ * every read is bounds-checked by the kernel.
+ */
+#include <linux/bpf.h>
+#include <linux/pkt_cls.h>
+#include <linux/if_ether.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/tcp.h>
+#include <linux/udp.h>
+#include <linux/in.h>
+#include <linux/in6.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
+#include "steer_abi.h"
+
+#ifndef ETH_P_8021AD
+#define ETH_P_8021AD 0x88A8
+#endif
+
+#define STEER_MAX_EXT_HDRS 6
+
+/* ---- settings (rodata, fixed before load) ---- */
+const volatile __u32 steer_mark = 0;
+const volatile __u8 steer_fail_closed = 0;
+const volatile __u8 steer_external_proxy = 0;
+const volatile __u16 steer_proxy_port = 0; /* host byte order */
+
+/* ---- rules generations (bss, written by user space through mmap) ---- */
+__u32 steer_gen = 0;
+struct steer_ruleset steer_rulesets[STEER_GENERATIONS] = {};
+
+/* ---- maps ---- */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, STEER_PORT_ENTRIES);
+	__type(key, __u32);
+	__type(value, struct steer_mask);
+} steer_ports SEC(".maps");
+
+#define STEER_LPM_MAP(NAME, KEY)                                  \
+	struct {                                                  \
+		__uint(type, BPF_MAP_TYPE_LPM_TRIE);              \
+		__uint(max_entries, STEER_LPM_DEFAULT_ENTRIES);   \
+		__uint(map_flags, BPF_F_NO_PREALLOC);             \
+		__type(key, KEY);                                 \
+		__type(value, struct steer_mask);                 \
+	} NAME SEC(".maps")
+
+STEER_LPM_MAP(steer_dst4, struct steer_lpm4_key);
+STEER_LPM_MAP(steer_src4, struct steer_lpm4_key);
+STEER_LPM_MAP(steer_dst6, struct steer_lpm6_key);
+STEER_LPM_MAP(steer_src6, struct steer_lpm6_key);
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, STEER_LOCAL_ENTRIES);
+	__type(key, struct steer_local_key);
+	__type(value, __u8);
+} steer_local SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_SOCKMAP);
+	__uint(max_entries, STEER_LISTEN_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} steer_listen SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, STEER_C_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} steer_counters SEC(".maps");
+
+/* ---- parsing ---- */
+
+#define TCPF_FIN 0x01
+#define TCPF_SYN 0x02
+#define TCPF_RST 0x04
+#define TCPF_ACK 0x10
+
+struct pkt {
+	__u8 family; /* 4 or 6 */
+	__u8 proto;  /* IPPROTO_TCP / IPPROTO_UDP */
+	__u8 tcp_flags;
+	struct bpf_sock_tuple t; /* packet's own tuple, network byte order */
+};
+
+static __always_inline void count(__u32 c)
+{
+	__u64 *v = bpf_map_lookup_elem(&steer_counters, &c);
+
+	if (v)
+		*v += 1;
+}
+
+/* Returns -1 when the packet is a parsed TCP/UDP packet, else the counter. */
+static __always_inline int parse(struct __sk_buff *skb, struct pkt *p)
+{
+	__u32 len = skb->len;
+	__u32 off = ETH_HLEN, end;
+	__u16 proto;
+	__u8 nh;
+	struct ethhdr eth;
+
+	if (bpf_skb_load_bytes(skb, 0, &eth, sizeof(eth)))
+		return STEER_C_MALFORMED;
+	proto = eth.h_proto;
+	if (proto == bpf_htons(ETH_P_8021Q) || proto == bpf_htons(ETH_P_8021AD)) {
+		__be16 vlan[2]; /* TCI, encapsulated protocol */
+
+		if (bpf_skb_load_bytes(skb, off, vlan, sizeof(vlan)))
+			return STEER_C_MALFORMED;
+		proto = vlan[1];
+		off += 4;
+	}
+
+	if (proto == bpf_htons(ETH_P_IP)) {
+		struct iphdr ip;
+		__u32 hl, tot;
+
+		if (bpf_skb_load_bytes(skb, off, &ip, sizeof(ip)))
+			return STEER_C_MALFORMED;
+		if (ip.version != 4 || ip.ihl < 5)
+			return STEER_C_MALFORMED;
+		hl = ip.ihl * 4;
+		tot = bpf_ntohs(ip.tot_len);
+		if (tot == 0 && len - off > 0xffff) {
+			end = len; /* BIG TCP aggregate */
+		} else {
+			if (tot < hl || tot > len - off)
+				return STEER_C_MALFORMED;
+			end = off + tot;
+		}
+		if (ip.frag_off & bpf_htons(0x1fff))
+			return STEER_C_FRAGMENT;
+		nh = ip.protocol;
+		off += hl;
+		p->family = 4;
+		p->t.ipv4.saddr = ip.saddr;
+		p->t.ipv4.daddr = ip.daddr;
+	} else if (proto == bpf_htons(ETH_P_IPV6)) {
+		struct ipv6hdr ip6;
+		__u32 plen;
+		int i;
+
+		if (bpf_skb_load_bytes(skb, off, &ip6, sizeof(ip6)))
+			return STEER_C_MALFORMED;
+		if (ip6.version != 6)
+			return STEER_C_MALFORMED;
+		plen = bpf_ntohs(ip6.payload_len);
+		if (plen == 0 && len - off > 0xffff + sizeof(ip6)) {
+			end = len; /* jumbogram / BIG TCP aggregate */
+		} else {
+			if (plen > len - off - sizeof(ip6))
+				return STEER_C_MALFORMED;
+			end = off + sizeof(ip6) + plen;
+		}
+		nh = ip6.nexthdr;
+		off += sizeof(ip6);
+		__builtin_memcpy(p->t.ipv6.saddr, &ip6.saddr, 16);
+		__builtin_memcpy(p->t.ipv6.daddr, &ip6.daddr, 16);
+		p->family = 6;
+
+		for (i = 0; i < STEER_MAX_EXT_HDRS; i++) {
+			__u8 h[2]; /* next header, length */
+
+			if (nh == IPPROTO_TCP || nh == IPPROTO_UDP)
+				break;
+			if (nh == IPPROTO_FRAGMENT) {
+				struct frag_hdr {
+					__u8 nexthdr, reserved;
+					__be16 frag_off;
+					__be32 id;
+				} fh;
+
+				if (bpf_skb_load_bytes(skb, off, &fh, sizeof(fh)))
+					return STEER_C_MALFORMED;
+				if (fh.frag_off & bpf_htons(0xfff8))
+					return STEER_C_FRAGMENT;
+				nh = fh.nexthdr;
+				off += sizeof(fh);
+			} else if (nh == IPPROTO_HOPOPTS || nh == IPPROTO_ROUTING ||
+				   nh == IPPROTO_DSTOPTS) {
+				if (bpf_skb_load_bytes(skb, off, h, sizeof(h)))
+					return STEER_C_MALFORMED;
+				nh = h[0];
+				off += (h[1] + 1) * 8;
+			} else if (nh == IPPROTO_AH) {
+				if (bpf_skb_load_bytes(skb, off, h, sizeof(h)))
+					return STEER_C_MALFORMED;
+				nh = h[0];
+				off += (h[1] + 2) * 4;
+			} else {
+				return STEER_C_NOT_IP;
+			}
+			if (off > end)
+				return STEER_C_MALFORMED;
+		}
+	} else {
+		return STEER_C_NOT_IP;
+	}
+
+	if (nh == IPPROTO_TCP) {
+		struct tcphdr th;
+
+		if (off + sizeof(th) > end || bpf_skb_load_bytes(skb, off, &th, sizeof(th)))
+			return STEER_C_MALFORMED;
+		if (th.doff < 5 || off + th.doff * 4 > end)
+			return STEER_C_MALFORMED;
+		p->tcp_flags = ((__u8 *)&th)[13];
+		if (p->family == 4) {
+			p->t.ipv4.sport = th.source;
+			p->t.ipv4.dport = th.dest;
+		} else {
+			p->t.ipv6.sport = th.source;
+			p->t.ipv6.dport = th.dest;
+		}
+	} else if (nh == IPPROTO_UDP) {
+		struct udphdr uh;
+		__u16 ulen;
+
+		if (off + sizeof(uh) > end || bpf_skb_load_bytes(skb, off, &uh, sizeof(uh)))
+			return STEER_C_MALFORMED;
+		ulen = bpf_ntohs(uh.len);
+		if (ulen != 0 && (ulen < sizeof(uh) || off + ulen > end))
+			return STEER_C_MALFORMED;
+		if (p->family == 4) {
+			p->t.ipv4.sport = uh.source;
+			p->t.ipv4.dport = uh.dest;
+		} else {
+			p->t.ipv6.sport = uh.source;
+			p->t.ipv6.dport = uh.dest;
+		}
+	} else {
+		return STEER_C_NOT_IP;
+	}
+	p->proto = nh;
+	return -1;
+}
+
+static __always_inline int is_local_dst(const struct pkt *p)
+{
+	struct steer_local_key k = {};
+
+	k.family = p->family;
+	if (p->family == 4)
+		__builtin_memcpy(k.addr, &p->t.ipv4.daddr, 4);
+	else
+		__builtin_memcpy(k.addr, p->t.ipv6.daddr, 16);
+	return bpf_map_lookup_elem(&steer_local, &k) != NULL;
+}
+
+static __always_inline __u16 pkt_dport(const struct pkt *p)
+{
+	return bpf_ntohs(p->family == 4 ? p->t.ipv4.dport : p->t.ipv6.dport);
+}
+
+static __always_inline struct bpf_sock *skc_lookup(struct __sk_buff *skb, struct pkt *p)
+{
+	if (p->family == 4)
+		return bpf_skc_lookup_tcp(skb, &p->t, sizeof(p->t.ipv4), BPF_F_CURRENT_NETNS, 0);
+	return bpf_skc_lookup_tcp(skb, &p->t, sizeof(p->t.ipv6), BPF_F_CURRENT_NETNS, 0);
+}
+
+static __always_inline int is_syn(const struct pkt *p)
+{
+	return (p->tcp_flags & (TCPF_SYN | TCPF_ACK | TCPF_RST)) == TCPF_SYN;
+}
+
+static __always_inline int fail_verdict(void)
+{
+	return steer_fail_closed ? TC_ACT_SHOT : TC_ACT_OK;
+}
+
+/* The rules of the active generation: 0 not matched, 1 steer, 2 bypass. */
+static __always_inline int rules_verdict(const struct pkt *p)
+{
+	__u32 gen = *(volatile __u32 *)&steer_gen & 1;
+	__u32 idx = steer_port_index(gen, p->proto == IPPROTO_TCP ? STEER_PROTO_TCP : STEER_PROTO_UDP,
+				     pkt_dport(p));
+	struct steer_mask *pm, *dm, *sm;
+	struct steer_ruleset *rs;
+	__u64 m0, m1;
+
+	pm = bpf_map_lookup_elem(&steer_ports, &idx);
+	if (!pm)
+		return 0;
+	m0 = pm->w[0];
+	m1 = pm->w[1];
+	if (!(m0 | m1))
+		return 0;
+
+	if (p->family == 4) {
+		struct steer_lpm4_key k = { .prefixlen = 8 + 32, .gen = gen };
+
+		__builtin_memcpy(k.addr, &p->t.ipv4.daddr, 4);
+		dm = bpf_map_lookup_elem(&steer_dst4, &k);
+		if (!dm)
+			return 0;
+		m0 &= dm->w[0];
+		m1 &= dm->w[1];
+		__builtin_memcpy(k.addr, &p->t.ipv4.saddr, 4);
+		sm = bpf_map_lookup_elem(&steer_src4, &k);
+	} else {
+		struct steer_lpm6_key k = { .prefixlen = 8 + 128, .gen = gen };
+
+		__builtin_memcpy(k.addr, p->t.ipv6.daddr, 16);
+		dm = bpf_map_lookup_elem(&steer_dst6, &k);
+		if (!dm)
+			return 0;
+		m0 &= dm->w[0];
+		m1 &= dm->w[1];
+		__builtin_memcpy(k.addr, p->t.ipv6.saddr, 16);
+		sm = bpf_map_lookup_elem(&steer_src6, &k);
+	}
+	if (!sm)
+		return 0;
+	m0 &= sm->w[0];
+	m1 &= sm->w[1];
+	if (!(m0 | m1))
+		return 0;
+	rs = &steer_rulesets[gen];
+	if ((m0 & rs->bypass.w[0]) | (m1 & rs->bypass.w[1]))
+		return 2;
+	return 1;
+}
+
+/* Find the proxy's listener for this packet's family/protocol (a reference). */
+static __always_inline struct bpf_sock *find_listener(struct __sk_buff *skb, struct pkt *p)
+{
+	if (steer_external_proxy) {
+		struct bpf_sock_tuple t = {};
+
+		if (p->family == 4) {
+			t.ipv4.saddr = p->t.ipv4.saddr;
+			t.ipv4.sport = p->t.ipv4.sport;
+			t.ipv4.daddr = bpf_htonl(0x7f000001);
+			t.ipv4.dport = bpf_htons(steer_proxy_port);
+			if (p->proto == IPPROTO_TCP)
+				return bpf_sk_lookup_tcp(skb, &t, sizeof(t.ipv4), BPF_F_CURRENT_NETNS, 0);
+			return bpf_sk_lookup_udp(skb, &t, sizeof(t.ipv4), BPF_F_CURRENT_NETNS, 0);
+		}
+		__builtin_memcpy(t.ipv6.saddr, p->t.ipv6.saddr, 16);
+		t.ipv6.sport = p->t.ipv6.sport;
+		t.ipv6.daddr[3] = bpf_htonl(1);
+		t.ipv6.dport = bpf_htons(steer_proxy_port);
+		if (p->proto == IPPROTO_TCP)
+			return bpf_sk_lookup_tcp(skb, &t, sizeof(t.ipv6), BPF_F_CURRENT_NETNS, 0);
+		return bpf_sk_lookup_udp(skb, &t, sizeof(t.ipv6), BPF_F_CURRENT_NETNS, 0);
+	}
+
+	__u32 slot = p->proto == IPPROTO_TCP ? (p->family == 4 ? STEER_LISTEN_TCP4 : STEER_LISTEN_TCP6)
+					     : (p->family == 4 ? STEER_LISTEN_UDP4 : STEER_LISTEN_UDP6);
+
+	return bpf_map_lookup_elem(&steer_listen, &slot);
+}
+
+static __always_inline int steer_new(struct __sk_buff *skb, struct pkt *p, int tw)
+{
+	struct bpf_sock *sk = find_listener(skb, p);
+	long err;
+
+	if (sk && p->proto == IPPROTO_TCP && sk->state != BPF_TCP_LISTEN) {
+		bpf_sk_release(sk);
+		sk = NULL;
+	}
+	if (!sk) {
+		if (steer_fail_closed) {
+			count(STEER_C_NO_LISTENER_DROP);
+			return TC_ACT_SHOT;
+		}
+		count(STEER_C_NO_LISTENER_PASS);
+		return TC_ACT_OK;
+	}
+	err = bpf_sk_assign(skb, sk, 0);
+	bpf_sk_release(sk);
+	if (err) {
+		count(STEER_C_ASSIGN_FAILED);
+		return fail_verdict();
+	}
+	skb->mark |= steer_mark;
+	count(tw ? STEER_C_TIME_WAIT_SYN : STEER_C_STEERED_NEW);
+	return TC_ACT_OK;
+}
+
+SEC("tc")
+int steer_ingress(struct __sk_buff *skb)
+{
+	struct pkt p = {};
+	int c, tw = 0, v;
+
+	c = parse(skb, &p);
+	if (c >= 0) {
+		count(c);
+		return TC_ACT_OK;
+	}
+	if (is_local_dst(&p)) {
+		count(STEER_C_LOCAL_DST);
+		return TC_ACT_OK;
+	}
+
+	if (p.proto == IPPROTO_TCP) {
+		struct bpf_sock *sk = skc_lookup(skb, &p);
+
+		if (sk) {
+			__u32 state = sk->state;
+
+			if (state == BPF_TCP_LISTEN) {
+				bpf_sk_release(sk);
+			} else if (state == BPF_TCP_TIME_WAIT && is_syn(&p)) {
+				bpf_sk_release(sk);
+				tw = 1;
+			} else {
+				long err = bpf_sk_assign(skb, sk, 0);
+
+				bpf_sk_release(sk);
+				if (err) {
+					count(STEER_C_ASSIGN_FAILED);
+					return fail_verdict();
+				}
+				skb->mark |= steer_mark;
+				count(STEER_C_STEERED_ESTABLISHED);
+				return TC_ACT_OK;
+			}
+		}
+		if (!is_syn(&p)) {
+			count(STEER_C_NOT_MATCHED);
+			return TC_ACT_OK;
+		}
+	}
+
+	v = rules_verdict(&p);
+	if (v == 0) {
+		count(STEER_C_NOT_MATCHED);
+		return TC_ACT_OK;
+	}
+	if (v == 2) {
+		count(STEER_C_BYPASSED);
+		return TC_ACT_OK;
+	}
+	return steer_new(skb, &p, tw);
+}
+
+SEC("tc")
+int steer_return(struct __sk_buff *skb)
+{
+	struct pkt p = {};
+	struct bpf_sock *sk;
+	long err;
+	int c;
+
+	c = parse(skb, &p);
+	if (c >= 0) {
+		count(c);
+		return TC_ACT_OK;
+	}
+	if (is_local_dst(&p)) {
+		count(STEER_C_RETURN_PASSED);
+		return TC_ACT_OK;
+	}
+
+	if (p.proto == IPPROTO_TCP) {
+		sk = skc_lookup(skb, &p);
+		if (!sk)
+			goto pass;
+		if (sk->state == BPF_TCP_LISTEN || sk->state == BPF_TCP_TIME_WAIT) {
+			bpf_sk_release(sk);
+			goto pass;
+		}
+	} else {
+		if (p.family == 4)
+			sk = bpf_sk_lookup_udp(skb, &p.t, sizeof(p.t.ipv4), BPF_F_CURRENT_NETNS, 0);
+		else
+			sk = bpf_sk_lookup_udp(skb, &p.t, sizeof(p.t.ipv6), BPF_F_CURRENT_NETNS, 0);
+		if (!sk)
+			goto pass;
+		if (sk->dst_port == 0) { /* unconnected: not an upstream socket */
+			bpf_sk_release(sk);
+			goto pass;
+		}
+	}
+	err = bpf_sk_assign(skb, sk, 0);
+	bpf_sk_release(sk);
+	if (err) {
+		count(STEER_C_ASSIGN_FAILED);
+		return TC_ACT_OK;
+	}
+	skb->mark |= steer_mark;
+	count(STEER_C_RETURN_ASSIGNED);
+	return TC_ACT_OK;
+pass:
+	count(STEER_C_RETURN_PASSED);
+	return TC_ACT_OK;
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -1,0 +1,165 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* Transparent SO_REUSEPORT listeners and the accept path. */
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+static int setopt_int(int fd, int level, int opt, int val)
+{
+	return setsockopt(fd, level, opt, &val, sizeof(val));
+}
+
+/*
+ * One listener: IPv4 0.0.0.0:port or IPv6 [::]:port (v6only), transparent
+ * (accepts connections to non-local addresses steered by TPROXY or
+ * bpf_sk_assign), SO_REUSEPORT so each worker has its own accept queue.
+ * On failure prints the reason and returns -1 with errno preserved.
+ */
+int listener_open(struct listener *l, int family, uint16_t port)
+{
+	const char *what;
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd, err;
+
+	l->fd = -1;
+	l->family = family;
+	fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+	if (fd < 0) {
+		what = "socket";
+		goto fail_nofd;
+	}
+	memset(&ss, 0, sizeof(ss));
+	if (family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(port);
+		sin->sin_addr.s_addr = htonl(INADDR_ANY);
+		len = sizeof(*sin);
+		what = "IP_TRANSPARENT";
+		if (setopt_int(fd, SOL_IP, IP_TRANSPARENT, 1) < 0)
+			goto fail;
+	} else {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(port);
+		sin6->sin6_addr = in6addr_any;
+		len = sizeof(*sin6);
+		what = "IPV6_V6ONLY";
+		if (setopt_int(fd, SOL_IPV6, IPV6_V6ONLY, 1) < 0)
+			goto fail;
+		what = "IPV6_TRANSPARENT";
+		if (setopt_int(fd, SOL_IPV6, IPV6_TRANSPARENT, 1) < 0)
+			goto fail;
+	}
+	what = "SO_REUSEADDR";
+	if (setopt_int(fd, SOL_SOCKET, SO_REUSEADDR, 1) < 0)
+		goto fail;
+	what = "SO_REUSEPORT";
+	if (setopt_int(fd, SOL_SOCKET, SO_REUSEPORT, 1) < 0)
+		goto fail;
+	what = "bind";
+	if (bind(fd, (struct sockaddr *)&ss, len) < 0)
+		goto fail;
+	what = "listen";
+	if (listen(fd, PROXY_BACKLOG) < 0)
+		goto fail;
+	l->fd = fd;
+	return 0;
+fail:
+	err = errno;
+	close(fd);
+	errno = err;
+fail_nofd:
+	err = errno;
+	if (!(family == AF_INET6 && err == EAFNOSUPPORT))
+		fprintf(stderr, "proxy: %s listener on port %u: %s: %s\n",
+			family == AF_INET ? "IPv4" : "IPv6", port, what, strerror(err));
+	errno = err;
+	return -1;
+}
+
+void listener_close(struct worker *w, struct listener *l)
+{
+	if (w->loop)
+		ev_io_stop(w->loop, &l->io);
+	if (l->fd >= 0)
+		close(l->fd);
+	l->fd = -1;
+}
+
+/* ::ffff:a.b.c.d -> a.b.c.d, in place (cannot happen on a v6only socket). */
+static void unmap_v4(struct sockaddr_storage *ss)
+{
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+	struct sockaddr_in sin;
+
+	if (ss->ss_family != AF_INET6 || !IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr))
+		return;
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = sin6->sin6_port;
+	memcpy(&sin.sin_addr, &sin6->sin6_addr.s6_addr[12], 4);
+	memset(ss, 0, sizeof(*ss));
+	memcpy(ss, &sin, sizeof(sin));
+}
+
+void listener_accept_cb(struct ev_loop *loop, ev_io *io, int revents)
+{
+	struct listener *l = container_of(io, struct listener, io);
+	struct worker *w = l->w;
+
+	(void)loop;
+	(void)revents;
+	for (int i = 0; i < ACCEPT_BATCH; i++) {
+		struct sockaddr_storage client, dst;
+		socklen_t clen = sizeof(client), dlen = sizeof(dst);
+		int fd;
+
+		if (w->max_conns && w->nconns >= w->max_conns) {
+			worker_accept_pause(w);
+			return;
+		}
+		fd = accept4(l->fd, (struct sockaddr *)&client, &clen, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			switch (errno) {
+			case EAGAIN:
+				return;
+			case EINTR:
+				continue;
+			case EMFILE:
+			case ENFILE:
+				STAT_INC(w, emfile);
+				worker_accept_backoff(w);
+				return;
+			case ENOBUFS:
+			case ENOMEM:
+				STAT_INC(w, accept_errors);
+				worker_accept_backoff(w);
+				return;
+			default:
+				/* ECONNABORTED, EPERM (netfilter), EPROTO...: per-connection. */
+				STAT_INC(w, accept_errors);
+				continue;
+			}
+		}
+		/* The original destination is the local address of the accepted socket. */
+		if (getsockname(fd, (struct sockaddr *)&dst, &dlen) < 0 || clen > sizeof(client) ||
+		    (client.ss_family != AF_INET && client.ss_family != AF_INET6)) {
+			STAT_INC(w, accept_errors);
+			set_rst_on_close(fd);
+			STAT_INC(w, resets_sent);
+			close(fd);
+			continue;
+		}
+		unmap_v4(&client);
+		unmap_v4(&dst);
+		conn_new(w, fd, &client, &dst);
+	}
+}

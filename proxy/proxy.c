@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* The proxy object: create (listeners first), start (threads), destroy, stats. */
+#include <errno.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "internal.h"
+
+uint64_t proxy_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void ignore_sigpipe(void)
+{
+	struct sigaction sa;
+
+	if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL) {
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = SIG_IGN;
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGPIPE, &sa, NULL);
+	}
+}
+
+struct proxy *proxy_create(const struct proxy_settings *s)
+{
+	struct proxy *p;
+
+	if (!s || s->workers < 1 || s->port == 0) {
+		fprintf(stderr, "proxy: invalid settings (workers >= 1 and a port are required)\n");
+		return NULL;
+	}
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		goto oom;
+	p->s = *s;
+	p->workers = calloc((size_t)s->workers, sizeof(*p->workers));
+	if (!p->workers)
+		goto oom;
+	atomic_init(&p->next_flow, 0);
+	ignore_sigpipe();
+	for (int i = 0; i < s->workers; i++) {
+		if (worker_init(&p->workers[i], p, i) < 0) {
+			proxy_destroy(p);
+			return NULL;
+		}
+		p->nworkers = i + 1;
+	}
+	return p;
+oom:
+	fprintf(stderr, "proxy: out of memory\n");
+	free(p);
+	return NULL;
+}
+
+int proxy_listener_fd(struct proxy *p, int family, int proto)
+{
+	if (!p || p->nworkers < 1 || proto != IPPROTO_TCP)
+		return -1;
+	if (family == AF_INET)
+		return p->workers[0].lst[0].fd;
+	if (family == AF_INET6)
+		return p->workers[0].lst[1].fd;
+	return -1;
+}
+
+int proxy_start(struct proxy *p)
+{
+	if (!p || p->started) {
+		fprintf(stderr, "proxy: already started\n");
+		return -1;
+	}
+	p->started = true;
+	for (int i = 0; i < p->nworkers; i++)
+		if (worker_start(&p->workers[i]) < 0)
+			return -1; /* proxy_destroy stops the ones that started */
+	return 0;
+}
+
+void proxy_destroy(struct proxy *p)
+{
+	if (!p)
+		return;
+	/* Signal every worker first so they wind down in parallel, then join. */
+	for (int i = 0; i < p->nworkers; i++)
+		if (p->workers[i].thread_started)
+			ev_async_send(p->workers[i].loop, &p->workers[i].stop_w);
+	for (int i = 0; i < p->nworkers; i++)
+		worker_stop_join(&p->workers[i]);
+	for (int i = 0; i < p->nworkers; i++)
+		worker_fini(&p->workers[i]);
+	free(p->workers);
+	free(p);
+}
+
+#define LOAD(f) __atomic_load_n(&w->st.f, __ATOMIC_RELAXED)
+
+void proxy_get_stats(struct proxy *p, struct proxy_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (!p)
+		return;
+	for (int i = 0; i < p->nworkers; i++) {
+		struct worker *w = &p->workers[i];
+
+		out->accepted += LOAD(accepted);
+		out->open += LOAD(open);
+		out->upstream_connected += LOAD(upstream_connected);
+		out->bytes_up += LOAD(bytes_up);
+		out->bytes_down += LOAD(bytes_down);
+		for (int r = 0; r < CLOSE_REASON_MAX; r++)
+			out->closed[r] += LOAD(closed[r]);
+		out->accept_errors += LOAD(accept_errors);
+		out->emfile += LOAD(emfile);
+		out->conn_limit_hits += LOAD(conn_limit_hits);
+		out->connect_refused += LOAD(connect_refused);
+		out->connect_unreachable += LOAD(connect_unreachable);
+		out->connect_timeout += LOAD(connect_timeout);
+		out->connect_other += LOAD(connect_other);
+		out->upstream_errors += LOAD(upstream_errors);
+		out->loop_rejected += LOAD(loop_rejected);
+		out->pipe_errors += LOAD(pipe_errors);
+		out->splice_errors += LOAD(splice_errors);
+		out->resets_sent += LOAD(resets_sent);
+		out->pipes_created += LOAD(pipes_created);
+		out->pipes_reused += LOAD(pipes_reused);
+	}
+}
+
+const char *proxy_close_reason_name(enum proxy_close_reason r)
+{
+	static const char *const names[CLOSE_REASON_MAX] = {
+		[CLOSE_EOF] = "eof",
+		[CLOSE_CLIENT_RESET] = "client_reset",
+		[CLOSE_UPSTREAM_RESET] = "upstream_reset",
+		[CLOSE_UPSTREAM_REFUSED] = "upstream_refused",
+		[CLOSE_CONNECT_TIMEOUT] = "connect_timeout",
+		[CLOSE_IDLE_TIMEOUT] = "idle_timeout",
+		[CLOSE_ERROR] = "error",
+		[CLOSE_SHUTDOWN] = "shutdown",
+	};
+
+	if ((unsigned)r < CLOSE_REASON_MAX && names[r])
+		return names[r];
+	return "unknown";
+}

@@ -1,0 +1,315 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+#include "control.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#define CLIENT_TIMEOUT 2.0 /* seconds a client may take to send its request */
+
+struct control_client {
+	ev_io io;      /* first: the watcher's address is the client's */
+	ev_timer timer;
+	struct control *ctl;
+	struct control_client *next, *prev;
+	char req[CONTROL_MAX_REQUEST];
+	size_t req_len;
+	struct strbuf reply;
+	size_t sent;
+};
+
+struct control {
+	ev_io io;
+	struct ev_loop *loop;
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	control_handler handler;
+	void *ctx;
+	struct control_client *clients;
+};
+
+static void client_free(struct control_client *c)
+{
+	struct ev_loop *loop = c->ctl->loop;
+
+	ev_io_stop(loop, &c->io);
+	ev_timer_stop(loop, &c->timer);
+	close(c->io.fd);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		c->ctl->clients = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	sb_free(&c->reply);
+	free(c);
+}
+
+static void client_write(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct control_client *c = (struct control_client *)w;
+
+	(void)loop;
+	(void)revents;
+	while (c->sent < c->reply.len) {
+		ssize_t n = send(w->fd, c->reply.s + c->sent, c->reply.len - c->sent, MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return; /* the watcher fires again when there is room */
+		if (n <= 0)
+			break;
+		c->sent += (size_t)n;
+	}
+	client_free(c);
+}
+
+static void client_respond(struct control_client *c)
+{
+	struct ev_loop *loop = c->ctl->loop;
+
+	c->req[c->req_len] = '\0';
+	c->ctl->handler(c->ctl->ctx, c->req, &c->reply);
+	if (c->reply.oom) {
+		sb_free(&c->reply);
+		c->reply.oom = 0;
+		sb_printf(&c->reply, "error: out of memory\n");
+	}
+	ev_io_stop(loop, &c->io);
+	ev_io_init(&c->io, client_write, c->io.fd, EV_WRITE);
+	ev_io_start(loop, &c->io);
+	ev_timer_again(loop, &c->timer);
+}
+
+static void client_read(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct control_client *c = (struct control_client *)w;
+	ssize_t n;
+	char *nl;
+
+	(void)loop;
+	(void)revents;
+	n = recv(w->fd, c->req + c->req_len, sizeof(c->req) - 1 - c->req_len, 0);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n < 0) {
+		client_free(c);
+		return;
+	}
+	c->req_len += (size_t)n;
+	nl = memchr(c->req, '\n', c->req_len);
+	if (nl) {
+		c->req_len = (size_t)(nl - c->req);
+	} else if (c->req_len == sizeof(c->req) - 1) {
+		sb_printf(&c->reply, "error: request longer than %d bytes\n", CONTROL_MAX_REQUEST - 1);
+		/* The reply is the refusal: the handler never sees a truncated request. */
+		ev_io_stop(c->ctl->loop, &c->io);
+		ev_io_init(&c->io, client_write, c->io.fd, EV_WRITE);
+		ev_io_start(c->ctl->loop, &c->io);
+		return;
+	} else if (n > 0) {
+		return; /* wait for the rest of the line */
+	}
+	/* A line, or EOF after a partial line: answer what we have. */
+	client_respond(c);
+}
+
+static void client_timeout(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	client_free((struct control_client *)((char *)w - offsetof(struct control_client, timer)));
+}
+
+static bool peer_allowed(int fd)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+		return false;
+	return cred.uid == 0 || cred.uid == geteuid();
+}
+
+static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct control *ctl = (struct control *)w;
+	struct control_client *c;
+	int fd;
+
+	(void)revents;
+	fd = accept4(w->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (!peer_allowed(fd)) {
+		static const char msg[] = "error: permission denied\n";
+
+		(void)!send(fd, msg, sizeof(msg) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+		close(fd);
+		return;
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		close(fd);
+		return;
+	}
+	c->ctl = ctl;
+	c->next = ctl->clients;
+	if (c->next)
+		c->next->prev = c;
+	ctl->clients = c;
+	ev_io_init(&c->io, client_read, fd, EV_READ);
+	ev_timer_init(&c->timer, client_timeout, 0., CLIENT_TIMEOUT);
+	ev_io_start(loop, &c->io);
+	ev_timer_again(loop, &c->timer);
+}
+
+static int set_path(struct sockaddr_un *sun, const char *path)
+{
+	memset(sun, 0, sizeof(*sun));
+	sun->sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun->sun_path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	strcpy(sun->sun_path, path);
+	return 0;
+}
+
+static bool someone_listening(const struct sockaddr_un *sun)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	bool yes;
+
+	if (fd < 0)
+		return false;
+	yes = connect(fd, (const struct sockaddr *)sun, sizeof(*sun)) == 0;
+	close(fd);
+	return yes;
+}
+
+static void make_parent_dir(const char *path)
+{
+	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	char *slash;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = '\0';
+		mkdir(dir, 0755);
+	}
+}
+
+bool control_daemon_alive(const char *path)
+{
+	struct sockaddr_un sun;
+
+	return set_path(&sun, path) == 0 && someone_listening(&sun);
+}
+
+struct control *control_open(struct ev_loop *loop, const char *path, control_handler h, void *ctx)
+{
+	struct sockaddr_un sun;
+	struct control *ctl;
+	mode_t old_mask;
+	int fd;
+
+	if (set_path(&sun, path) < 0) {
+		fprintf(stderr, "steer: control socket %s: path too long\n", path);
+		return NULL;
+	}
+	if (someone_listening(&sun)) {
+		fprintf(stderr, "steer: control socket %s: another steer daemon is running\n", path);
+		return NULL;
+	}
+	make_parent_dir(path);
+	unlink(path); /* stale, from a daemon that did not exit cleanly */
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		goto fail;
+	/* Created 0600 from the start: no window where others could connect. */
+	old_mask = umask(0177);
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		umask(old_mask);
+		goto fail;
+	}
+	umask(old_mask);
+	if (listen(fd, 64) < 0)
+		goto fail;
+	ctl = calloc(1, sizeof(*ctl));
+	if (!ctl)
+		goto fail;
+	ctl->loop = loop;
+	ctl->handler = h;
+	ctl->ctx = ctx;
+	snprintf(ctl->path, sizeof(ctl->path), "%s", path);
+	ev_io_init(&ctl->io, on_accept, fd, EV_READ);
+	ev_io_start(loop, &ctl->io);
+	return ctl;
+fail:
+	fprintf(stderr, "steer: control socket %s: %s\n", path, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	return NULL;
+}
+
+void control_close(struct control *ctl)
+{
+	if (!ctl)
+		return;
+	while (ctl->clients)
+		client_free(ctl->clients);
+	ev_io_stop(ctl->loop, &ctl->io);
+	close(ctl->io.fd);
+	unlink(ctl->path);
+	free(ctl);
+}
+
+int control_request(const char *path, const char *request, FILE *out, FILE *err)
+{
+	struct sockaddr_un sun;
+	struct strbuf reply = { 0 };
+	char buf[4096];
+	size_t len = strlen(request);
+	int fd, ret;
+	ssize_t n;
+
+	if (set_path(&sun, path) < 0 ||
+	    (fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0) {
+		fprintf(err, "steer: control socket %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		fprintf(err, "steer: cannot reach the daemon at %s: %s\n", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (send(fd, request, len, MSG_NOSIGNAL) != (ssize_t)len || send(fd, "\n", 1, MSG_NOSIGNAL) != 1) {
+		fprintf(err, "steer: control socket %s: %s\n", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	while ((n = recv(fd, buf, sizeof(buf), 0)) > 0)
+		sb_printf(&reply, "%.*s", (int)n, buf);
+	close(fd);
+	if (n < 0 || !reply.len) {
+		fprintf(err, "steer: no reply from the daemon at %s\n", path);
+		sb_free(&reply);
+		return -1;
+	}
+	ret = strncmp(reply.s, "error: ", 7) == 0;
+	if (ret)
+		fprintf(err, "steer: %s", reply.s + 7);
+	else
+		fputs(reply.s, out);
+	sb_free(&reply);
+	return ret;
+}

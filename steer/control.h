@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The control socket: a unix stream socket (mode 0600, root or the daemon's
+ * own user only). A request is one line; the reply is text or JSON, and a
+ * reply starting with "error: " is a refusal the client prints to stderr.
+ */
+#ifndef STEER_CONTROL_H
+#define STEER_CONTROL_H
+
+#include <ev.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "strbuf.h"
+
+#define CONTROL_MAX_REQUEST 4096
+
+/* Handle one request line (without the newline); append the reply to out. */
+typedef void (*control_handler)(void *ctx, const char *request, struct strbuf *out);
+
+struct control;
+
+/* Listen on path. Refuses if another daemon answers there. NULL + message on error. */
+struct control *control_open(struct ev_loop *loop, const char *path, control_handler h, void *ctx);
+/* Stop listening, drop clients, unlink the socket. Safe with NULL. */
+void control_close(struct control *c);
+
+/* Does a daemon answer on path? */
+bool control_daemon_alive(const char *path);
+
+/*
+ * Client side: send request, copy the reply to out (or err for an
+ * "error: " reply). Returns 0 on a good reply, 1 on a refusal, -1 when the
+ * daemon cannot be reached (message printed).
+ */
+int control_request(const char *path, const char *request, FILE *out, FILE *err);
+
+#endif

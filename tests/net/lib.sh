@@ -1,0 +1,59 @@
+# shellcheck shell=bash
+# Assertions for the network tests. Each test script sources this, builds its
+# lab, asserts, and ends with `finish`, which prints "NAME: N passed, N failed".
+. "$(dirname "${BASH_SOURCE[0]}")/../lab.sh"
+
+T_NAME=$(basename "$0" .sh)
+T_PASS=0
+T_FAIL=0
+
+pass() { T_PASS=$((T_PASS + 1)); echo "  ok   $*"; }
+fail() { T_FAIL=$((T_FAIL + 1)); echo "  FAIL $*"; }
+
+# expect DESC CMD...: the command succeeds.
+expect() {
+	local desc=$1
+	shift
+	if "$@"; then pass "$desc"; else fail "$desc"; fi
+}
+
+# expect_eq DESC GOT WANT
+expect_eq() {
+	if [ "$2" == "$3" ]; then pass "$1"; else fail "$1 (got '$2', want '$3')"; fi
+}
+
+# expect_ge DESC GOT MIN (integers)
+expect_ge() {
+	if [ -n "$2" ] && [ "$2" -ge "$3" ] 2>/dev/null; then pass "$1"; else fail "$1 (got '$2', want >= $3)"; fi
+}
+
+# A setup step that must work for the rest to mean anything.
+setup() {
+	local desc=$1
+	shift
+	if ! "$@"; then
+		fail "setup: $desc"
+		finish
+	fi
+}
+
+finish() {
+	if [ "$T_FAIL" -gt 0 ] && [ -s "$LAB_DIR/steer.log" ]; then
+		echo "  --- steer log (last 30 lines)"
+		tail -n 30 "$LAB_DIR/steer.log" | sed 's/^/  | /'
+	fi
+	echo "$T_NAME: $T_PASS passed, $T_FAIL failed"
+	[ -n "${T_RESULTS:-}" ] && echo "$T_NAME $T_PASS $T_FAIL" >>"$T_RESULTS"
+	exit $((T_FAIL > 0 ? 1 : 0))
+}
+
+# http_get NS URL: the body, with " via=LOCALIP:LOCALPORT" (the client's own end) appended.
+http_get() {
+	ip netns exec "$1" curl -sS --max-time 5 -g -w ' via=%{local_ip}:%{local_port}' "$2" 2>&1
+}
+
+# field NAME TEXT: value of NAME=... in TEXT
+field() { sed -n "s/.*\b$1=\([^ ]*\).*/\1/p" <<<"$2"; }
+
+# audit_count JQ-FILTER: how many audit records match
+audit_count() { jq -c "select($1)" "$LAB_DIR/audit.jsonl" 2>/dev/null | wc -l; }

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Installing and removing: a bad config or a failed preflight installs
+# nothing; a clean exit and `steer cleanup` after a crash leave nft, ip rules,
+# route tables, qdiscs and filters exactly as before; a second daemon is
+# refused without disturbing the first.
+. "$(dirname "$0")/lib.sh"
+
+setup "lab" lab_up
+setup "nginx" lab_nginx
+before=$(lab_snapshot)
+
+bad=$LAB_DIR/bad.conf
+printf 'interface gw-cli\nproxy-port 70000\nsteer tcp dport 80\nfrobnicate yes\n' >"$bad"
+err=$(ing "$STEER" run -c "$bad" 2>&1)
+expect_eq "bad config: run exits 1" "$?" 1
+expect "bad config: error at FILE:2:COL" grep -q "^$bad:2:[0-9]*: " <<<"$err"
+expect "bad config: error at FILE:4:1" grep -q "^$bad:4:1: " <<<"$err"
+expect_eq "bad config: nothing installed" "$(lab_snapshot)" "$before"
+err=$(ing "$STEER" check -c "$bad" 2>&1)
+expect_eq "bad config: check exits 1" "$?" 1
+expect "bad config: check reports both errors" test "$(grep -c "^$bad:" <<<"$err")" -ge 2
+expect "good config: check exits 0" ing "$STEER" check -c "$(lab_conf 'steer tcp dport 80')"
+
+err=$(ing "$STEER" run -c "$(lab_conf 'steer tcp dport 80')" --interface nosuch0 2>&1)
+expect_eq "missing interface: exit 1" "$?" 1
+expect "missing interface: said in one line" grep -q "interface nosuch0 does not exist" <<<"$err"
+expect_eq "missing interface: nothing installed" "$(lab_snapshot)" "$before"
+
+conf=$(lab_conf 'steer tcp dport 80')
+setup "steer starts" lab_steer_start "$conf"
+err=$(ing "$STEER" run -c "$conf" 2>&1)
+expect_eq "second daemon refused" "$?" 1
+expect "second daemon: says why" grep -q "another steer daemon is running" <<<"$err"
+out=$(http_get "$LAB_C" "http://$S4/")
+expect_eq "first daemon unaffected" "$(field server "$out")" "$S4:80"
+expect "steer cleanup refuses while the daemon runs" bash -c "! ip netns exec $LAB_G $STEER cleanup --control-socket $LAB_DIR/steer.sock 2>/dev/null"
+
+lab_steer_stop KILL
+expect "after SIGKILL: policy routing is left behind" bash -c "ip netns exec $LAB_G ip rule show | grep -q 'fwmark 0x1000000/0x1000000 lookup 100'"
+expect "steer cleanup succeeds" ing "$STEER" cleanup --control-socket "$LAB_DIR/steer.sock"
+expect_eq "after cleanup: gateway state as before" "$(lab_snapshot)" "$before"
+expect "cleanup removed the stale control socket" test ! -e "$LAB_DIR/steer.sock"
+expect "cleanup again: nothing to do, still succeeds" ing "$STEER" cleanup --control-socket "$LAB_DIR/steer.sock"
+out=$(http_get "$LAB_C" "http://$S4/")
+via=$(field via "$out")
+expect_eq "after cleanup: traffic forwarded untouched" "$(field port "$out")" "${via##*:}"
+finish
