@@ -63,7 +63,9 @@ static void on_addr_change(struct ev_loop *loop, ev_io *w, int revents)
 
 	(void)loop;
 	(void)revents;
-	addr_monitor_read(d->mon, on_addr, d);
+	/* Notifications were lost: the dump re-adds every current address. */
+	if (addr_monitor_read(d->mon, on_addr, d) == -ENOBUFS)
+		addr_dump(on_addr, d);
 }
 
 static void on_stop(struct ev_loop *loop, ev_signal *w, int revents)
@@ -142,22 +144,6 @@ static int start_proxy(struct daemon *d, struct backend_listeners *l)
 	return 0;
 }
 
-/* Worker threads inherit the mask: keep process signals for the main loop. */
-static int proxy_start_masked(struct proxy *p)
-{
-	sigset_t set, old;
-	int ret;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	pthread_sigmask(SIG_BLOCK, &set, &old);
-	ret = proxy_start(p);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	return ret;
-}
-
 static void teardown(struct daemon *d)
 {
 	control_close(d->control);
@@ -196,7 +182,6 @@ int daemon_run(const struct steer_config *cfg)
 
 	if (preflight_run(cfg, stderr) > 0)
 		return 1;
-	signal(SIGPIPE, SIG_IGN); /* splice() into a reset socket raises it */
 	d.loop = ev_default_loop(EVFLAG_AUTO);
 	d.ops = backend_ops_for(cfg->backend);
 	if (!d.ops) {
@@ -226,7 +211,7 @@ int daemon_run(const struct steer_config *cfg)
 		goto out;
 	ev_io_init(&d.mon_io, on_addr_change, addr_monitor_fd(d.mon), EV_READ);
 	ev_io_start(d.loop, &d.mon_io);
-	if (d.proxy && proxy_start_masked(d.proxy) < 0)
+	if (d.proxy && proxy_start(d.proxy) < 0)
 		goto out;
 	ev_signal_init(&d.sig_term, on_stop, SIGTERM);
 	ev_signal_init(&d.sig_int, on_stop, SIGINT);

@@ -18,8 +18,16 @@ sed 's/^/    /' "$LAB_DIR/steer.log"
 for dst in $S4 "[$S6]"; do
 	say "client $C4 / $C6: curl http://$dst/"
 	out=$(inc curl -sS --max-time 5 -g -w ' via=%{local_ip}:%{local_port}' "http://$dst/")
-	echo "    client used  ${out##*via=}"
-	echo "    server saw   ${out%% via=*}"
+	used=${out##*via=}
+	saw=$(tr -d '\n' <<<"${out%% via=*}")
+	echo "    client used  $used"
+	echo "    server saw   $saw"
+	seen_ip=${saw#client=}; seen_ip=${seen_ip%% *}; seen_port=${saw#*port=}; seen_port=${seen_port%% *}
+	if [ "$seen_ip:$seen_port" == "$used" ]; then
+		echo "    => the server saw the client's own address and port"
+	else
+		echo "    => MISMATCH: the server did not see the client's address"
+	fi
 done
 
 say "steer status (gateway):"
