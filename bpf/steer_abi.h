@@ -84,6 +84,93 @@ enum steer_listen_slot {
 };
 
 /*
+ * What the classifier does with a new matching flow (steer_mode in .bss,
+ * written by user space at any time):
+ *  EBPF:  steer it (bpf_sk_assign) and report it with backend EBPF;
+ *  PROBE: nft steers: only report it (backend NFT); assign nothing, not even
+ *         established packets or replies, so nft does all the work;
+ *  SPLIT: steer_flow_bucket() < steer_split_percent → as EBPF, else as PROBE.
+ * eBPF-steered packets carry the mark, and the nft rules skip marked packets.
+ */
+enum steer_mode {
+	STEER_MODE_EBPF = 0,
+	STEER_MODE_PROBE = 1,
+	STEER_MODE_SPLIT = 2,
+};
+
+enum steer_backend_id {
+	STEER_BACKEND_EBPF = 0,
+	STEER_BACKEND_NFT = 1,
+};
+
+/*
+ * The split hash: FNV-1a over the tuple, the same in the kernel and in user
+ * space, so a test can predict which backend gets a flow. Addresses are in
+ * network order (IPv4 in the first 4 bytes, rest zero), ports in host order.
+ */
+#ifdef __clang__
+#define STEER_UNROLL _Pragma("unroll")
+#else
+#define STEER_UNROLL
+#endif
+
+static inline __u32 steer_flow_hash(__u8 family, __u8 proto, const __u8 *saddr, const __u8 *daddr,
+				    __u16 sport, __u16 dport)
+{
+	__u32 h = 2166136261u;
+	int n = family == 6 ? 16 : 4;
+
+	STEER_UNROLL
+	for (int i = 0; i < 16; i++)
+		if (i < n)
+			h = (h ^ saddr[i]) * 16777619u;
+	STEER_UNROLL
+	for (int i = 0; i < 16; i++)
+		if (i < n)
+			h = (h ^ daddr[i]) * 16777619u;
+	h = (h ^ (sport >> 8)) * 16777619u;
+	h = (h ^ (sport & 0xff)) * 16777619u;
+	h = (h ^ (dport >> 8)) * 16777619u;
+	h = (h ^ (dport & 0xff)) * 16777619u;
+	h = (h ^ proto) * 16777619u;
+	return h;
+}
+
+static inline __u32 steer_flow_bucket(__u8 family, __u8 proto, const __u8 *saddr, const __u8 *daddr,
+				      __u16 sport, __u16 dport)
+{
+	return steer_flow_hash(family, proto, saddr, daddr, sport, dport) % 100;
+}
+
+/*
+ * steer_events: RINGBUF of struct steer_event, one per new matching flow
+ * (TCP SYN; UDP first datagram of a flow not seen for udp-idle-timeout) and
+ * per drop. Wakeups are batched: BPF_RB_NO_WAKEUP unless a quarter of the
+ * ring is full; user space also consumes on a short timer. A record that
+ * cannot be reserved moves STEER_C_EVENTS_LOST.
+ */
+enum steer_event_kind {
+	STEER_EV_FLOW = 1, /* a new flow steered (or, backend NFT, left to nft) */
+	STEER_EV_DROP = 2, /* dropped: reason is the steer_counter that moved */
+};
+
+struct steer_event {
+	__u64 ts_ns;   /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
+	__u32 ifindex; /* ingress interface */
+	__u8 kind;     /* enum steer_event_kind */
+	__u8 backend;  /* enum steer_backend_id */
+	__u8 family;   /* 4 or 6 */
+	__u8 proto;    /* IPPROTO_TCP or IPPROTO_UDP */
+	__u8 reason;   /* STEER_EV_DROP: enum steer_counter */
+	__u8 pad[1];
+	__u16 sport, dport; /* host byte order */
+	__u8 saddr[16], daddr[16];
+};
+
+#define STEER_EVENTS_BYTES (4 << 20)
+#define STEER_UDP_FLOWS 65536 /* LRU of UDP flows seen, for first-datagram events */
+
+/*
  * Per-CPU counters (steer_counters, PERCPU_ARRAY indexed by this enum).
  * Every packet the classifier sees moves exactly one of them.
  */
@@ -102,6 +189,8 @@ enum steer_counter {
 	STEER_C_MALFORMED,           /* truncated or invalid header: passed untouched */
 	STEER_C_FRAGMENT,            /* non-first fragment: never steered */
 	STEER_C_NOT_IP,              /* not IPv4/IPv6, or not TCP/UDP */
+	STEER_C_PROBED,              /* new matching flow left to nft (probe/split) */
+	STEER_C_EVENTS_LOST,         /* ring buffer full: an event not written (not per packet) */
 	STEER_C_MAX,
 };
 
@@ -111,6 +200,7 @@ enum steer_counter {
 		"return_passed", "bypassed", "not_matched", "local_dst",    \
 		"time_wait_syn", "no_listener_pass", "no_listener_drop",    \
 		"assign_failed", "malformed", "fragment", "not_ip",         \
+		"probed", "events_lost",                                    \
 	}
 
 #endif
