@@ -25,6 +25,8 @@ struct proxy_settings {
 	 * one of its connections closes.
 	 */
 	int max_conns;
+	int udp_idle_timeout_ms; /* a UDP session with no datagram either way ends */
+	int max_udp_sessions;    /* bound on UDP sessions, all workers (<= 0: none) */
 	/*
 	 * Called from worker threads (may be NULL). Must not block.
 	 * Every accepted connection produces exactly one close event. An open

@@ -26,6 +26,7 @@
 #define IDLE_TIMEOUT_MS (300 * 1000)
 /* Sockets and pipe ends one proxied TCP connection can hold. */
 #define FDS_PER_CONN 6
+#define UDP_SESSIONS_MAX 65536
 
 struct daemon {
 	const struct steer_config *cfg;
@@ -128,6 +129,8 @@ static int start_proxy(struct daemon *d, struct backend_listeners *l)
 		.connect_timeout_ms = CONNECT_TIMEOUT_MS,
 		.idle_timeout_ms = IDLE_TIMEOUT_MS,
 		.max_conns = conn_bound(),
+		.udp_idle_timeout_ms = cfg->udp_idle_timeout * 1000,
+		.max_udp_sessions = UDP_SESSIONS_MAX,
 		.on_event = on_conn_event,
 		.ctx = d,
 	};
