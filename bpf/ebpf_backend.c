@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
-/* The eBPF backend: the classifier on every interface, rules in its maps. */
-#include <errno.h>
+/*
+ * The eBPF backend. Its mechanism is the classifier, which is attached in
+ * every mode: installing this backend switches the classifier from probing
+ * (recording flows that nft steers) to steering them itself, and its share
+ * in split mode is the classifier's split percentage.
+ */
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "../steer/backend.h"
-#include "../steer/route.h"
 #include "loader.h"
 
 struct ebpf_backend {
@@ -13,83 +16,47 @@ struct ebpf_backend {
 	struct steer_bpf *bpf;
 };
 
-static int load_rules(struct steer_bpf *bpf, const struct steer_config *cfg)
+static int ebpf_set_share(struct backend *base, int percent)
 {
-	struct compiled_rules c;
-	const char *err = NULL;
-	int ret;
+	struct steer_bpf *bpf = ((struct ebpf_backend *)base)->bpf;
 
-	if (rules_compile(cfg->rules, cfg->nrules, &c, &err) < 0) {
-		fprintf(stderr, "steer: rules: %s\n", err ? err : "cannot compile");
-		return -1;
+	if (percent >= 100)
+		return steer_bpf_set_mode(bpf, STEER_MODE_EBPF, 100);
+	if (percent <= 0)
+		return steer_bpf_set_mode(bpf, STEER_MODE_PROBE, 0);
+	return steer_bpf_set_mode(bpf, STEER_MODE_SPLIT, percent);
+}
+
+static struct backend *ebpf_install(const struct backend_env *env)
+{
+	struct ebpf_backend *b;
+
+	if (!env->classifier) {
+		fprintf(stderr, "steer: ebpf: the classifier is not loaded\n");
+		return NULL;
 	}
-	ret = steer_bpf_set_rules(bpf, &c);
-	rules_compiled_free(&c);
-	return ret;
-}
-
-static void add_local(void *ctx, int family, const uint8_t *addr, bool add)
-{
-	steer_bpf_local_addr(ctx, family, addr, add);
-}
-
-static struct backend *ebpf_install(const struct steer_config *cfg, const struct backend_listeners *l)
-{
-	struct bpf_settings s = {
-		.mark = cfg->mark,
-		.fail_closed = cfg->on_proxy_down == PROXY_DOWN_FAIL_CLOSED,
-		.external_proxy = cfg->proxy == PROXY_EXTERNAL,
-		.proxy_port = cfg->proxy_port,
-	};
-	struct ebpf_backend *b = calloc(1, sizeof(*b));
-	size_t nprefix = 0;
-
+	b = calloc(1, sizeof(*b));
 	if (!b)
 		return NULL;
-	for (size_t i = 0; i < cfg->nrules; i++)
-		nprefix += cfg->rules[i].ndst + cfg->rules[i].nsrc;
-	/* Room for both generations during a swap, plus the /0 defaults. */
-	s.lpm_entries = nprefix * 2 + 16 > STEER_LPM_DEFAULT_ENTRIES ? nprefix * 2 + 16 : 0;
 	b->base.ops = &ebpf_backend_ops;
-	b->bpf = steer_bpf_load(&s);
-	if (!b->bpf)
-		goto fail;
-	for (int slot = 0; slot < STEER_LISTEN_MAX; slot++)
-		if (l->fd[slot] >= 0 && steer_bpf_set_listener(b->bpf, slot, l->fd[slot]) < 0)
-			goto fail;
-	if (addr_dump(add_local, b->bpf) < 0) {
-		fprintf(stderr, "steer: cannot list the gateway's addresses\n");
-		goto fail;
+	b->bpf = env->classifier;
+	if (ebpf_set_share(&b->base, 100) < 0) {
+		free(b);
+		return NULL;
 	}
-	if (load_rules(b->bpf, cfg) < 0)
-		goto fail;
-	/* Return path first: a flow steered on a client interface must find its replies handled. */
-	for (int i = 0; i < cfg->n_return_ifaces; i++)
-		if (steer_bpf_attach(b->bpf, cfg->return_ifaces[i], true) < 0)
-			goto fail;
-	for (int i = 0; i < cfg->n_ifaces; i++)
-		if (steer_bpf_attach(b->bpf, cfg->ifaces[i], false) < 0)
-			goto fail;
 	return &b->base;
-fail:
-	steer_bpf_destroy(b->bpf);
-	free(b);
-	return NULL;
 }
 
-static int ebpf_replace_rules(struct backend *base, const struct steer_config *cfg)
-{
-	return load_rules(((struct ebpf_backend *)base)->bpf, cfg);
-}
-
-static size_t ebpf_counters(struct backend *base, struct backend_counter *out, size_t max)
+static size_t ebpf_counters(const struct backend_env *env, struct backend *base, struct backend_counter *out,
+			    size_t max)
 {
 	static const char *const names[] = STEER_COUNTER_NAMES;
 	uint64_t vals[STEER_C_MAX];
 	size_t n = 0;
 
 	_Static_assert(sizeof(names) / sizeof(names[0]) == STEER_C_MAX, "a counter has no name");
-	if (steer_bpf_counters(((struct ebpf_backend *)base)->bpf, vals) < 0)
+	(void)base; /* the classifier counts in probe mode too */
+	if (!env->classifier || steer_bpf_counters(env->classifier, vals) < 0)
 		return 0;
 	for (; n < STEER_C_MAX && n < max; n++) {
 		out[n].name = names[n];
@@ -98,27 +65,20 @@ static size_t ebpf_counters(struct backend *base, struct backend_counter *out, s
 	return n;
 }
 
-static void ebpf_local_addr(struct backend *base, int family, const uint8_t *addr, bool add)
-{
-	steer_bpf_local_addr(((struct ebpf_backend *)base)->bpf, family, addr, add);
-}
-
 static void ebpf_remove(struct backend *base)
 {
-	struct ebpf_backend *b = (struct ebpf_backend *)base;
-
-	if (!b)
+	if (!base)
 		return;
-	steer_bpf_destroy(b->bpf);
-	free(b);
+	/* Back to probing: the classifier stays, it records what nft steers. */
+	ebpf_set_share(base, 0);
+	free(base);
 }
 
 const struct backend_ops ebpf_backend_ops = {
 	.name = "ebpf",
 	.install = ebpf_install,
-	.replace_rules = ebpf_replace_rules,
+	.set_share = ebpf_set_share,
 	.counters = ebpf_counters,
-	.local_addr = ebpf_local_addr,
 	.remove = ebpf_remove,
 	.cleanup_stale = steer_bpf_cleanup_stale,
 };

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * The eBPF backend's loader: skeleton lifecycle, attach (TCX link, clsact
- * fallback), rule generations, listeners, local addresses, counters.
+ * fallback), rule generations, listeners, local addresses, counters, run
+ * mode, flow events.
  */
 #include <errno.h>
 #include <net/if.h>
@@ -56,6 +57,9 @@ struct steer_bpf {
 	struct attachment *att;
 	size_t natt;
 	struct gen_record rec[STEER_GENERATIONS];
+	struct ring_buffer *rb; /* steer_bpf_events_open */
+	steer_event_cb ev_cb;
+	void *ev_ctx;
 };
 
 /* Set around calls whose failure is expected and handled (tc queries, EEXIST). */
@@ -83,6 +87,9 @@ struct steer_bpf *steer_bpf_load(const struct bpf_settings *s)
 	struct steer_bpf *b;
 	struct steer_bpf_skel *skel;
 	uint32_t lpm = s->lpm_entries ? s->lpm_entries : STEER_LPM_DEFAULT_ENTRIES;
+	uint64_t idle_ms = s->udp_idle_timeout_ms ? s->udp_idle_timeout_ms : 60000;
+	uint32_t ev_bytes = s->events_bytes ? s->events_bytes : STEER_EVENTS_BYTES;
+	long page = sysconf(_SC_PAGESIZE);
 	int err;
 
 	set_print();
@@ -102,6 +109,26 @@ struct steer_bpf *steer_bpf_load(const struct bpf_settings *s)
 	skel->rodata->steer_fail_closed = s->fail_closed;
 	skel->rodata->steer_external_proxy = s->external_proxy;
 	skel->rodata->steer_proxy_port = s->proxy_port;
+	skel->rodata->steer_udp_idle_ns = idle_ms * 1000000ull;
+
+	/* A ring buffer is a power of two, at least a page. */
+	if (page <= 0)
+		page = 4096;
+	if (ev_bytes < (uint32_t)page)
+		ev_bytes = page;
+	if (ev_bytes > (1u << 30)) {
+		fprintf(stderr, "steer: event ring of %u bytes is too large (max 1 GiB)\n", ev_bytes);
+		steer_bpf_destroy(b);
+		return NULL;
+	}
+	while (ev_bytes & (ev_bytes - 1))
+		ev_bytes = (ev_bytes | (ev_bytes - 1)) + 1;
+	skel->rodata->steer_events_wake = ev_bytes / 4;
+	if (bpf_map__set_max_entries(skel->maps.steer_events, ev_bytes)) {
+		fprintf(stderr, "steer: cannot size the event ring to %u bytes\n", ev_bytes);
+		steer_bpf_destroy(b);
+		return NULL;
+	}
 
 	if (bpf_map__set_max_entries(skel->maps.steer_dst4, lpm) ||
 	    bpf_map__set_max_entries(skel->maps.steer_src4, lpm) ||
@@ -349,6 +376,79 @@ int steer_bpf_counters(struct steer_bpf *b, uint64_t out[STEER_C_MAX])
 	return 0;
 }
 
+/* ---- run mode ---- */
+
+int steer_bpf_set_mode(struct steer_bpf *b, enum steer_mode mode, int split_percent)
+{
+	if (mode != STEER_MODE_EBPF && mode != STEER_MODE_PROBE && mode != STEER_MODE_SPLIT) {
+		fprintf(stderr, "steer: bad run mode %d\n", (int)mode);
+		return -EINVAL;
+	}
+	if (mode == STEER_MODE_SPLIT && (split_percent < 0 || split_percent > 100)) {
+		fprintf(stderr, "steer: split percentage %d is not in 0..100\n", split_percent);
+		return -EINVAL;
+	}
+	/* The percentage first: a packet that sees SPLIT sees its percentage. */
+	if (mode == STEER_MODE_SPLIT)
+		__atomic_store_n(&b->skel->bss->steer_split_percent, (uint32_t)split_percent, __ATOMIC_RELEASE);
+	__atomic_store_n(&b->skel->bss->steer_mode, (uint32_t)mode, __ATOMIC_RELEASE);
+	return 0;
+}
+
+/* ---- flow events ---- */
+
+static int event_sample(void *ctx, void *data, size_t size)
+{
+	struct steer_bpf *b = ctx;
+
+	if (size < sizeof(struct steer_event))
+		return 0; /* not ours: skip it */
+	b->ev_cb(b->ev_ctx, data);
+	return 0;
+}
+
+int steer_bpf_events_open(struct steer_bpf *b, steer_event_cb cb, void *ctx)
+{
+	int err;
+
+	if (!cb) {
+		fprintf(stderr, "steer: flow events need a callback\n");
+		return -EINVAL;
+	}
+	if (b->rb) {
+		fprintf(stderr, "steer: flow events already open\n");
+		return -EBUSY;
+	}
+	b->ev_cb = cb;
+	b->ev_ctx = ctx;
+	b->rb = ring_buffer__new(bpf_map__fd(b->skel->maps.steer_events), event_sample, b, NULL);
+	if (!b->rb) {
+		err = -errno;
+		fprintf(stderr, "steer: opening the flow event ring: %s\n", strerror(errno));
+		return err ? err : -EINVAL;
+	}
+	return 0;
+}
+
+int steer_bpf_events_fd(struct steer_bpf *b)
+{
+	if (!b->rb)
+		return -EBADF;
+	return ring_buffer__epoll_fd(b->rb);
+}
+
+int steer_bpf_events_consume(struct steer_bpf *b)
+{
+	int n;
+
+	if (!b->rb)
+		return -EBADF;
+	n = ring_buffer__consume(b->rb);
+	if (n < 0)
+		fprintf(stderr, "steer: reading flow events: %s\n", strerror(-n));
+	return n;
+}
+
 int steer_bpf_prog_fd(struct steer_bpf *b, bool ret)
 {
 	return bpf_program__fd(ret ? b->skel->progs.steer_return : b->skel->progs.steer_ingress);
@@ -474,6 +574,7 @@ void steer_bpf_destroy(struct steer_bpf *b)
 		}
 	}
 	free(b->att);
+	ring_buffer__free(b->rb);
 	for (g = 0; g < STEER_GENERATIONS; g++) {
 		free(b->rec[g].port_idx);
 		for (i = 0; i < 4; i++)

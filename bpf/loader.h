@@ -17,6 +17,9 @@ struct bpf_settings {
 	bool external_proxy;  /* find the listener by socket lookup on proxy_port */
 	uint16_t proxy_port;  /* host byte order */
 	uint32_t lpm_entries; /* max_entries of each LPM trie (0 = default) */
+	uint32_t udp_idle_timeout_ms; /* a UDP flow idle this long is new again (0 = 60 s) */
+	uint32_t events_bytes; /* size of the event ring (0 = STEER_EVENTS_BYTES); rounded
+				  up to a power of two of at least a page */
 };
 
 /*
@@ -46,6 +49,29 @@ int steer_bpf_counters(struct steer_bpf *b, uint64_t out[STEER_C_MAX]);
 
 /* Detach everything attached, then free. Safe with NULL. */
 void steer_bpf_destroy(struct steer_bpf *b);
+
+/*
+ * Run mode (enum steer_mode), effective for the next packet: EBPF steers;
+ * PROBE assigns nothing and only reports new flows (nft steers them); SPLIT
+ * steers the new flows whose steer_flow_bucket() < split_percent (0..100;
+ * ignored for the other modes). Returns 0 or -EINVAL (message printed).
+ */
+int steer_bpf_set_mode(struct steer_bpf *b, enum steer_mode mode, int split_percent);
+
+/*
+ * Flow events (struct steer_event, see steer_abi.h). events_open sets up the
+ * reader; cb runs from steer_bpf_events_consume, once per record, in the
+ * caller's thread. The kernel batches wakeups (only when a quarter of the
+ * ring is full), so a consumer must watch events_fd (an epoll fd: readable
+ * when woken) AND call consume on a short timer. consume never blocks and
+ * returns the number of records handled, or -errno. Records the kernel could
+ * not write are counted in STEER_C_EVENTS_LOST (steer_bpf_counters).
+ * events_fd/consume return -EBADF before events_open; open twice is -EBUSY.
+ */
+typedef void (*steer_event_cb)(void *ctx, const struct steer_event *ev);
+int steer_bpf_events_open(struct steer_bpf *b, steer_event_cb cb, void *ctx);
+int steer_bpf_events_fd(struct steer_bpf *b);
+int steer_bpf_events_consume(struct steer_bpf *b);
 
 /* Used by the classifier tests: the program fds for BPF_PROG_TEST_RUN. */
 int steer_bpf_prog_fd(struct steer_bpf *b, bool ret);

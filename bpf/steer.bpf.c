@@ -10,7 +10,17 @@
  *                  upstream sockets that are bound to a client's non-local
  *                  address go to that socket. Never steers new flows.
  *
- * Every packet moves exactly one counter (enum steer_counter). Malformed
+ * Modes (steer_mode, enum steer_mode in steer_abi.h): EBPF steers as above;
+ * PROBE assigns nothing at all (nft steers) and only reports new matching
+ * flows; SPLIT decides per new flow by steer_flow_bucket(). Every new
+ * matching flow that is steered, left to nft, or dropped is reported in the
+ * steer_events ring buffer (TCP: the SYN that goes to the listener; UDP: the
+ * first datagram of a flow, see steer_udp_seen). Only new matching flows do
+ * hashing, map updates or ring work: established packets never do.
+ *
+ * Every packet moves exactly one counter (enum steer_counter), besides
+ * STEER_C_EVENTS_LOST, which counts event records that could not be written
+ * (it is not a per-packet counter). Malformed
  * packets are never dropped: they are passed untouched and counted.
  * Headers are read with bpf_skb_load_bytes, so non-linear skbs work and
  * every read is bounds-checked by the kernel.
@@ -40,6 +50,14 @@ const volatile __u32 steer_mark = 0;
 const volatile __u8 steer_fail_closed = 0;
 const volatile __u8 steer_external_proxy = 0;
 const volatile __u16 steer_proxy_port = 0; /* host byte order */
+/* A UDP flow not seen for this long is new again (udp-idle-timeout). */
+const volatile __u64 steer_udp_idle_ns = 60ull * 1000 * 1000 * 1000;
+/* Wake the consumer when more than this many bytes wait (a quarter of the ring). */
+const volatile __u32 steer_events_wake = STEER_EVENTS_BYTES / 4;
+
+/* ---- run mode (bss, written by user space through mmap at any time) ---- */
+__u32 steer_mode = STEER_MODE_EBPF;    /* enum steer_mode */
+__u32 steer_split_percent = 0;         /* SPLIT: buckets 0..percent-1 are eBPF's */
 
 /* ---- rules generations (bss, written by user space through mmap) ---- */
 __u32 steer_gen = 0;
@@ -87,6 +105,35 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } steer_counters SEC(".maps");
+
+/* One struct steer_event per new matching flow steered, probed or dropped. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, STEER_EVENTS_BYTES); /* the loader may resize it */
+} steer_events SEC(".maps");
+
+/* A flow's tuple: the UDP flow key and what the split hash and events use. */
+struct flow_key {
+	__u8 family; /* 4 or 6 */
+	__u8 proto;
+	__u16 sport, dport; /* host byte order */
+	__u8 pad[2];
+	__u8 saddr[16], daddr[16]; /* network order, IPv4 in the first 4 bytes */
+};
+
+struct udp_seen {
+	__u64 ts;   /* bpf_ktime_get_ns() of the flow's last datagram */
+	__u32 kind; /* enum steer_event_kind of the last event reported */
+	__u32 pad;
+};
+
+/* UDP flows seen, for first-datagram events (LRU: a flood only evicts). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, STEER_UDP_FLOWS);
+	__type(key, struct flow_key);
+	__type(value, struct udp_seen);
+} steer_udp_seen SEC(".maps");
 
 /* ---- parsing ---- */
 
@@ -372,7 +419,8 @@ static __always_inline struct bpf_sock *find_listener(struct __sk_buff *skb, str
 	return bpf_map_lookup_elem(&steer_listen, &slot);
 }
 
-static __always_inline int steer_new(struct __sk_buff *skb, struct pkt *p, int tw)
+/* Steer a new flow to the proxy's listener; *c is the counter to move. */
+static __always_inline int steer_new(struct __sk_buff *skb, struct pkt *p, int tw, __u32 *c)
 {
 	struct bpf_sock *sk = find_listener(skb, p);
 	long err;
@@ -383,26 +431,140 @@ static __always_inline int steer_new(struct __sk_buff *skb, struct pkt *p, int t
 	}
 	if (!sk) {
 		if (steer_fail_closed) {
-			count(STEER_C_NO_LISTENER_DROP);
+			*c = STEER_C_NO_LISTENER_DROP;
 			return TC_ACT_SHOT;
 		}
-		count(STEER_C_NO_LISTENER_PASS);
+		*c = STEER_C_NO_LISTENER_PASS;
 		return TC_ACT_OK;
 	}
 	err = bpf_sk_assign(skb, sk, 0);
 	bpf_sk_release(sk);
 	if (err) {
-		count(STEER_C_ASSIGN_FAILED);
+		*c = STEER_C_ASSIGN_FAILED;
 		return fail_verdict();
 	}
 	skb->mark |= steer_mark;
-	count(tw ? STEER_C_TIME_WAIT_SYN : STEER_C_STEERED_NEW);
+	*c = tw ? STEER_C_TIME_WAIT_SYN : STEER_C_STEERED_NEW;
 	return TC_ACT_OK;
+}
+
+static __always_inline void flow_key_make(struct flow_key *k, const struct pkt *p)
+{
+	__builtin_memset(k, 0, sizeof(*k));
+	k->family = p->family;
+	k->proto = p->proto;
+	if (p->family == 4) {
+		__builtin_memcpy(k->saddr, &p->t.ipv4.saddr, 4);
+		__builtin_memcpy(k->daddr, &p->t.ipv4.daddr, 4);
+		k->sport = bpf_ntohs(p->t.ipv4.sport);
+		k->dport = bpf_ntohs(p->t.ipv4.dport);
+	} else {
+		__builtin_memcpy(k->saddr, p->t.ipv6.saddr, 16);
+		__builtin_memcpy(k->daddr, p->t.ipv6.daddr, 16);
+		k->sport = bpf_ntohs(p->t.ipv6.sport);
+		k->dport = bpf_ntohs(p->t.ipv6.dport);
+	}
+}
+
+/*
+ * UDP: is this datagram the first of its flow for reporting purposes? Yes
+ * when the flow is unknown, idle for longer than steer_udp_idle_ns, or its
+ * last event was of another kind (a dropped flow that is now steered, or the
+ * reverse). Records the datagram's time either way.
+ */
+static __always_inline int udp_first(const struct flow_key *k, __u64 now, __u32 kind)
+{
+	struct udp_seen *v = bpf_map_lookup_elem(&steer_udp_seen, k);
+	struct udp_seen n = { .ts = now, .kind = kind };
+
+	if (v) {
+		/* signed: another CPU may have stored a slightly later time */
+		int first = (__s64)(now - v->ts) > (__s64)steer_udp_idle_ns || v->kind != kind;
+
+		v->ts = now;
+		if (v->kind != kind)
+			v->kind = kind;
+		return first;
+	}
+	/* NOEXIST: when two CPUs race on a new flow, only one reports it. */
+	return bpf_map_update_elem(&steer_udp_seen, k, &n, BPF_NOEXIST) == 0;
+}
+
+static __always_inline void emit(struct __sk_buff *skb, const struct flow_key *k, __u64 now, __u8 kind,
+				 __u8 backend, __u8 reason)
+{
+	struct steer_event *e = bpf_ringbuf_reserve(&steer_events, sizeof(*e), 0);
+	__u64 flags;
+
+	if (!e) {
+		count(STEER_C_EVENTS_LOST);
+		return;
+	}
+	e->ts_ns = now;
+	e->ifindex = skb->ifindex;
+	e->kind = kind;
+	e->backend = backend;
+	e->family = k->family;
+	e->proto = k->proto;
+	e->reason = reason;
+	e->pad[0] = 0;
+	e->sport = k->sport;
+	e->dport = k->dport;
+	__builtin_memcpy(e->saddr, k->saddr, 16);
+	__builtin_memcpy(e->daddr, k->daddr, 16);
+	/* Batched wakeups: user space also consumes on a short timer. */
+	flags = bpf_ringbuf_query(&steer_events, BPF_RB_AVAIL_DATA) > steer_events_wake ? BPF_RB_FORCE_WAKEUP
+											    : BPF_RB_NO_WAKEUP;
+	bpf_ringbuf_submit(e, flags);
+}
+
+/*
+ * A new flow that passed the rules (TCP: the SYN that goes to the listener;
+ * UDP: any datagram). The mode decides who steers it; it is reported when
+ * steered, left to nft, or dropped (UDP: once per flow, see udp_first).
+ */
+static __always_inline int new_flow(struct __sk_buff *skb, struct pkt *p, int tw, __u32 mode)
+{
+	/*
+	 * The flow's first-seen time (events' ts_ns), taken here rather than at
+	 * program entry: the clock read costs ~30 ns, too much for every packet,
+	 * and here is still before either backend steers the flow.
+	 */
+	__u64 now = bpf_ktime_get_ns();
+	struct flow_key k;
+	__u32 c, kind = 0;
+	int ebpf = 1, rv;
+
+	flow_key_make(&k, p);
+	if (mode == STEER_MODE_PROBE)
+		ebpf = 0;
+	else if (mode == STEER_MODE_SPLIT)
+		ebpf = steer_flow_bucket(k.family, k.proto, k.saddr, k.daddr, k.sport, k.dport) <
+		       *(volatile __u32 *)&steer_split_percent;
+
+	if (ebpf) {
+		rv = steer_new(skb, p, tw, &c);
+	} else {
+		/* nft tproxies it (its rules skip marked packets; this one is not marked) */
+		c = STEER_C_PROBED;
+		rv = TC_ACT_OK;
+	}
+	count(c);
+
+	if (c == STEER_C_STEERED_NEW || c == STEER_C_TIME_WAIT_SYN || c == STEER_C_PROBED)
+		kind = STEER_EV_FLOW;
+	else if (rv == TC_ACT_SHOT)
+		kind = STEER_EV_DROP; /* fail-closed: no listener, or assign refused */
+	if (kind && (p->proto != IPPROTO_UDP || udp_first(&k, now, kind)))
+		emit(skb, &k, now, kind, ebpf ? STEER_BACKEND_EBPF : STEER_BACKEND_NFT,
+		     kind == STEER_EV_DROP ? c : 0);
+	return rv;
 }
 
 SEC("tc")
 int steer_ingress(struct __sk_buff *skb)
 {
+	__u32 mode = *(volatile __u32 *)&steer_mode;
 	struct pkt p = {};
 	int c, tw = 0, v;
 
@@ -417,8 +579,14 @@ int steer_ingress(struct __sk_buff *skb)
 	}
 
 	if (p.proto == IPPROTO_TCP) {
-		struct bpf_sock *sk = skc_lookup(skb, &p);
+		struct bpf_sock *sk;
 
+		/* PROBE: nft handles every packet; only a SYN can be a new flow. */
+		if (mode == STEER_MODE_PROBE && !is_syn(&p)) {
+			count(STEER_C_NOT_MATCHED);
+			return TC_ACT_OK;
+		}
+		sk = skc_lookup(skb, &p);
 		if (sk) {
 			__u32 state = sk->state;
 
@@ -427,6 +595,11 @@ int steer_ingress(struct __sk_buff *skb)
 			} else if (state == BPF_TCP_TIME_WAIT && is_syn(&p)) {
 				bpf_sk_release(sk);
 				tw = 1;
+			} else if (mode == STEER_MODE_PROBE) {
+				/* a SYN of a flow that has a socket: not new, and not ours */
+				bpf_sk_release(sk);
+				count(STEER_C_NOT_MATCHED);
+				return TC_ACT_OK;
 			} else {
 				long err = bpf_sk_assign(skb, sk, 0);
 
@@ -455,7 +628,7 @@ int steer_ingress(struct __sk_buff *skb)
 		count(STEER_C_BYPASSED);
 		return TC_ACT_OK;
 	}
-	return steer_new(skb, &p, tw);
+	return new_flow(skb, &p, tw, mode);
 }
 
 SEC("tc")
@@ -471,7 +644,8 @@ int steer_return(struct __sk_buff *skb)
 		count(c);
 		return TC_ACT_OK;
 	}
-	if (is_local_dst(&p)) {
+	/* PROBE: nft does all the work, replies included. */
+	if (*(volatile __u32 *)&steer_mode == STEER_MODE_PROBE || is_local_dst(&p)) {
 		count(STEER_C_RETURN_PASSED);
 		return TC_ACT_OK;
 	}

@@ -144,10 +144,13 @@ static inline __u32 steer_flow_bucket(__u8 family, __u8 proto, const __u8 *saddr
 
 /*
  * steer_events: RINGBUF of struct steer_event, one per new matching flow
- * (TCP SYN; UDP first datagram of a flow not seen for udp-idle-timeout) and
- * per drop. Wakeups are batched: BPF_RB_NO_WAKEUP unless a quarter of the
- * ring is full; user space also consumes on a short timer. A record that
- * cannot be reserved moves STEER_C_EVENTS_LOST.
+ * (TCP SYN that goes to the listener, TIME_WAIT included; UDP first datagram
+ * of a flow not seen for udp-idle-timeout, or whose outcome changed between
+ * dropped and steered) that is steered (FLOW, EBPF), left to nft (FLOW, NFT)
+ * or dropped fail-closed (DROP, EBPF). Fail-open passes and packets of
+ * established flows are not reported. Wakeups are batched: BPF_RB_NO_WAKEUP
+ * unless a quarter of the ring is full; user space also consumes on a short
+ * timer. A record that cannot be reserved moves STEER_C_EVENTS_LOST.
  */
 enum steer_event_kind {
 	STEER_EV_FLOW = 1, /* a new flow steered (or, backend NFT, left to nft) */
@@ -155,7 +158,8 @@ enum steer_event_kind {
 };
 
 struct steer_event {
-	__u64 ts_ns;   /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
+	__u64 ts_ns;   /* bpf_ktime_get_ns() (CLOCK_MONOTONIC) when the classifier
+			  recognized the new flow, before either backend steered it */
 	__u32 ifindex; /* ingress interface */
 	__u8 kind;     /* enum steer_event_kind */
 	__u8 backend;  /* enum steer_backend_id */
@@ -178,9 +182,9 @@ enum steer_counter {
 	STEER_C_STEERED_NEW = 0,     /* new flow assigned to the proxy listener */
 	STEER_C_STEERED_ESTABLISHED, /* packet of a flow the proxy holds */
 	STEER_C_RETURN_ASSIGNED,     /* return-interface reply assigned to upstream socket */
-	STEER_C_RETURN_PASSED,       /* return-interface packet not for the proxy */
+	STEER_C_RETURN_PASSED,       /* return-interface packet not for the proxy (PROBE: every one) */
 	STEER_C_BYPASSED,            /* matched a bypass rule */
-	STEER_C_NOT_MATCHED,         /* no rule matched, or not a new flow */
+	STEER_C_NOT_MATCHED,         /* no rule matched, or not a new flow (PROBE: any TCP packet but a new SYN) */
 	STEER_C_LOCAL_DST,           /* addressed to the gateway itself */
 	STEER_C_TIME_WAIT_SYN,       /* new SYN hit a TIME_WAIT socket: sent to listener */
 	STEER_C_NO_LISTENER_PASS,    /* no listener, on-proxy-down fail-open */

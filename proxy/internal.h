@@ -9,6 +9,7 @@
 #define STEER_PROXY_INTERNAL_H
 
 #include <ev.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -27,6 +28,11 @@
 #define ACCEPT_RETRY_S       0.1     /* after EMFILE/ENFILE/ENOBUFS/ENOMEM */
 #define PIPE_POOL_MAX        128     /* idle pipes kept per worker */
 #define RELAY_ROUNDS         16      /* splice rounds per direction per wakeup */
+#define UDP_BATCH            32      /* datagrams per recvmmsg()/sendmmsg() */
+#define UDP_BUF_SIZE         65536   /* per datagram: any UDP payload fits */
+#define UDP_HASH_BUCKETS     16384   /* session hash table, per worker (power of 2) */
+#define UDP_RCVBUF           (8 << 20) /* SO_RCVBUF(FORCE) of the UDP listeners */
+#define UDP_FD_RESERVE       128     /* descriptors never counted for UDP sessions */
 
 /*
  * Statistics: each worker writes only its own struct proxy_stats, with
@@ -91,6 +97,42 @@ struct conn {
 	struct sockaddr_storage client, dst, upstream_src;
 };
 
+/*
+ * A UDP session: one (client ip:port, original destination ip:port). Two
+ * sockets: `up` connected to the destination (bound per upstream-source),
+ * `down` transparent, bound to the destination and connected to the client,
+ * so that replies leave from the server's address. Client datagrams arrive on
+ * the worker's listener (sk_assign, TPROXY) or on `down` (TPROXY's
+ * established lookup, reassembled fragments).
+ */
+struct udp_sess {
+	struct worker *w;
+	struct udp_sess *hnext;     /* hash chain */
+	struct udp_sess *prev, *next; /* the worker's list of sessions */
+	uint32_t hash;
+	ev_io up_io, down_io;
+	int up_fd, down_fd;
+	ev_timer timer;             /* idle expiry, re-armed lazily from last_io */
+	ev_tstamp last_io;
+	uint64_t flow, accept_ns;
+	uint64_t bytes_up, bytes_down;
+	struct sockaddr_storage client, dst, upstream_src;
+};
+
+/* recvmmsg()/sendmmsg() scratch space of one worker. */
+struct udp_batch {
+	struct mmsghdr msgs[UDP_BATCH];
+	struct iovec iov[UDP_BATCH];
+	struct sockaddr_storage names[UDP_BATCH];
+	union {
+		char buf[CMSG_SPACE(sizeof(struct sockaddr_in6)) + CMSG_SPACE(sizeof(uint64_t) * 4)];
+		struct cmsghdr align;
+	} ctrl[UDP_BATCH];
+	struct mmsghdr out[UDP_BATCH];
+	struct iovec oiov[UDP_BATCH];
+	uint8_t *bufs; /* UDP_BATCH * UDP_BUF_SIZE */
+};
+
 struct worker {
 	struct proxy *p;
 	int id;
@@ -99,12 +141,19 @@ struct worker {
 	bool thread_started;
 	ev_async stop_w;
 	struct listener lst[2]; /* [0] IPv4, [1] IPv6 */
+	struct listener ulst[2]; /* UDP: [0] IPv4, [1] IPv6 */
 	ev_timer accept_retry;  /* armed after EMFILE & co. */
 	bool accept_paused_limit;
 	int max_conns;          /* 0 = unbounded */
 	int nconns;
 	struct conn *conns;     /* live connections (head) */
 	struct pipe_pool pool;
+	struct udp_sess **utab;   /* UDP_HASH_BUCKETS chains */
+	struct udp_sess *usess;   /* live UDP sessions (head) */
+	int nsess;
+	int max_sess;             /* 0 = unbounded */
+	uint32_t hash_seed;
+	struct udp_batch *ub;
 	struct proxy_stats st;
 };
 
@@ -120,7 +169,8 @@ struct proxy {
 uint64_t proxy_now_ns(void);
 
 /* listener.c */
-int listener_open(struct listener *l, int family, uint16_t port);
+int listener_open(struct listener *l, int family, int proto, uint16_t port);
+void unmap_v4(struct sockaddr_storage *ss);
 void listener_close(struct worker *w, struct listener *l);
 void listener_accept_cb(struct ev_loop *loop, ev_io *io, int revents);
 
@@ -158,5 +208,11 @@ void relay_begin(struct conn *c);
 void relay_cli_cb(struct ev_loop *loop, ev_io *io, int revents);
 void relay_up_cb(struct ev_loop *loop, ev_io *io, int revents);
 void relay_idle_check(struct conn *c);
+
+/* udp.c */
+int udp_worker_init(struct worker *w);
+void udp_worker_fini(struct worker *w);
+void udp_listener_cb(struct ev_loop *loop, ev_io *io, int revents);
+void udp_close_all(struct worker *w);
 
 #endif

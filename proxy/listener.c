@@ -13,22 +13,32 @@ static int setopt_int(int fd, int level, int opt, int val)
 	return setsockopt(fd, level, opt, &val, sizeof(val));
 }
 
+/* A large receive buffer for a UDP listener: beyond rmem_max when we may. */
+static void set_rcvbuf(int fd, int size)
+{
+	if (setopt_int(fd, SOL_SOCKET, SO_RCVBUFFORCE, size) < 0)
+		setopt_int(fd, SOL_SOCKET, SO_RCVBUF, size);
+}
+
 /*
  * One listener: IPv4 0.0.0.0:port or IPv6 [::]:port (v6only), transparent
  * (accepts connections to non-local addresses steered by TPROXY or
  * bpf_sk_assign), SO_REUSEPORT so each worker has its own accept queue.
+ * UDP (proto IPPROTO_UDP): no SO_REUSEADDR, IP(V6)_RECVORIGDSTADDR so each
+ * datagram carries its original destination, a large receive buffer.
  * On failure prints the reason and returns -1 with errno preserved.
  */
-int listener_open(struct listener *l, int family, uint16_t port)
+int listener_open(struct listener *l, int family, int proto, uint16_t port)
 {
 	const char *what;
 	struct sockaddr_storage ss;
 	socklen_t len;
+	bool udp = proto == IPPROTO_UDP;
 	int fd, err;
 
 	l->fd = -1;
 	l->family = family;
-	fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+	fd = socket(family, (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, proto);
 	if (fd < 0) {
 		what = "socket";
 		goto fail_nofd;
@@ -44,6 +54,9 @@ int listener_open(struct listener *l, int family, uint16_t port)
 		what = "IP_TRANSPARENT";
 		if (setopt_int(fd, SOL_IP, IP_TRANSPARENT, 1) < 0)
 			goto fail;
+		what = "IP_RECVORIGDSTADDR";
+		if (udp && setopt_int(fd, SOL_IP, IP_RECVORIGDSTADDR, 1) < 0)
+			goto fail;
 	} else {
 		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
 
@@ -57,9 +70,12 @@ int listener_open(struct listener *l, int family, uint16_t port)
 		what = "IPV6_TRANSPARENT";
 		if (setopt_int(fd, SOL_IPV6, IPV6_TRANSPARENT, 1) < 0)
 			goto fail;
+		what = "IPV6_RECVORIGDSTADDR";
+		if (udp && setopt_int(fd, SOL_IPV6, IPV6_RECVORIGDSTADDR, 1) < 0)
+			goto fail;
 	}
 	what = "SO_REUSEADDR";
-	if (setopt_int(fd, SOL_SOCKET, SO_REUSEADDR, 1) < 0)
+	if (!udp && setopt_int(fd, SOL_SOCKET, SO_REUSEADDR, 1) < 0)
 		goto fail;
 	what = "SO_REUSEPORT";
 	if (setopt_int(fd, SOL_SOCKET, SO_REUSEPORT, 1) < 0)
@@ -68,8 +84,10 @@ int listener_open(struct listener *l, int family, uint16_t port)
 	if (bind(fd, (struct sockaddr *)&ss, len) < 0)
 		goto fail;
 	what = "listen";
-	if (listen(fd, PROXY_BACKLOG) < 0)
+	if (!udp && listen(fd, PROXY_BACKLOG) < 0)
 		goto fail;
+	if (udp)
+		set_rcvbuf(fd, UDP_RCVBUF);
 	l->fd = fd;
 	return 0;
 fail:
@@ -79,8 +97,9 @@ fail:
 fail_nofd:
 	err = errno;
 	if (!(family == AF_INET6 && err == EAFNOSUPPORT))
-		fprintf(stderr, "proxy: %s listener on port %u: %s: %s\n",
-			family == AF_INET ? "IPv4" : "IPv6", port, what, strerror(err));
+		fprintf(stderr, "proxy: %s %s listener on port %u: %s: %s\n",
+			family == AF_INET ? "IPv4" : "IPv6", udp ? "UDP" : "TCP", port, what,
+			strerror(err));
 	errno = err;
 	return -1;
 }
@@ -95,7 +114,7 @@ void listener_close(struct worker *w, struct listener *l)
 }
 
 /* ::ffff:a.b.c.d -> a.b.c.d, in place (cannot happen on a v6only socket). */
-static void unmap_v4(struct sockaddr_storage *ss)
+void unmap_v4(struct sockaddr_storage *ss)
 {
 	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
 	struct sockaddr_in sin;

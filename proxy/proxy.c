@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "internal.h"
@@ -30,6 +31,22 @@ static void ignore_sigpipe(void)
 	}
 }
 
+/* max_udp_sessions capped so that UDP takes at most half the descriptors. */
+static int udp_session_bound(int want)
+{
+	struct rlimit rl;
+	long cap;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
+		return want;
+	cap = rl.rlim_cur > UDP_FD_RESERVE + 4 ? ((long)rl.rlim_cur - UDP_FD_RESERVE) / 4 : 1;
+	if (cap > 1 << 30)
+		cap = 1 << 30;
+	if (want <= 0 || want > cap)
+		return (int)cap;
+	return want;
+}
+
 struct proxy *proxy_create(const struct proxy_settings *s)
 {
 	struct proxy *p;
@@ -42,6 +59,7 @@ struct proxy *proxy_create(const struct proxy_settings *s)
 	if (!p)
 		goto oom;
 	p->s = *s;
+	p->s.max_udp_sessions = udp_session_bound(s->max_udp_sessions);
 	p->workers = calloc((size_t)s->workers, sizeof(*p->workers));
 	if (!p->workers)
 		goto oom;
@@ -63,12 +81,20 @@ oom:
 
 int proxy_listener_fd(struct proxy *p, int family, int proto)
 {
-	if (!p || p->nworkers < 1 || proto != IPPROTO_TCP)
+	struct listener *l;
+
+	if (!p || p->nworkers < 1)
+		return -1;
+	if (proto == IPPROTO_TCP)
+		l = p->workers[0].lst;
+	else if (proto == IPPROTO_UDP)
+		l = p->workers[0].ulst;
+	else
 		return -1;
 	if (family == AF_INET)
-		return p->workers[0].lst[0].fd;
+		return l[0].fd;
 	if (family == AF_INET6)
-		return p->workers[0].lst[1].fd;
+		return l[1].fd;
 	return -1;
 }
 
@@ -132,6 +158,19 @@ void proxy_get_stats(struct proxy *p, struct proxy_stats *out)
 		out->resets_sent += LOAD(resets_sent);
 		out->pipes_created += LOAD(pipes_created);
 		out->pipes_reused += LOAD(pipes_reused);
+		out->udp_sessions_open += LOAD(udp_sessions_open);
+		out->udp_sessions_total += LOAD(udp_sessions_total);
+		out->udp_expired += LOAD(udp_expired);
+		out->udp_session_limit += LOAD(udp_session_limit);
+		out->udp_icmp_errors += LOAD(udp_icmp_errors);
+		out->udp_datagrams_up += LOAD(udp_datagrams_up);
+		out->udp_datagrams_down += LOAD(udp_datagrams_down);
+		out->udp_bytes_up += LOAD(udp_bytes_up);
+		out->udp_bytes_down += LOAD(udp_bytes_down);
+		out->udp_oversize += LOAD(udp_oversize);
+		out->udp_send_errors += LOAD(udp_send_errors);
+		out->udp_session_errors += LOAD(udp_session_errors);
+		out->udp_recv_errors += LOAD(udp_recv_errors);
 	}
 }
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
-/* The transparent proxy: worker threads with libev loops, TCP relay. */
+/* The transparent proxy: worker threads with libev loops, TCP relay, UDP relay. */
 #ifndef STEER_PROXY_H
 #define STEER_PROXY_H
 
@@ -25,10 +25,24 @@ struct proxy_settings {
 	 * one of its connections closes.
 	 */
 	int max_conns;
-	int udp_idle_timeout_ms; /* a UDP session with no datagram either way ends */
-	int max_udp_sessions;    /* bound on UDP sessions, all workers (<= 0: none) */
+	int udp_idle_timeout_ms; /* a UDP session with no datagram either way ends; <= 0: never */
+	/*
+	 * Bound on UDP sessions, all workers (<= 0: none), further capped at
+	 * (RLIMIT_NOFILE - 128) / 4 (a session holds 2 descriptors; UDP may
+	 * take at most half of them). Split evenly between workers, at least 1
+	 * each; a datagram that would open a session beyond the worker's share
+	 * is dropped and counted (udp_session_limit).
+	 */
+	int max_udp_sessions;
 	/*
 	 * Called from worker threads (may be NULL). Must not block.
+	 * UDP sessions (proto IPPROTO_UDP): an open event when the session's
+	 * upstream socket is connected (first datagram), exactly one close
+	 * event later: CLOSE_IDLE_TIMEOUT, CLOSE_UPSTREAM_REFUSED (an ICMP
+	 * unreachable for the upstream, or the upstream could not be reached),
+	 * CLOSE_CLIENT_RESET (the client's address refused a reply),
+	 * CLOSE_SHUTDOWN. A session that could not be set up (socket/bind
+	 * failed) produces no event; it is counted in udp_session_errors.
 	 * Every accepted connection produces exactly one close event. An open
 	 * event precedes it only when the upstream connect succeeded; a
 	 * connection whose upstream connect failed gets a close event without
@@ -58,7 +72,7 @@ enum proxy_close_reason {
 struct proxy_conn_event {
 	bool open; /* false: close */
 	uint64_t flow;  /* unique per proxy run */
-	uint8_t proto;  /* IPPROTO_TCP */
+	uint8_t proto;  /* IPPROTO_TCP or IPPROTO_UDP */
 	struct sockaddr_storage client, dst, upstream_src;
 	uint64_t bytes_up, bytes_down; /* close only */
 	uint64_t accept_ns, close_ns;  /* CLOCK_MONOTONIC */
@@ -86,26 +100,39 @@ struct proxy_stats {
 	uint64_t splice_errors;       /* unexpected splice() errno (connection reset) */
 	uint64_t resets_sent;         /* sockets closed with SO_LINGER {1,0} */
 	uint64_t pipes_created, pipes_reused;
+	/* UDP relay. udp_sessions_open is a gauge. */
+	uint64_t udp_sessions_open, udp_sessions_total;
+	uint64_t udp_expired;         /* sessions ended by udp_idle_timeout_ms */
+	uint64_t udp_session_limit;   /* datagrams dropped: the session bound was reached */
+	uint64_t udp_icmp_errors;     /* sessions ended by an ICMP error / unreachable upstream */
+	uint64_t udp_datagrams_up, udp_datagrams_down;
+	uint64_t udp_bytes_up, udp_bytes_down;
+	uint64_t udp_oversize;        /* datagrams truncated by the receive buffer: dropped */
+	uint64_t udp_send_errors;     /* datagrams dropped: send() failed (EAGAIN, ENOBUFS, ...) */
+	uint64_t udp_session_errors;  /* socket/bind/connect of a new session failed: dropped */
+	uint64_t udp_recv_errors;     /* recvmmsg() errors, datagrams without an original destination */
 };
 
 /*
- * Create the listeners (IP_TRANSPARENT, SO_REUSEPORT, one per worker and
- * family) without starting threads, so their fds can go into the socket map
- * first. Returns NULL with a one-line reason on stderr. If the kernel has no
- * IPv6 (EAFNOSUPPORT) the IPv6 listeners are skipped with a warning.
+ * Create the listeners (IP_TRANSPARENT, SO_REUSEPORT, one per worker,
+ * family and protocol; UDP ones with IP(V6)_RECVORIGDSTADDR) without
+ * starting threads, so their fds can go into the socket map first. Returns
+ * NULL with a one-line reason on stderr. If the kernel has no IPv6
+ * (EAFNOSUPPORT) the IPv6 listeners are skipped with a warning.
  * Sets SIGPIPE to SIG_IGN if it is SIG_DFL (splice() to a reset socket
  * raises it); worker threads block all signals.
  */
 struct proxy *proxy_create(const struct proxy_settings *s);
 
-/* A listener of worker 0: family AF_INET/AF_INET6, proto IPPROTO_TCP. -1 if none. */
+/* A listener of worker 0: family AF_INET/AF_INET6, proto IPPROTO_TCP/IPPROTO_UDP. -1 if none. */
 int proxy_listener_fd(struct proxy *p, int family, int proto);
 
 /* Start the worker threads (once). 0 or -1 with a reason on stderr. */
 int proxy_start(struct proxy *p);
 /*
  * Stop the workers, join, free. Every live connection is reset (RST both
- * ways) and gets a close event with CLOSE_SHUTDOWN. Safe with NULL.
+ * ways) and gets a close event with CLOSE_SHUTDOWN; so does every UDP
+ * session (its sockets closed). Safe with NULL.
  */
 void proxy_destroy(struct proxy *p);
 

@@ -73,6 +73,7 @@ static void stop_cb(struct ev_loop *loop, ev_async *a, int revents)
 	listeners_stop(w);
 	ev_timer_stop(loop, &w->accept_retry);
 	conn_close_all(w);
+	udp_close_all(w);
 	ev_async_stop(loop, a);
 	ev_break(loop, EVBREAK_ALL);
 }
@@ -84,6 +85,7 @@ int worker_init(struct worker *w, struct proxy *p, int id)
 	w->p = p;
 	w->id = id;
 	w->lst[0].fd = w->lst[1].fd = -1;
+	w->ulst[0].fd = w->ulst[1].fd = -1;
 	if (s->max_conns > 0) {
 		w->max_conns = s->max_conns / s->workers + (id < s->max_conns % s->workers);
 		if (w->max_conns < 1)
@@ -98,20 +100,24 @@ int worker_init(struct worker *w, struct proxy *p, int id)
 	ev_async_start(w->loop, &w->stop_w);
 	ev_init(&w->accept_retry, accept_retry_cb);
 
-	if (listener_open(&w->lst[0], AF_INET, s->port) < 0)
+	if (listener_open(&w->lst[0], AF_INET, IPPROTO_TCP, s->port) < 0)
 		return -1;
-	if (listener_open(&w->lst[1], AF_INET6, s->port) < 0) {
+	if (listener_open(&w->lst[1], AF_INET6, IPPROTO_TCP, s->port) < 0) {
 		if (errno != EAFNOSUPPORT)
 			return -1;
 		if (id == 0)
 			fprintf(stderr, "proxy: warning: no IPv6 in this kernel, IPv4 listeners only\n");
 	}
+	if (listener_open(&w->ulst[0], AF_INET, IPPROTO_UDP, s->port) < 0)
+		return -1;
+	if (listener_open(&w->ulst[1], AF_INET6, IPPROTO_UDP, s->port) < 0 && errno != EAFNOSUPPORT)
+		return -1;
 	for (int i = 0; i < 2; i++) {
 		w->lst[i].w = w;
 		ev_io_init(&w->lst[i].io, listener_accept_cb, w->lst[i].fd, EV_READ);
 	}
 	listeners_start(w);
-	return 0;
+	return udp_worker_init(w);
 }
 
 static void *worker_main(void *arg)
@@ -155,9 +161,12 @@ void worker_fini(struct worker *w)
 		/* Never started (or start failed): the loop is ours to clean. */
 		stop_cb(w->loop, &w->stop_w, 0);
 	}
-	for (int i = 0; i < 2; i++)
+	for (int i = 0; i < 2; i++) {
 		listener_close(w, &w->lst[i]);
+		listener_close(w, &w->ulst[i]);
+	}
 	pipe_pool_drain(&w->pool);
+	udp_worker_fini(w);
 	if (w->loop) {
 		ev_loop_destroy(w->loop);
 		w->loop = NULL;

@@ -15,9 +15,14 @@
 #include <unistd.h>
 
 #include "addr.h"
+#include "flow_join.h"
 
 #define AUDIT_QUEUE 16384
 #define AUDIT_LINE 1024
+#define AUDIT_BATCH 256
+#define JOIN_CAPACITY (1 << 18)
+#define FLOW_BACKENDS (1 << 18)  /* open flows whose backend a close record still needs */
+#define POLL_NS (50 * 1000000LL) /* kernel records are never staler than this */
 
 enum sink_kind { SINK_FILE, SINK_STDOUT, SINK_SYSLOG };
 
@@ -33,8 +38,31 @@ struct audit {
 	bool stopping;               /* under lock */
 	uint64_t lost_unreported;    /* under lock */
 	atomic_bool reopen;
-	atomic_uint_fast64_t written, lost;
+	atomic_uint_fast64_t written, lost, kernel_lost, joined, unjoined;
+	/* Held by the writer while it uses src; audit_set_source waits for it. */
+	pthread_mutex_t src_lock;
+	/* Writer thread only (and audit_set_source under src_lock): */
+	struct audit_source src;
+	struct flow_join *join;
+	struct flow_backend {
+		uint64_t flow;
+		char backend[8];
+	} *flow_backend; /* by flow id modulo FLOW_BACKENDS */
+	struct audit_record kbatch[AUDIT_BATCH]; /* kernel records waiting to be written */
+	size_t nkbatch;
+	uint64_t kernel_lost_seen, kernel_flows;
+	int64_t last_poll_ns;
 };
+
+static void write_batch(struct audit *a, const struct audit_record *recs, size_t n);
+
+static int64_t now_ns(clockid_t clk)
+{
+	struct timespec ts;
+
+	clock_gettime(clk, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
 
 static int open_file(const char *path)
 {
@@ -80,6 +108,14 @@ size_t audit_format(const struct audit_record *r, char *buf, size_t len)
 		n = snprintf(buf, len, "{\"ts\":\"%s\",\"event\":\"lost\",\"count\":%llu}", ts,
 			     (unsigned long long)r->count);
 		break;
+	case AUDIT_DROP:
+		sockaddr_format((const struct sockaddr *)&ev->client, c, sizeof(c));
+		sockaddr_format((const struct sockaddr *)&ev->dst, d, sizeof(d));
+		n = snprintf(buf, len,
+			     "{\"ts\":\"%s\",\"event\":\"drop\",\"proto\":\"%s\",\"backend\":\"%s\","
+			     "\"client\":\"%s\",\"dst\":\"%s\",\"reason\":\"%s\"}",
+			     ts, proto_name(ev->proto), r->backend, c, d, r->reason);
+		break;
 	case AUDIT_CONN:
 		sockaddr_format((const struct sockaddr *)&ev->client, c, sizeof(c));
 		sockaddr_format((const struct sockaddr *)&ev->dst, d, sizeof(d));
@@ -91,8 +127,13 @@ size_t audit_format(const struct audit_record *r, char *buf, size_t len)
 		if (n < 0 || (size_t)n >= len)
 			break;
 		if (ev->open) {
-			sockaddr_format((const struct sockaddr *)&ev->upstream_src, u, sizeof(u));
-			n += snprintf(buf + n, len - n, ",\"upstream_src\":\"%s\"}", u);
+			if (ev->upstream_src.ss_family) {
+				sockaddr_format((const struct sockaddr *)&ev->upstream_src, u, sizeof(u));
+				n += snprintf(buf + n, len - n, ",\"upstream_src\":\"%s\"", u);
+			}
+			if (r->steer_us >= 0)
+				n += snprintf(buf + n, len - n, ",\"steer_us\":%lld", (long long)r->steer_us);
+			n += snprintf(buf + n, len - n, "}");
 		} else {
 			double ms = (double)(ev->close_ns - ev->accept_ns) / 1e6;
 
@@ -178,10 +219,146 @@ static void write_batch(struct audit *a, const struct audit_record *recs, size_t
 	}
 }
 
+static const char *backend_name(uint8_t id)
+{
+	return id == STEER_BACKEND_NFT ? "nft" : "ebpf";
+}
+
+static const char *drop_reason(uint8_t counter)
+{
+	static const char *const names[] = STEER_COUNTER_NAMES;
+
+	if (counter == STEER_C_NO_LISTENER_DROP)
+		return "proxy_down";
+	return counter < STEER_C_MAX ? names[counter] : "unknown";
+}
+
+static void kbatch_flush(struct audit *a)
+{
+	write_batch(a, a->kbatch, a->nkbatch);
+	a->nkbatch = 0;
+}
+
+static void kbatch_add(struct audit *a, const struct audit_record *r)
+{
+	if (a->nkbatch == AUDIT_BATCH)
+		kbatch_flush(a);
+	a->kbatch[a->nkbatch++] = *r;
+}
+
+/* Kernel time (CLOCK_MONOTONIC) as wall-clock time, for records the kernel timed. */
+static void kernel_ts(uint64_t ts_ns, struct timespec *out)
+{
+	int64_t wall = now_ns(CLOCK_REALTIME) - (now_ns(CLOCK_MONOTONIC) - (int64_t)ts_ns);
+
+	out->tv_sec = wall / 1000000000LL;
+	out->tv_nsec = wall % 1000000000LL;
+}
+
+void audit_kernel_event(struct audit *a, const struct steer_event *ev)
+{
+	struct audit_record r = { .steer_us = -1 };
+
+	if (ev->kind == STEER_EV_FLOW && !a->src.kernel_only) {
+		join_add(a->join, ev);
+		return;
+	}
+	kernel_ts(ev->ts_ns, &r.ts);
+	event_addrs(ev, &r.ev.client, &r.ev.dst);
+	r.ev.proto = ev->proto;
+	snprintf(r.backend, sizeof(r.backend), "%s", backend_name(ev->backend));
+	if (ev->kind == STEER_EV_FLOW) {
+		r.kind = AUDIT_CONN;
+		r.ev.open = true;
+		r.ev.flow = ++a->kernel_flows;
+	} else {
+		r.kind = AUDIT_DROP;
+		snprintf(r.reason, sizeof(r.reason), "%s", drop_reason(ev->reason));
+	}
+	kbatch_add(a, &r);
+}
+
+/* Drain the kernel's records; report what it could not record. */
+static void poll_kernel(struct audit *a)
+{
+	uint64_t total;
+
+	if (!a->src.poll)
+		return;
+	a->src.poll(a->src.ctx);
+	a->last_poll_ns = now_ns(CLOCK_MONOTONIC);
+	total = a->src.kernel_lost ? a->src.kernel_lost(a->src.ctx) : 0;
+	if (total > a->kernel_lost_seen) {
+		struct audit_record r = { .kind = AUDIT_LOST, .count = total - a->kernel_lost_seen };
+
+		clock_gettime(CLOCK_REALTIME, &r.ts);
+		a->kernel_lost_seen = total;
+		atomic_store(&a->kernel_lost, total);
+		kbatch_add(a, &r);
+	}
+	kbatch_flush(a);
+}
+
+static bool take_kernel(struct audit *a, const struct proxy_conn_event *ev, struct steer_event *k)
+{
+	const struct sockaddr *c = (const void *)&ev->client, *d = (const void *)&ev->dst;
+
+	if (join_take(a->join, ev->proto, c, d, k))
+		return true;
+	/* The classifier wrote its record before the packet reached the proxy: it is in the ring. */
+	poll_kernel(a);
+	return join_take(a->join, ev->proto, c, d, k);
+}
+
+/* Which backend steered this flow, and steer_us for an open record. */
+static void resolve(struct audit *a, struct audit_record *r)
+{
+	struct proxy_conn_event *ev = &r->ev;
+	struct flow_backend *fb = &a->flow_backend[ev->flow % FLOW_BACKENDS];
+	struct steer_event k;
+
+	r->steer_us = -1;
+	if (!ev->open && fb->flow == ev->flow && ev->flow) {
+		memcpy(r->backend, fb->backend, sizeof(r->backend));
+		fb->flow = 0;
+		return;
+	}
+	if (take_kernel(a, ev, &k)) {
+		snprintf(r->backend, sizeof(r->backend), "%s", backend_name(k.backend));
+		if (ev->open)
+			r->steer_us = ev->accept_ns > k.ts_ns ? (int64_t)(ev->accept_ns - k.ts_ns) / 1000 : 0;
+		atomic_fetch_add_explicit(&a->joined, 1, memory_order_relaxed);
+	} else {
+		snprintf(r->backend, sizeof(r->backend), "%s",
+			 a->src.fallback ? a->src.fallback(a->src.ctx) : "unknown");
+		atomic_fetch_add_explicit(&a->unjoined, 1, memory_order_relaxed);
+	}
+	if (ev->open) {
+		fb->flow = ev->flow;
+		memcpy(fb->backend, r->backend, sizeof(fb->backend));
+	}
+}
+
+/* Sleep until there is work, or until the kernel's records are due. */
+static void wait_for_work(struct audit *a)
+{
+	while (!a->count && !a->stopping && !a->lost_unreported && !atomic_load(&a->reopen)) {
+		if (a->src.poll) {
+			int64_t due = a->last_poll_ns + POLL_NS;
+			struct timespec ts = { .tv_sec = due / 1000000000LL, .tv_nsec = due % 1000000000LL };
+
+			if (pthread_cond_timedwait(&a->wake, &a->lock, &ts) == ETIMEDOUT)
+				return;
+		} else {
+			pthread_cond_wait(&a->wake, &a->lock);
+		}
+	}
+}
+
 static void *writer(void *arg)
 {
 	struct audit *a = arg;
-	struct audit_record batch[256];
+	struct audit_record batch[AUDIT_BATCH];
 
 	for (;;) {
 		size_t n = 0;
@@ -189,10 +366,8 @@ static void *writer(void *arg)
 		bool stop;
 
 		pthread_mutex_lock(&a->lock);
-		while (!a->count && !a->stopping && !a->lost_unreported &&
-		       !atomic_load(&a->reopen))
-			pthread_cond_wait(&a->wake, &a->lock);
-		while (n < 256 && a->count) {
+		wait_for_work(a);
+		while (n < AUDIT_BATCH && a->count) {
 			batch[n++] = a->ring[a->head];
 			a->head = (a->head + 1) % AUDIT_QUEUE;
 			a->count--;
@@ -204,6 +379,10 @@ static void *writer(void *arg)
 
 		if (atomic_exchange(&a->reopen, false))
 			do_reopen(a);
+		pthread_mutex_lock(&a->src_lock);
+		for (size_t i = 0; i < n; i++)
+			if (batch[i].kind == AUDIT_CONN)
+				resolve(a, &batch[i]);
 		write_batch(a, batch, n);
 		if (lost) {
 			struct audit_record r = { .kind = AUDIT_LOST, .count = lost };
@@ -211,6 +390,9 @@ static void *writer(void *arg)
 			clock_gettime(CLOCK_REALTIME, &r.ts);
 			write_batch(a, &r, 1);
 		}
+		if (stop || now_ns(CLOCK_MONOTONIC) - a->last_poll_ns >= POLL_NS)
+			poll_kernel(a);
+		pthread_mutex_unlock(&a->src_lock);
 		if (stop)
 			return NULL;
 	}
@@ -223,7 +405,9 @@ struct audit *audit_open(const char *sink)
 	if (!a)
 		return NULL;
 	a->ring = calloc(AUDIT_QUEUE, sizeof(*a->ring));
-	if (!a->ring)
+	a->join = join_new(JOIN_CAPACITY);
+	a->flow_backend = calloc(FLOW_BACKENDS, sizeof(*a->flow_backend));
+	if (!a->ring || !a->join || !a->flow_backend)
 		goto fail;
 	snprintf(a->path, sizeof(a->path), "%s", sink);
 	if (!strcmp(sink, "-")) {
@@ -242,7 +426,16 @@ struct audit *audit_open(const char *sink)
 		}
 	}
 	pthread_mutex_init(&a->lock, NULL);
-	pthread_cond_init(&a->wake, NULL);
+	pthread_mutex_init(&a->src_lock, NULL);
+	{
+		pthread_condattr_t attr;
+
+		/* Timed waits on the monotonic clock: the kernel's timestamps use it. */
+		pthread_condattr_init(&attr);
+		pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+		pthread_cond_init(&a->wake, &attr);
+		pthread_condattr_destroy(&attr);
+	}
 	if (pthread_create(&a->thread, NULL, writer, a)) {
 		fprintf(stderr, "steer: audit: cannot start the writer thread\n");
 		if (a->kind == SINK_FILE)
@@ -252,18 +445,36 @@ struct audit *audit_open(const char *sink)
 	return a;
 fail:
 	free(a->ring);
+	join_free(a->join);
+	free(a->flow_backend);
 	free(a);
 	return NULL;
 }
 
-void audit_conn(struct audit *a, const struct proxy_conn_event *ev, const char *backend)
+void audit_set_source(struct audit *a, const struct audit_source *src)
+{
+	static const struct audit_source none;
+
+	if (!a)
+		return;
+	pthread_mutex_lock(&a->src_lock);
+	if (a->src.poll)
+		poll_kernel(a); /* what the old source still holds */
+	a->src = src ? *src : none;
+	pthread_mutex_unlock(&a->src_lock);
+	pthread_mutex_lock(&a->lock);
+	a->last_poll_ns = now_ns(CLOCK_MONOTONIC);
+	pthread_cond_signal(&a->wake);
+	pthread_mutex_unlock(&a->lock);
+}
+
+void audit_conn(struct audit *a, const struct proxy_conn_event *ev)
 {
 	struct audit_record r = { .kind = AUDIT_CONN, .ev = *ev };
 
 	if (!a)
 		return;
 	clock_gettime(CLOCK_REALTIME, &r.ts);
-	snprintf(r.backend, sizeof(r.backend), "%s", backend);
 	push(a, &r);
 }
 
@@ -296,6 +507,9 @@ void audit_get_stats(struct audit *a, struct audit_stats *out)
 		return;
 	out->written = atomic_load(&a->written);
 	out->lost = atomic_load(&a->lost);
+	out->kernel_lost = atomic_load(&a->kernel_lost);
+	out->joined = atomic_load(&a->joined);
+	out->unjoined = atomic_load(&a->unjoined);
 	pthread_mutex_lock(&a->lock);
 	out->queued = a->count;
 	pthread_mutex_unlock(&a->lock);
@@ -315,7 +529,10 @@ void audit_close(struct audit *a)
 	if (a->kind == SINK_SYSLOG)
 		closelog();
 	pthread_mutex_destroy(&a->lock);
+	pthread_mutex_destroy(&a->src_lock);
 	pthread_cond_destroy(&a->wake);
 	free(a->ring);
+	join_free(a->join);
+	free(a->flow_backend);
 	free(a);
 }

@@ -8,23 +8,51 @@
 #ifndef STEER_AUDIT_H
 #define STEER_AUDIT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
 
+#include "../bpf/steer_abi.h"
 #include "../proxy/proxy.h"
 
 struct audit;
 
 struct audit_stats {
-	uint64_t written; /* records written to the sink */
-	uint64_t lost;    /* records dropped (queue full or sink error) */
-	uint64_t queued;  /* waiting now */
+	uint64_t written;     /* records written to the sink */
+	uint64_t lost;        /* records dropped (queue full or sink error) */
+	uint64_t queued;      /* waiting now */
+	uint64_t kernel_lost; /* flow events the kernel could not put in the ring */
+	uint64_t joined;      /* proxy flows matched with their kernel record (steer_us known) */
+	uint64_t unjoined;    /* proxy flows without a kernel record */
+};
+
+/*
+ * Where the writer learns which backend steered each flow and when the
+ * kernel first saw it. All callbacks run on the writer thread.
+ */
+struct audit_source {
+	/* Deliver pending kernel events through audit_kernel_event(). */
+	void (*poll)(void *ctx);
+	/* Kernel events that could not be recorded so far (a running total). */
+	uint64_t (*kernel_lost)(void *ctx);
+	/* The backend to name when no kernel record says ("ebpf", "nft"). */
+	const char *(*fallback)(void *ctx);
+	/* No builtin proxy: kernel flow records are written as open records themselves. */
+	bool kernel_only;
+	void *ctx;
 };
 
 /* sink: a file path (appended), "-" for stdout, or "syslog". NULL + message on error. */
 struct audit *audit_open(const char *sink);
-/* A proxy connection event; backend is the mechanism that steered it. */
-void audit_conn(struct audit *a, const struct proxy_conn_event *ev, const char *backend);
+/*
+ * Set before any traffic (NULL detaches: the writer stops calling the old
+ * source before this returns). Without a source every flow names "unknown".
+ */
+void audit_set_source(struct audit *a, const struct audit_source *src);
+/* A proxy connection event (open or close). */
+void audit_conn(struct audit *a, const struct proxy_conn_event *ev);
+/* A kernel record, from audit_source.poll (writer thread only). */
+void audit_kernel_event(struct audit *a, const struct steer_event *ev);
 void audit_backend_change(struct audit *a, const char *from, const char *to);
 /* Reopen the file (SIGHUP, logrotate); the writer does it before its next write. */
 void audit_reopen(struct audit *a);
@@ -32,13 +60,15 @@ void audit_get_stats(struct audit *a, struct audit_stats *out);
 /* Drain what is queued, then close. Safe with NULL. */
 void audit_close(struct audit *a);
 
-enum audit_kind { AUDIT_CONN, AUDIT_BACKEND, AUDIT_LOST };
+enum audit_kind { AUDIT_CONN, AUDIT_BACKEND, AUDIT_LOST, AUDIT_DROP };
 
 struct audit_record {
 	enum audit_kind kind;
 	struct timespec ts; /* CLOCK_REALTIME when it happened */
-	struct proxy_conn_event ev; /* AUDIT_CONN */
-	char backend[8];            /* AUDIT_CONN */
+	struct proxy_conn_event ev; /* AUDIT_CONN, AUDIT_DROP (client, dst, proto) */
+	char backend[8];            /* AUDIT_CONN, AUDIT_DROP */
+	int64_t steer_us;           /* AUDIT_CONN open: < 0 unknown */
+	char reason[24];            /* AUDIT_DROP */
 	char from[8], to[8];        /* AUDIT_BACKEND */
 	uint64_t count;             /* AUDIT_LOST */
 };

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * The one interface both steering mechanisms implement. The daemon holds a
- * `struct backend *` and calls through its ops; it never looks at the name
- * except to print it.
+ * The one interface both steering mechanisms implement. steer/steering.c
+ * composes them (switching, split) through these ops alone; nothing else in
+ * the daemon looks at which backend is which.
  */
 #ifndef STEER_BACKEND_H
 #define STEER_BACKEND_H
@@ -14,9 +14,23 @@
 #include "../bpf/steer_abi.h"
 #include "config.h"
 
+struct steer_bpf;
+
 /* The proxy's listener fds by enum steer_listen_slot (-1 where absent). */
 struct backend_listeners {
 	int fd[STEER_LISTEN_MAX];
+};
+
+/*
+ * What every backend is installed with. `classifier` is the TC program on
+ * every configured interface, loaded with the current rules; it runs in
+ * every mode, as the steering mechanism or as the probe that records new
+ * flows for the audit log. NULL when eBPF could not be loaded.
+ */
+struct backend_env {
+	const struct steer_config *cfg;
+	struct backend_listeners listeners;
+	struct steer_bpf *classifier;
 };
 
 struct backend_counter {
@@ -28,15 +42,23 @@ struct backend;
 
 struct backend_ops {
 	const char *name;
-	/* Install steering for cfg; on failure nothing stays installed. */
-	struct backend *(*install)(const struct steer_config *cfg, const struct backend_listeners *l);
-	/* Swap the rules atomically; on failure the old rules stay. */
+	/* Start steering; on failure nothing stays installed (message printed). */
+	struct backend *(*install)(const struct backend_env *env);
+	/*
+	 * Take `percent` of the new matching flows (split mode); the flows it
+	 * does not take are left to the backend without a share, which takes
+	 * whatever reaches it. NULL: this backend takes everything left to it.
+	 */
+	int (*set_share)(struct backend *b, int percent);
+	/* Swap to cfg's rules atomically; on failure the old rules stay. NULL: none of its own. */
 	int (*replace_rules)(struct backend *b, const struct steer_config *cfg);
-	/* Fill up to max named counters; returns how many. */
-	size_t (*counters)(struct backend *b, struct backend_counter *out, size_t max);
-	/* One of the gateway's own addresses appeared or went (may be NULL). */
-	void (*local_addr)(struct backend *b, int family, const uint8_t *addr, bool add);
-	/* Remove everything install added. */
+	/*
+	 * Fill up to max named counters; returns how many. b is NULL when the
+	 * backend is not installed (the classifier still counts as the probe).
+	 */
+	size_t (*counters)(const struct backend_env *env, struct backend *b, struct backend_counter *out,
+			   size_t max);
+	/* Stop steering and remove everything install added. */
 	void (*remove)(struct backend *b);
 	/* Remove what a daemon that died left behind; returns the count or -errno. */
 	int (*cleanup_stale)(void);
@@ -47,10 +69,11 @@ struct backend {
 };
 
 extern const struct backend_ops ebpf_backend_ops;
+extern const struct backend_ops nft_backend_ops;
 /* Every backend this build has, NULL-terminated. */
 extern const struct backend_ops *const backend_all[];
 
-/* The ops for a configured kind, or NULL if this build has no such backend. */
-const struct backend_ops *backend_ops_for(enum backend_kind kind);
+/* By name ("ebpf", "nft"), or NULL. */
+const struct backend_ops *backend_by_name(const char *name);
 
 #endif

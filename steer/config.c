@@ -1167,3 +1167,48 @@ const char *upstream_source_name(enum upstream_source u)
 {
 	return (unsigned)u < sizeof(upstream_names) / sizeof(upstream_names[0]) ? upstream_names[u] : "?";
 }
+
+/* Two interface lists hold the same names in the same order. */
+static bool same_ifaces(const char (*a)[IF_NAMESIZE], int na, const char (*b)[IF_NAMESIZE], int nb)
+{
+	if (na != nb)
+		return false;
+	for (int i = 0; i < na; i++)
+		if (strcmp(a[i], b[i]))
+			return false;
+	return true;
+}
+
+int config_diff_except_rules(const struct steer_config *run, const struct steer_config *next, FILE *errs)
+{
+	struct {
+		const char *name;
+		bool same;
+	} keys[] = {
+		{ "interface", same_ifaces(run->ifaces, run->n_ifaces, next->ifaces, next->n_ifaces) },
+		{ "return-interface", same_ifaces(run->return_ifaces, run->n_return_ifaces, next->return_ifaces,
+						  next->n_return_ifaces) },
+		{ "proxy-port", run->proxy_port == next->proxy_port },
+		{ "upstream-source", run->upstream_source == next->upstream_source },
+		{ "on-proxy-down", run->on_proxy_down == next->on_proxy_down },
+		{ "mark", run->mark == next->mark },
+		{ "route-table", run->route_table == next->route_table },
+		{ "audit-log", !strcmp(run->audit_log, next->audit_log) },
+		{ "control-socket", !strcmp(run->control_socket, next->control_socket) },
+		{ "workers", run->workers == next->workers },
+		{ "proxy", run->proxy == next->proxy },
+		{ "udp-idle-timeout", run->udp_idle_timeout == next->udp_idle_timeout },
+		{ "metrics-listen", run->metrics_enabled == next->metrics_enabled &&
+					    (!run->metrics_enabled ||
+					     !memcmp(&run->metrics_addr, &next->metrics_addr, sizeof(run->metrics_addr))) },
+	};
+	int n = 0;
+
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (!keys[i].same) {
+			fprintf(errs, "%s: changed; reload swaps rules only (use `steer backend` for the backend, "
+				      "restart for the rest)\n", keys[i].name);
+			n++;
+		}
+	return n;
+}

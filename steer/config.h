@@ -119,6 +119,13 @@ int config_apply_flag(struct steer_config *cfg, const char *key, const char *val
  */
 int config_validate(const struct steer_config *cfg, FILE *errs);
 
+/*
+ * What `steer reload` cannot change live: every directive but the rules
+ * (and `backend`, which `steer backend` switches). One line per difference
+ * to errs; returns how many.
+ */
+int config_diff_except_rules(const struct steer_config *run, const struct steer_config *next, FILE *errs);
+
 const char *backend_kind_name(enum backend_kind b);
 const char *upstream_source_name(enum upstream_source u);
 

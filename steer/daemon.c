@@ -16,11 +16,12 @@
 
 #include "../proxy/proxy.h"
 #include "audit.h"
-#include "backend.h"
+#include "../bpf/loader.h"
 #include "control.h"
 #include "preflight.h"
 #include "route.h"
 #include "status.h"
+#include "steering.h"
 
 #define CONNECT_TIMEOUT_MS 5000
 #define IDLE_TIMEOUT_MS (300 * 1000)
@@ -29,10 +30,11 @@
 #define UDP_SESSIONS_MAX 65536
 
 struct daemon {
-	const struct steer_config *cfg;
+	struct steer_config *cfg; /* replaced by a successful reload */
+	bool cfg_owned;           /* cfg came from a reload: ours to free (the first is the caller's) */
+	const struct config_loader *loader;
 	struct ev_loop *loop;
-	const struct backend_ops *_Atomic ops; /* read by proxy workers for the audit log */
-	struct backend *backend;
+	struct steering *steering;
 	struct proxy *proxy;
 	struct audit *audit;
 	struct control *control;
@@ -41,21 +43,78 @@ struct daemon {
 	ev_signal sig_term, sig_int, sig_hup;
 	bool routes;
 	time_t started;
+	const char *_Atomic fallback; /* backend name for flows without a kernel record */
 };
+
+static void on_kernel_event(void *ctx, const struct steer_event *ev)
+{
+	struct daemon *d = ctx;
+
+	audit_kernel_event(d->audit, ev);
+}
+
+static void src_poll(void *ctx)
+{
+	struct daemon *d = ctx;
+
+	steer_bpf_events_consume(steering_classifier(d->steering));
+}
+
+static uint64_t src_kernel_lost(void *ctx)
+{
+	struct daemon *d = ctx;
+	uint64_t c[STEER_C_MAX];
+
+	if (steer_bpf_counters(steering_classifier(d->steering), c) < 0)
+		return 0;
+	return c[STEER_C_EVENTS_LOST];
+}
+
+static const char *src_fallback(void *ctx)
+{
+	struct daemon *d = ctx;
+
+	return atomic_load(&d->fallback);
+}
+
+static void set_fallback(struct daemon *d, enum backend_kind kind)
+{
+	atomic_store(&d->fallback, kind == BACKEND_SPLIT ? "unknown" : backend_kind_name(kind));
+}
+
+/* The audit log learns each flow's backend and steer_us from the classifier's records. */
+static int start_audit_source(struct daemon *d)
+{
+	struct steer_bpf *bpf = steering_classifier(d->steering);
+	struct audit_source src = {
+		.fallback = src_fallback,
+		.kernel_only = d->cfg->proxy == PROXY_EXTERNAL,
+		.ctx = d,
+	};
+
+	if (bpf) {
+		if (steer_bpf_events_open(bpf, on_kernel_event, d) < 0)
+			return -1;
+		src.poll = src_poll;
+		src.kernel_lost = src_kernel_lost;
+	}
+	audit_set_source(d->audit, &src);
+	return 0;
+}
 
 static void on_conn_event(void *ctx, const struct proxy_conn_event *ev)
 {
 	struct daemon *d = ctx;
 
-	audit_conn(d->audit, ev, atomic_load_explicit(&d->ops, memory_order_relaxed)->name);
+	audit_conn(d->audit, ev);
 }
 
 static void on_addr(void *ctx, int family, const uint8_t *addr, bool add)
 {
 	struct daemon *d = ctx;
 
-	if (d->backend && d->backend->ops->local_addr)
-		d->backend->ops->local_addr(d->backend, family, addr, add);
+	if (d->steering)
+		steering_local_addr(d->steering, family, addr, add);
 }
 
 static void on_addr_change(struct ev_loop *loop, ev_io *w, int revents)
@@ -85,12 +144,101 @@ static void on_hup(struct ev_loop *loop, ev_signal *w, int revents)
 	audit_reopen(d->audit);
 }
 
+static int parse_backend(struct steer_config *cfg, const char *arg)
+{
+	char *msgs = NULL;
+	size_t len = 0;
+	FILE *errs = open_memstream(&msgs, &len);
+	int bad;
+
+	if (!errs)
+		return -1;
+	bad = config_apply_flag(cfg, "backend", arg, errs);
+	fclose(errs);
+	free(msgs);
+	return bad ? -1 : 0;
+}
+
+static void cmd_backend(struct daemon *d, const char *arg, struct strbuf *out)
+{
+	struct steer_config want;
+	char before[32], after[32];
+	struct strbuf err = { 0 };
+
+	steering_describe(d->steering, before, sizeof(before));
+	if (!*arg) {
+		sb_printf(out, "%s\n", before);
+		return;
+	}
+	/* The same grammar as the config's `backend` directive. */
+	config_init(&want);
+	if (parse_backend(&want, arg) < 0 || want.backend == BACKEND_AUTO) {
+		sb_printf(out, "error: backend: expected ebpf, nft or split PERCENT, not '%s'\n", arg);
+	} else if (steering_set(d->steering, want.backend, want.split_percent, &err) < 0) {
+		sb_printf(out, "error: backend %s: %s; still %s\n", arg, err.s ? err.s : "failed", before);
+	} else {
+		steering_describe(d->steering, after, sizeof(after));
+		set_fallback(d, want.backend);
+		audit_backend_change(d->audit, before, after);
+		fprintf(stderr, "steer: backend %s -> %s\n", before, after);
+		sb_printf(out, "backend %s -> %s\n", before, after);
+	}
+	config_free(&want);
+	sb_free(&err);
+}
+
+static void cmd_reload(struct daemon *d, struct strbuf *out)
+{
+	struct steer_config *next = calloc(1, sizeof(*next));
+	struct strbuf err = { 0 };
+	char *msgs = NULL;
+	size_t len = 0;
+	FILE *errs = open_memstream(&msgs, &len);
+	int bad;
+
+	if (!next || !errs) {
+		sb_printf(out, "error: reload: out of memory\n");
+		free(next);
+		if (errs)
+			fclose(errs);
+		free(msgs);
+		return;
+	}
+	bad = d->loader->load(next, errs, d->loader->ctx);
+	if (!bad)
+		bad = config_validate(next, errs);
+	if (!bad)
+		bad = config_diff_except_rules(d->cfg, next, errs);
+	fclose(errs);
+	if (bad) {
+		sb_printf(out, "error: reload refused; the running rules stay:\n%s", msgs);
+	} else if (steering_reload(d->steering, next, &err) < 0) {
+		sb_printf(out, "error: reload: %s\n", err.s ? err.s : "failed");
+	} else {
+		if (d->cfg_owned) {
+			config_free(d->cfg);
+			free(d->cfg);
+		}
+		d->cfg = next;
+		d->cfg_owned = true;
+		next = NULL;
+		fprintf(stderr, "steer: reloaded: %zu rules\n", d->cfg->nrules);
+		sb_printf(out, "reloaded: %zu rules\n", d->cfg->nrules);
+	}
+	if (next) {
+		config_free(next);
+		free(next);
+	}
+	free(msgs);
+	sb_free(&err);
+}
+
 static void on_request(void *ctx, const char *req, struct strbuf *out)
 {
 	struct daemon *d = ctx;
 	struct status_view v = {
 		.cfg = d->cfg,
-		.backend = d->backend,
+		.steering = d->steering,
 		.proxy = d->proxy,
 		.audit = d->audit,
 		.started = d->started,
@@ -100,8 +248,14 @@ static void on_request(void *ctx, const char *req, struct strbuf *out)
 		status_format(&v, false, out);
 	else if (!strcmp(req, "status json"))
 		status_format(&v, true, out);
+	else if (!strcmp(req, "backend"))
+		cmd_backend(d, "", out);
+	else if (!strncmp(req, "backend ", 8))
+		cmd_backend(d, req + 8, out);
+	else if (!strcmp(req, "reload"))
+		cmd_reload(d, out);
 	else
-		sb_printf(out, "error: unknown request (expected: status, status json)\n");
+		sb_printf(out, "error: unknown request (expected: status, status json, backend [ebpf|nft|split P], reload)\n");
 }
 
 /* Enough descriptors for the connection bound; the bound follows from the limit. */
@@ -155,8 +309,8 @@ static void teardown(struct daemon *d)
 		addr_monitor_close(d->mon);
 	}
 	/* Steering off first, so no new flow is handed to a proxy that is going. */
-	if (d->backend)
-		d->backend->ops->remove(d->backend);
+	audit_set_source(d->audit, NULL);
+	steering_stop(d->steering);
 	proxy_destroy(d->proxy);
 	if (d->routes)
 		route_remove(d->cfg->mark, d->cfg->route_table);
@@ -166,9 +320,11 @@ static void teardown(struct daemon *d)
 static void print_started(const struct daemon *d)
 {
 	const struct steer_config *cfg = d->cfg;
+	char backend[32];
 
+	steering_describe(d->steering, backend, sizeof(backend));
 	fprintf(stderr, "steer: running: backend %s, %zu rules, proxy %s on port %u, upstream-source %s, interfaces",
-		d->backend->ops->name, cfg->nrules, cfg->proxy == PROXY_BUILTIN ? "builtin" : "external",
+		backend, cfg->nrules, cfg->proxy == PROXY_BUILTIN ? "builtin" : "external",
 		cfg->proxy_port, upstream_source_name(cfg->upstream_source));
 	for (int i = 0; i < cfg->n_ifaces; i++)
 		fprintf(stderr, " %s", cfg->ifaces[i]);
@@ -177,21 +333,15 @@ static void print_started(const struct daemon *d)
 	fputc('\n', stderr);
 }
 
-int daemon_run(const struct steer_config *cfg)
+int daemon_run(struct steer_config *cfg, const struct config_loader *loader)
 {
-	struct daemon d = { .cfg = cfg, .started = time(NULL) };
+	struct daemon d = { .cfg = cfg, .loader = loader, .started = time(NULL) };
 	struct backend_listeners l = { .fd = { -1, -1, -1, -1 } };
 	int status = 1;
 
 	if (preflight_run(cfg, stderr) > 0)
 		return 1;
 	d.loop = ev_default_loop(EVFLAG_AUTO);
-	d.ops = backend_ops_for(cfg->backend);
-	if (!d.ops) {
-		fprintf(stderr, "steer: backend %s is not available in this version\n",
-			backend_kind_name(cfg->backend));
-		return 1;
-	}
 	d.control = control_open(d.loop, cfg->control_socket, on_request, &d);
 	if (!d.control)
 		goto out;
@@ -209,8 +359,12 @@ int daemon_run(const struct steer_config *cfg)
 		goto out;
 	}
 	/* Subscribed before the backend dumps addresses: no change falls between. */
-	d.backend = d.ops->install(cfg, &l);
-	if (!d.backend)
+	d.steering = steering_start(cfg, &l);
+	if (!d.steering)
+		goto out;
+	set_fallback(&d, cfg->backend == BACKEND_AUTO && !steering_classifier(d.steering) ? BACKEND_NFT
+		     : cfg->backend == BACKEND_AUTO ? BACKEND_EBPF : cfg->backend);
+	if (start_audit_source(&d) < 0)
 		goto out;
 	ev_io_init(&d.mon_io, on_addr_change, addr_monitor_fd(d.mon), EV_READ);
 	ev_io_start(d.loop, &d.mon_io);
@@ -227,6 +381,10 @@ int daemon_run(const struct steer_config *cfg)
 	status = 0;
 out:
 	teardown(&d);
+	if (d.cfg_owned) {
+		config_free(d.cfg);
+		free(d.cfg);
+	}
 	if (status)
 		fprintf(stderr, "steer: not started; nothing left installed\n");
 	else

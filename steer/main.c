@@ -22,6 +22,8 @@ static const char usage_main[] =
 	"  run [-c FILE] [--KEY VALUE]...  run the service in the foreground\n"
 	"  check -c FILE                   validate a config file\n"
 	"  status [--json]                 what the running daemon does, with counters\n"
+	"  backend [ebpf|nft|split P]      print or switch the running daemon's backend, live\n"
+	"  reload                          re-read the config file and swap the rules, live\n"
 	"  cleanup [-c FILE]               remove every kernel object steer installs\n"
 	"  version                         versions of steer and its libraries\n"
 	"\n"
@@ -36,6 +38,14 @@ static const char usage_run[] =
 	"--audit-log, --control-socket, --workers, --proxy, --backend, --steer, --bypass ...\n";
 static const char usage_check[] = "usage: steer check -c FILE\n";
 static const char usage_status[] = "usage: steer status [--json] [-c FILE] [--control-socket PATH]\n";
+static const char usage_backend[] =
+	"usage: steer backend [ebpf|nft|split PERCENT] [-c FILE] [--control-socket PATH]\n"
+	"Without an argument, print the active backend. Switching is make-before-break:\n"
+	"connections the proxy holds keep flowing.\n";
+static const char usage_reload[] =
+	"usage: steer reload [-c FILE] [--control-socket PATH]\n"
+	"The daemon re-reads its config file (and re-applies its flags) and swaps the rules\n"
+	"atomically; an invalid config is refused with its errors and the running rules stay.\n";
 static const char usage_cleanup[] = "usage: steer cleanup [-c FILE] [--control-socket PATH]\n";
 
 static bool is_help(const char *a)
@@ -47,7 +57,7 @@ static bool is_help(const char *a)
  * Load -c FILE and every --KEY VALUE (or --KEY=VALUE) into cfg. Returns the
  * error count; errors are printed as FILE:LINE:COL or --key messages.
  */
-static int load_config(struct steer_config *cfg, int argc, char **argv, bool *json)
+static int load_config(struct steer_config *cfg, int argc, char **argv, bool *json, FILE *errs)
 {
 	const char *file = NULL;
 	int errors = 0;
@@ -56,13 +66,13 @@ static int load_config(struct steer_config *cfg, int argc, char **argv, bool *js
 	for (int i = 0; i < argc; i++)
 		if (!strcmp(argv[i], "-c") || !strcmp(argv[i], "--config")) {
 			if (i + 1 >= argc) {
-				fprintf(stderr, "steer: %s needs a file\n", argv[i]);
+				fprintf(errs, "steer: %s needs a file\n", argv[i]);
 				return 1;
 			}
 			file = argv[++i];
 		}
 	if (file)
-		errors += config_parse_file(cfg, file, stderr);
+		errors += config_parse_file(cfg, file, errs);
 	for (int i = 0; i < argc; i++) {
 		char key[64];
 		const char *val, *eq;
@@ -76,7 +86,7 @@ static int load_config(struct steer_config *cfg, int argc, char **argv, bool *js
 			continue;
 		}
 		if (strncmp(argv[i], "--", 2) || !argv[i][2]) {
-			fprintf(stderr, "steer: unexpected argument '%s'\n", argv[i]);
+			fprintf(errs, "steer: unexpected argument '%s'\n", argv[i]);
 			errors++;
 			continue;
 		}
@@ -88,17 +98,32 @@ static int load_config(struct steer_config *cfg, int argc, char **argv, bool *js
 			snprintf(key, sizeof(key), "%s", argv[i] + 2);
 			val = argv[++i];
 		} else {
-			fprintf(stderr, "steer: %s needs a value\n", argv[i]);
+			fprintf(errs, "steer: %s needs a value\n", argv[i]);
 			errors++;
 			continue;
 		}
-		errors += config_apply_flag(cfg, key, val, stderr);
+		errors += config_apply_flag(cfg, key, val, errs);
 	}
 	return errors;
 }
 
+struct run_args {
+	int argc;
+	char **argv;
+};
+
+/* `steer reload`: the same file and the same flags as at start. */
+static int reload_config(struct steer_config *cfg, FILE *errs, void *ctx)
+{
+	struct run_args *a = ctx;
+
+	return load_config(cfg, a->argc, a->argv, NULL, errs);
+}
+
 static int cmd_run(int argc, char **argv)
 {
+	struct run_args args = { argc, argv };
+	struct config_loader loader = { reload_config, &args };
 	struct steer_config cfg;
 	int ret = 1;
 
@@ -106,8 +131,8 @@ static int cmd_run(int argc, char **argv)
 		fputs(usage_run, stdout);
 		return 0;
 	}
-	if (load_config(&cfg, argc, argv, NULL) == 0 && config_validate(&cfg, stderr) == 0)
-		ret = daemon_run(&cfg);
+	if (load_config(&cfg, argc, argv, NULL, stderr) == 0 && config_validate(&cfg, stderr) == 0)
+		ret = daemon_run(&cfg, &loader);
 	else
 		fprintf(stderr, "steer: invalid configuration; nothing installed\n");
 	config_free(&cfg);
@@ -148,13 +173,58 @@ static int cmd_status(int argc, char **argv)
 		fputs(usage_status, stdout);
 		return 0;
 	}
-	if (load_config(&cfg, argc, argv, &json)) {
+	if (load_config(&cfg, argc, argv, &json, stderr)) {
 		config_free(&cfg);
 		return 2;
 	}
 	ret = control_request(cfg.control_socket, json ? "status json" : "status", stdout, stderr);
 	config_free(&cfg);
 	return ret ? 1 : 0;
+}
+
+/* Send one request to the daemon named by -c/--control-socket in args. */
+static int daemon_request(int argc, char **argv, const char *request)
+{
+	struct steer_config cfg;
+	int ret;
+
+	if (load_config(&cfg, argc, argv, NULL, stderr)) {
+		config_free(&cfg);
+		return 2;
+	}
+	ret = control_request(cfg.control_socket, request, stdout, stderr);
+	config_free(&cfg);
+	return ret ? 1 : 0;
+}
+
+static int cmd_backend(int argc, char **argv)
+{
+	char req[64] = "backend";
+	int first = 0;
+
+	if (argc && is_help(argv[0])) {
+		fputs(usage_backend, stdout);
+		return 0;
+	}
+	/* "split 30" may come as one argument or two. */
+	while (first < argc && strncmp(argv[first], "-", 1)) {
+		if (strlen(req) + strlen(argv[first]) + 2 > sizeof(req)) {
+			fputs(usage_backend, stderr);
+			return 2;
+		}
+		strcat(req, " ");
+		strcat(req, argv[first++]);
+	}
+	return daemon_request(argc - first, argv + first, req);
+}
+
+static int cmd_reload(int argc, char **argv)
+{
+	if (argc && is_help(argv[0])) {
+		fputs(usage_reload, stdout);
+		return 0;
+	}
+	return daemon_request(argc, argv, "reload");
 }
 
 static int cmd_cleanup(int argc, char **argv)
@@ -166,7 +236,7 @@ static int cmd_cleanup(int argc, char **argv)
 		fputs(usage_cleanup, stdout);
 		return 0;
 	}
-	if (load_config(&cfg, argc, argv, NULL)) {
+	if (load_config(&cfg, argc, argv, NULL, stderr)) {
 		config_free(&cfg);
 		return 2;
 	}
@@ -197,6 +267,10 @@ int main(int argc, char **argv)
 		return cmd_check(argc, argv);
 	if (!strcmp(cmd, "status"))
 		return cmd_status(argc, argv);
+	if (!strcmp(cmd, "backend"))
+		return cmd_backend(argc, argv);
+	if (!strcmp(cmd, "reload"))
+		return cmd_reload(argc, argv);
 	if (!strcmp(cmd, "cleanup"))
 		return cmd_cleanup(argc, argv);
 	if (!strcmp(cmd, "version"))

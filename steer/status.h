@@ -8,12 +8,12 @@
 
 #include "../proxy/proxy.h"
 #include "audit.h"
-#include "backend.h"
+#include "steering.h"
 #include "strbuf.h"
 
 struct status_view {
 	const struct steer_config *cfg;
-	struct backend *backend;
+	struct steering *steering;
 	struct proxy *proxy; /* NULL with an external proxy */
 	struct audit *audit;
 	time_t started;

@@ -145,7 +145,7 @@ lab_wait_port() {
 lab_conf() {
 	local f=$LAB_DIR/steer.conf
 	cat >"$f" <<CONF
-backend ebpf
+backend ${STEER_TEST_BACKEND:-ebpf}
 interface gw-cli
 return-interface gw-srv
 proxy-port 15001
@@ -192,6 +192,16 @@ lab_status() { ing "$STEER" status --json --control-socket "$LAB_DIR/steer.sock"
 
 # lab_counter PATH: one number from `steer status --json` (jq path).
 lab_counter() { lab_status | jq -r "$1"; }
+
+# lab_kc EBPF_NAME NFT_NAME: the kernel counter of the backend under test,
+# by its name in that backend (the classifier's, or the nft rule counters').
+lab_kc() {
+	case ${STEER_TEST_BACKEND:-ebpf} in
+	nft) lab_counter ".counters.nft.$2 // 0" ;;
+	*) lab_counter ".counters.ebpf.$1" ;;
+	esac
+}
+lab_is_nft() { [ "${STEER_TEST_BACKEND:-ebpf}" = nft ]; }
 
 # Everything steer may touch in the gateway, for before/after comparisons.
 lab_snapshot() {

@@ -18,6 +18,15 @@
  * cases accept the success outcome instead (counter STEERED_*, mark set) and
  * say so. The real delivery is proven by the network-namespace tests.
  *
+ * Flow events: every run drains the event ring, and every case also checks
+ * that at most one event came out, that it fits the counter that moved
+ * (steered → FLOW/EBPF, probed → FLOW/NFT, fail-closed drop → DROP with the
+ * counter as reason, nothing else reports) and that its time lies within the
+ * run. Dedicated cases check exact counts and tuples, the run modes, the
+ * split hash against user space, UDP first-datagram reporting and a full
+ * ring. A steered flow's event needs a successful bpf_sk_assign, so it is
+ * checked with real traffic on lo (the classifier attached there).
+ *
  * Must run as root: it fails (does not skip) otherwise.
  */
 #include <arpa/inet.h>
@@ -31,6 +40,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -231,7 +242,36 @@ struct inst {
 	struct steer_bpf *b;
 	int fd[2];
 	int fail_closed;
+	bool no_drain; /* leave events in the ring (ring-full case) */
 };
+
+/* Events drained after the last run, and that run's clock window. */
+#define MAX_EV 1024
+static struct steer_event evs[MAX_EV];
+static int nev;
+static uint64_t run_t0, run_t1;
+
+static void ev_cb(void *ctx, const struct steer_event *e)
+{
+	(void)ctx;
+	if (nev < MAX_EV)
+		evs[nev] = *e;
+	nev++;
+}
+
+static int drain(struct inst *in)
+{
+	nev = 0;
+	return steer_bpf_events_consume(in->b);
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
 
 enum {
 	X_STEER = 1000, /* reached the listener assign step (see header comment) */
@@ -256,10 +296,15 @@ static int run_pkt(struct inst *in, bool ret, const uint8_t *pkt, size_t len, ui
 		    .repeat = 1);
 	if (steer_bpf_counters(in->b, c0))
 		return -EIO;
+	nev = 0;
+	run_t0 = mono_ns();
 	err = bpf_prog_test_run_opts(in->fd[ret], &o);
+	run_t1 = mono_ns();
 	if (err)
 		return -errno;
 	if (steer_bpf_counters(in->b, c1))
+		return -EIO;
+	if (!in->no_drain && drain(in) < 0)
 		return -EIO;
 	for (int i = 0; i < STEER_C_MAX; i++)
 		delta[i] = c1[i] - c0[i];
@@ -268,8 +313,68 @@ static int run_pkt(struct inst *in, bool ret, const uint8_t *pkt, size_t len, ui
 	return 0;
 }
 
+/* When set (expect_ev), the exact number of events and the one event's tuple. */
+static int want_nev = -1;
+static const struct spec *want_tuple;
+
+/* Does ev carry this spec's tuple? */
+static bool ev_tuple_is(const struct steer_event *e, const struct spec *s)
+{
+	uint8_t sa[16] = { 0 }, da[16] = { 0 };
+
+	inet_pton(s->family == 4 ? AF_INET : AF_INET6, s->src, sa);
+	inet_pton(s->family == 4 ? AF_INET : AF_INET6, s->dst, da);
+	return e->family == s->family && e->proto == s->proto && e->sport == s->sport &&
+	       e->dport == s->dport && !memcmp(e->saddr, sa, 16) && !memcmp(e->daddr, da, 16);
+}
+
+/* The events of the last run against the counter that moved; NULL if fine. */
+static const char *ev_check(int moved, int rv, bool ret)
+{
+	const struct steer_event *e = &evs[0];
+
+	if (want_nev >= 0 && nev != want_nev) {
+		static char m[64];
+
+		snprintf(m, sizeof(m), "%d events, expected %d", nev, want_nev);
+		return m;
+	}
+	if (nev == 0)
+		return NULL;
+	if (nev > 1)
+		return "more than one event for one packet";
+	if (ret)
+		return "an event from the return program";
+	if (e->ts_ns < run_t0 || e->ts_ns > run_t1)
+		return "event time outside the run (not CLOCK_MONOTONIC?)";
+	if (e->ifindex != 1)
+		return "event ifindex is not the test-run device (lo)";
+	if (want_tuple && !ev_tuple_is(e, want_tuple))
+		return "event tuple differs from the packet's";
+	switch (moved) {
+	case STEER_C_STEERED_NEW:
+	case STEER_C_TIME_WAIT_SYN:
+		if (e->kind == STEER_EV_FLOW && e->backend == STEER_BACKEND_EBPF && !e->reason)
+			return NULL;
+		return "steered flow: expected a FLOW/EBPF event";
+	case STEER_C_PROBED:
+		if (e->kind == STEER_EV_FLOW && e->backend == STEER_BACKEND_NFT && !e->reason)
+			return NULL;
+		return "probed flow: expected a FLOW/NFT event";
+	case STEER_C_NO_LISTENER_DROP:
+	case STEER_C_ASSIGN_FAILED:
+		if (rv == TC_ACT_SHOT && e->kind == STEER_EV_DROP && e->backend == STEER_BACKEND_EBPF &&
+		    e->reason == moved)
+			return NULL;
+		return "dropped flow: expected a DROP/EBPF event with the counter as reason";
+	default:
+		return "an event for a packet that is no new steered, probed or dropped flow";
+	}
+}
+
 static void expect(struct inst *in, bool ret, const char *name, const uint8_t *pkt, size_t len, int want)
 {
+	const char *evm;
 	const uint32_t mark_in = 0x5;
 	uint64_t d[STEER_C_MAX];
 	uint32_t mark = 0;
@@ -330,12 +435,15 @@ static void expect(struct inst *in, bool ret, const char *name, const uint8_t *p
 		if (want == STEER_C_NO_LISTENER_DROP)
 			want_rv = TC_ACT_SHOT;
 	}
+	evm = ev_check(moved, rv, ret);
 	if (moved != want_c)
 		fail(name, "counter %s moved, expected %s", cnames[moved], cnames[want_c]);
 	else if (rv != want_rv)
 		fail(name, "retval %d, expected %d", rv, want_rv);
 	else if (mark != want_mark)
 		fail(name, "mark 0x%x, expected 0x%x", mark, want_mark);
+	else if (evm)
+		fail(name, "%s", evm);
 	else
 		ok(name);
 }
@@ -346,6 +454,16 @@ static void expect_spec(struct inst *in, bool ret, const char *name, const struc
 	size_t len = build(s, buf);
 
 	expect(in, ret, name, buf, len, want);
+}
+
+/* expect_spec, and exactly nwant events (the one with the spec's tuple). */
+static void expect_ev(struct inst *in, bool ret, const char *name, const struct spec *s, int want, int nwant)
+{
+	want_nev = nwant;
+	want_tuple = s;
+	expect_spec(in, ret, name, s, want);
+	want_nev = -1;
+	want_tuple = NULL;
 }
 
 /* ------------------------------------------------------------------ */
@@ -443,6 +561,8 @@ static void tcp_pair(const char *cip, uint16_t cport, const char *sip, uint16_t 
 	}
 }
 
+static struct inst load_s(struct bpf_settings s, bool events);
+
 static struct inst load(bool fail_closed, bool external)
 {
 	struct bpf_settings s = {
@@ -451,6 +571,12 @@ static struct inst load(bool fail_closed, bool external)
 		.external_proxy = external,
 		.proxy_port = PROXY_PORT,
 	};
+
+	return load_s(s, true);
+}
+
+static struct inst load_s(struct bpf_settings s, bool events)
+{
 	struct inst in = { 0 };
 
 	in.b = steer_bpf_load(&s);
@@ -461,7 +587,13 @@ static struct inst load(bool fail_closed, bool external)
 	}
 	in.fd[0] = steer_bpf_prog_fd(in.b, false);
 	in.fd[1] = steer_bpf_prog_fd(in.b, true);
-	in.fail_closed = fail_closed;
+	in.fail_closed = s.fail_closed;
+	if (events && steer_bpf_events_open(in.b, ev_cb, NULL) < 0) {
+		printf("FAIL: steer_bpf_events_open failed\n");
+		printf("%d passed, %d failed\n", passed, failed + 1);
+		exit(1);
+	}
+	in.no_drain = !events;
 	return in;
 }
 
@@ -998,6 +1130,477 @@ static void test_no_listener(struct inst *in, const char *tag, int want)
 	expect_spec(in, false, name, &s, STEER_C_NOT_MATCHED);
 }
 
+/* ------------------------------------------------------------------ */
+/* run modes and flow events                                           */
+
+static bool counters_read(struct inst *in, uint64_t c[STEER_C_MAX])
+{
+	return steer_bpf_counters(in->b, c) == 0;
+}
+
+/* The user-space split bucket of a spec's tuple (steer_abi.h's hash). */
+static uint32_t spec_bucket(const struct spec *s)
+{
+	uint8_t sa[16] = { 0 }, da[16] = { 0 };
+
+	inet_pton(s->family == 4 ? AF_INET : AF_INET6, s->src, sa);
+	inet_pton(s->family == 4 ? AF_INET : AF_INET6, s->dst, da);
+	return steer_flow_bucket(s->family, s->proto, sa, da, s->sport, s->dport);
+}
+
+/* Tuple number i of 400: v4 tcp, v6 tcp, v4 udp, v6 udp (100 each), all matching rules A. */
+static struct spec split_tuple(int i, char *sbuf, char *dbuf, int salt)
+{
+	int k = i % 100;
+	struct spec s;
+
+	switch (i / 100) {
+	case 0:
+		snprintf(sbuf, 64, "192.168.%d.%d", k / 7, 1 + k * 3 % 250);
+		snprintf(dbuf, 64, "10.%d.2.3", k);
+		s = syn4(sbuf, dbuf, 80);
+		break;
+	case 1:
+		snprintf(sbuf, 64, "fd00::%x", 0x100 + k * 13);
+		snprintf(dbuf, 64, "2001:db8:%x::10", k);
+		s = syn6(sbuf, dbuf, 8000 + k);
+		break;
+	case 2:
+		snprintf(sbuf, 64, "198.51.100.%d", k);
+		snprintf(dbuf, 64, "203.0.113.%d", 200 - k);
+		s = udp(4, sbuf, dbuf, 1024 + k * 511, 53);
+		break;
+	default:
+		snprintf(sbuf, 64, "2001:db8:1::%x", k);
+		snprintf(dbuf, 64, "2001:4860::%x", 0x8888 + k);
+		s = udp(6, sbuf, dbuf, 30000 + k, 53);
+		break;
+	}
+	s.sport += i + salt; /* different ports too; salt: new UDP flows for each sweep */
+	return s;
+}
+
+/*
+ * Run the 400 split tuples at this percentage; each flow must be steered
+ * (assign step) exactly when the user-space bucket is below it, and probed
+ * (FLOW/NFT event with its tuple) otherwise.
+ */
+static void split_sweep(struct inst *in, int percent, int salt)
+{
+	char name[128], sb[64], db[64], why[160] = "";
+	int bad = 0, n_ebpf = 0;
+
+	steer_bpf_set_mode(in->b, STEER_MODE_SPLIT, percent);
+	for (int i = 0; i < 400; i++) {
+		struct spec s = split_tuple(i, sb, db, salt);
+		uint8_t buf[1024];
+		size_t len = build(&s, buf);
+		uint64_t d[STEER_C_MAX];
+		uint32_t mark;
+		int rv, ebpf = spec_bucket(&s) < (uint32_t)percent;
+		bool good;
+
+		if (run_pkt(in, false, buf, len, 0, &rv, &mark, d)) {
+			bad++;
+			continue;
+		}
+		if (ebpf)
+			good = (d[STEER_C_ASSIGN_FAILED] == 1 || d[STEER_C_STEERED_NEW] == 1) &&
+			       d[STEER_C_PROBED] == 0;
+		else
+			good = d[STEER_C_PROBED] == 1 && rv == TC_ACT_OK && mark == 0 && nev == 1 &&
+			       evs[0].backend == STEER_BACKEND_NFT && ev_tuple_is(&evs[0], &s);
+		n_ebpf += ebpf;
+		if (!good && !bad++)
+			snprintf(why, sizeof(why), "first mismatch: %s %s:%u -> %s:%u bucket %u", s.proto == 6 ? "tcp" : "udp",
+				 s.src, s.sport, s.dst, s.dport, spec_bucket(&s));
+	}
+	snprintf(name, sizeof(name), "split %d%%: 400 flows (v4/v6, tcp/udp) follow the user-space steer_flow_bucket",
+		 percent);
+	if (bad)
+		fail(name, "%d of 400 differ; %s", bad, why);
+	else
+		ok(name);
+	snprintf(name, sizeof(name), "split %d%%: %d of 400 flows on eBPF (about %d expected)", percent, n_ebpf,
+		 percent * 4);
+	check(name, n_ebpf > percent * 4 - 60 && n_ebpf < percent * 4 + 60, "hash badly skewed");
+}
+
+static void test_modes_api(struct inst *in)
+{
+	check("set_mode: unknown mode refused", steer_bpf_set_mode(in->b, 7, 0) == -EINVAL, "accepted");
+	check("set_mode: split 101% refused", steer_bpf_set_mode(in->b, STEER_MODE_SPLIT, 101) == -EINVAL,
+	      "accepted");
+	check("set_mode: split -1% refused", steer_bpf_set_mode(in->b, STEER_MODE_SPLIT, -1) == -EINVAL,
+	      "accepted");
+	check("events_open twice refused", steer_bpf_events_open(in->b, ev_cb, NULL) == -EBUSY, "accepted");
+	check("events fd is an fd", steer_bpf_events_fd(in->b) >= 0, "no fd");
+}
+
+/* PROBE: report new matching flows, assign nothing, move PROBED. */
+static void test_probe(struct inst *in)
+{
+	struct spec s;
+	int c, a, l;
+
+	check("set mode probe", steer_bpf_set_mode(in->b, STEER_MODE_PROBE, 0) == 0, "failed");
+	s = syn4("192.168.1.2", "10.1.2.3", 80);
+	expect_ev(in, false, "probe: v4 syn probed, mark untouched, FLOW/NFT event with its tuple", &s,
+		  STEER_C_PROBED, 1);
+	s = syn6("fd00::2", "2001:db8::10", 8080);
+	expect_ev(in, false, "probe: v6 syn probed, FLOW/NFT event with its tuple", &s, STEER_C_PROBED, 1);
+	s = syn4("192.168.1.2", "10.1.2.3", 81);
+	expect_ev(in, false, "probe: unmatched syn: no event", &s, STEER_C_NOT_MATCHED, 0);
+	s = syn4("192.168.1.2", "10.0.2.5", 80);
+	expect_ev(in, false, "probe: bypass: no event", &s, STEER_C_BYPASSED, 0);
+	s = syn4("192.168.1.2", "10.1.2.3", 80);
+	s.flags = F_ACK;
+	expect_ev(in, false, "probe: ack: not matched, no event", &s, STEER_C_NOT_MATCHED, 0);
+	s.flags = F_SYN;
+	s.frag = 0x0010;
+	expect_ev(in, false, "probe: fragment counted, no event", &s, STEER_C_FRAGMENT, 0);
+
+	s = udp(4, "1.2.3.4", "8.8.8.8", 5600, 53);
+	expect_ev(in, false, "probe: udp first datagram reported", &s, STEER_C_PROBED, 1);
+	expect_ev(in, false, "probe: udp second datagram probed, not reported", &s, STEER_C_PROBED, 0);
+	usleep(5000);
+	expect_ev(in, false, "probe: udp within the idle timeout (60 s) not reported", &s, STEER_C_PROBED, 0);
+	s.sport = 5601;
+	expect_ev(in, false, "probe: udp another flow reported", &s, STEER_C_PROBED, 1);
+	s = udp(6, "2001:db8:1::1", "2001:4860::8888", 5600, 53);
+	expect_ev(in, false, "probe: v6 udp first datagram reported", &s, STEER_C_PROBED, 1);
+
+	/* An established flow on a matching rule (3: tcp dport 7777 dst 127/8). */
+	tcp_pair("127.0.0.1", 34600, "127.0.0.1", 7777, &c, &a, &l);
+	s = (struct spec){ .family = 4, .proto = IPPROTO_TCP, .src = "127.0.0.1", .dst = "127.0.0.1",
+			   .sport = 34600, .dport = 7777, .flags = F_ACK };
+	expect_ev(in, false, "probe: established flow's packet not assigned (not matched)", &s,
+		  STEER_C_NOT_MATCHED, 0);
+	s.flags = F_SYN;
+	expect_ev(in, false, "probe: syn of a flow that has a socket: not new, not reported", &s,
+		  STEER_C_NOT_MATCHED, 0);
+	s.flags = F_ACK;
+	expect_ev(in, true, "probe: return program assigns no tcp reply", &s, STEER_C_RETURN_PASSED, 0);
+	check("set mode split 0%", steer_bpf_set_mode(in->b, STEER_MODE_SPLIT, 0) == 0, "failed");
+	expect_ev(in, false, "split: established flow still assigned", &s, X_EST, 0);
+	expect_ev(in, true, "split: return program still assigns", &s, X_RET, 0);
+	check("set mode ebpf", steer_bpf_set_mode(in->b, STEER_MODE_EBPF, 0) == 0, "failed");
+	expect_ev(in, false, "ebpf: established flow assigned, no event", &s, X_EST, 0);
+	check("set mode probe again", steer_bpf_set_mode(in->b, STEER_MODE_PROBE, 0) == 0, "failed");
+	expect_ev(in, false, "probe again: established not assigned", &s, STEER_C_NOT_MATCHED, 0);
+	close(c);
+	close(a);
+	close(l);
+
+	{
+		int u = mk_sock(SOCK_DGRAM, "127.0.0.1", 6100, false);
+		struct sockaddr_storage ss;
+		int len = sa_make(&ss, "127.0.0.1", 6101);
+
+		if (connect(u, (struct sockaddr *)&ss, len) < 0)
+			perror("udp connect");
+		s = udp(4, "127.0.0.1", "127.0.0.1", 6101, 6100);
+		expect_ev(in, true, "probe: return program assigns no udp reply", &s, STEER_C_RETURN_PASSED, 0);
+		steer_bpf_set_mode(in->b, STEER_MODE_EBPF, 0);
+		expect_ev(in, true, "ebpf: the same udp reply assigned", &s, X_RET, 0);
+		steer_bpf_set_mode(in->b, STEER_MODE_PROBE, 0);
+		close(u);
+	}
+
+	/* TIME_WAIT: a new SYN on a rule is a new flow, probed and reported. */
+	tcp_pair("127.0.0.1", 7777, "127.0.0.1", 9102, &c, &a, &l);
+	close(c);
+	{
+		char tmp[16];
+
+		while (read(a, tmp, sizeof(tmp)) > 0)
+			;
+	}
+	close(a);
+	close(l);
+	usleep(100 * 1000);
+	s = (struct spec){ .family = 4, .proto = IPPROTO_TCP, .src = "127.0.0.1", .dst = "127.0.0.1",
+			   .sport = 9102, .dport = 7777, .flags = F_SYN };
+	expect_ev(in, false, "probe: syn hitting time-wait is a new flow, probed and reported", &s,
+		  STEER_C_PROBED, 1);
+	s.flags = F_ACK;
+	expect_ev(in, false, "probe: non-syn hitting time-wait not assigned", &s, STEER_C_NOT_MATCHED, 0);
+	check("set mode split 100%", steer_bpf_set_mode(in->b, STEER_MODE_SPLIT, 100) == 0, "failed");
+	s.flags = F_SYN;
+	expect_ev(in, false, "split 100%: syn hitting time-wait goes to the listener", &s, X_STEER_TW, -1);
+	check("back to ebpf", steer_bpf_set_mode(in->b, STEER_MODE_EBPF, 0) == 0, "failed");
+}
+
+static void test_split(struct inst *in)
+{
+	char sb[64], db[64], name[128];
+	struct spec s;
+	int lo = -1, hi = -1;
+
+	check("set mode split 0%", steer_bpf_set_mode(in->b, STEER_MODE_SPLIT, 0) == 0, "failed");
+	for (int i = 0; i < 400; i += 50) {
+		s = split_tuple(i, sb, db, 0);
+		snprintf(name, sizeof(name), "split 0%%: flow %d probed, reported as nft", i);
+		expect_ev(in, false, name, &s, STEER_C_PROBED, 1);
+	}
+	check("set mode split 100%", steer_bpf_set_mode(in->b, STEER_MODE_SPLIT, 100) == 0, "failed");
+	for (int i = 0; i < 400; i += 50) {
+		s = split_tuple(i, sb, db, 0);
+		snprintf(name, sizeof(name), "split 100%%: flow %d reaches the listener assign", i);
+		expect_spec(in, false, name, &s, X_STEER);
+	}
+	split_sweep(in, 50, 1000);
+	split_sweep(in, 37, 2000);
+
+	/* The threshold is strict: a flow in bucket b is eBPF's from percent b+1. */
+	for (int i = 0; i < 400 && lo < 0; i++) {
+		s = split_tuple(i, sb, db, 0);
+		if (spec_bucket(&s) > 10 && spec_bucket(&s) < 90)
+			lo = i;
+	}
+	s = split_tuple(lo, sb, db, 0);
+	hi = spec_bucket(&s);
+	steer_bpf_set_mode(in->b, STEER_MODE_SPLIT, hi);
+	snprintf(name, sizeof(name), "split %d%%: a flow in bucket %d is probed", hi, hi);
+	expect_ev(in, false, name, &s, STEER_C_PROBED, 1);
+	steer_bpf_set_mode(in->b, STEER_MODE_SPLIT, hi + 1);
+	snprintf(name, sizeof(name), "split %d%%: the flow in bucket %d is steered", hi + 1, hi);
+	expect_spec(in, false, name, &s, X_STEER);
+	steer_bpf_set_mode(in->b, STEER_MODE_EBPF, 0);
+}
+
+/* Fail-closed drops only for flows eBPF steers; drops are reported. */
+static void test_fail_closed_events(struct inst *fc)
+{
+	char sb[64], db[64];
+	struct spec s, e = { 0 }, n = { 0 };
+	bool have_e = false, have_n = false;
+
+	for (int i = 0; i < 4; i++)
+		steer_bpf_set_listener(fc->b, i, -1);
+	s = syn4("192.168.7.7", "10.7.7.7", 80);
+	expect_ev(fc, false, "fail-closed: v4 no-listener drop reported (DROP, reason no_listener_drop)", &s,
+		  STEER_C_NO_LISTENER_DROP, 1);
+	expect_ev(fc, false, "fail-closed: retransmitted syn dropped and reported again", &s,
+		  STEER_C_NO_LISTENER_DROP, 1);
+	s = syn6("fd00::7", "2001:db8::77", 80);
+	expect_ev(fc, false, "fail-closed: v6 no-listener drop reported", &s, STEER_C_NO_LISTENER_DROP, 1);
+
+	/* UDP: one DROP per flow; a change of outcome (now left to nft) is reported again. */
+	s = udp(4, "1.2.3.7", "8.8.4.4", 7000, 53);
+	expect_ev(fc, false, "fail-closed: udp drop reported on the first datagram", &s, STEER_C_NO_LISTENER_DROP,
+		  1);
+	expect_ev(fc, false, "fail-closed: udp second drop not reported", &s, STEER_C_NO_LISTENER_DROP, 0);
+	check("fail-closed: set mode probe", steer_bpf_set_mode(fc->b, STEER_MODE_PROBE, 0) == 0, "failed");
+	expect_ev(fc, false, "fail-closed probe: the dropped udp flow now probed and reported", &s, STEER_C_PROBED,
+		  1);
+	expect_ev(fc, false, "fail-closed probe: then not again", &s, STEER_C_PROBED, 0);
+	s = syn4("192.168.7.7", "10.7.7.7", 80);
+	expect_ev(fc, false, "fail-closed probe: no listener, no drop (nft decides)", &s, STEER_C_PROBED, 1);
+
+	/* SPLIT 50: no listener: eBPF's half is dropped, nft's half probed. */
+	for (int i = 0; i < 100 && !(have_e && have_n); i++) {
+		s = split_tuple(i, sb, db, 0);
+		if (spec_bucket(&s) < 50 && !have_e) {
+			e = s;
+			have_e = true;
+			e.src = strdup(sb);
+			e.dst = strdup(db);
+		} else if (spec_bucket(&s) >= 50 && !have_n) {
+			n = s;
+			have_n = true;
+			n.src = strdup(sb);
+			n.dst = strdup(db);
+		}
+	}
+	steer_bpf_set_mode(fc->b, STEER_MODE_SPLIT, 50);
+	expect_ev(fc, false, "fail-closed split: eBPF's flow dropped and reported", &e, STEER_C_NO_LISTENER_DROP, 1);
+	expect_ev(fc, false, "fail-closed split: nft's flow passed and reported as nft", &n, STEER_C_PROBED, 1);
+	free((char *)e.src);
+	free((char *)e.dst);
+	free((char *)n.src);
+	free((char *)n.dst);
+	steer_bpf_set_mode(fc->b, STEER_MODE_EBPF, 0);
+}
+
+/* UDP first-datagram reporting with a 1 ms idle timeout. */
+static void test_udp_idle(void)
+{
+	struct bpf_settings st = { .mark = MARK, .proxy_port = PROXY_PORT, .udp_idle_timeout_ms = 1 };
+	struct inst ui = load_s(st, true);
+	struct spec s = udp(4, "1.2.3.4", "8.8.8.8", 5700, 53);
+
+	check("udp idle 1 ms: install rules", install(&ui, rules_a, 5) == 0, "failed");
+	steer_bpf_set_mode(ui.b, STEER_MODE_PROBE, 0);
+	expect_ev(&ui, false, "udp idle 1 ms: first datagram reported", &s, STEER_C_PROBED, 1);
+	usleep(5000);
+	expect_ev(&ui, false, "udp idle 1 ms: after 5 ms idle reported again", &s, STEER_C_PROBED, 1);
+	usleep(5000);
+	s = udp(6, "2001:db8:1::1", "2001:4860::8888", 5700, 53);
+	expect_ev(&ui, false, "udp idle 1 ms: v6 first datagram reported", &s, STEER_C_PROBED, 1);
+	usleep(5000);
+	expect_ev(&ui, false, "udp idle 1 ms: v6 after 5 ms reported again", &s, STEER_C_PROBED, 1);
+	steer_bpf_destroy(ui.b);
+}
+
+/* A one-page ring, never read while filling: records are lost, verdicts are not. */
+static void test_ring_full(void)
+{
+	struct bpf_settings st = { .mark = MARK, .proxy_port = PROXY_PORT, .events_bytes = 1 };
+	struct inst r = load_s(st, false), q = load_s(st, false);
+	uint64_t c0[STEER_C_MAX], c1[STEER_C_MAX];
+	int bad = 0, first_lost = -1, efd, n, got;
+	struct epoll_event ee;
+	char sb[64];
+
+	check("events before open: fd -EBADF", steer_bpf_events_fd(q.b) == -EBADF, "wrong");
+	check("events before open: consume -EBADF", steer_bpf_events_consume(q.b) == -EBADF, "wrong");
+	steer_bpf_destroy(q.b);
+
+	check("tiny ring: install rules", install(&r, rules_a, 5) == 0, "failed");
+	check("tiny ring: open events", steer_bpf_events_open(r.b, ev_cb, NULL) == 0, "failed");
+	efd = steer_bpf_events_fd(r.b);
+	steer_bpf_set_mode(r.b, STEER_MODE_PROBE, 0);
+	counters_read(&r, c0);
+	for (int i = 0; i < 100; i++) {
+		struct spec s;
+		uint8_t buf[1024];
+		size_t len;
+		uint64_t d[STEER_C_MAX];
+		uint32_t mark;
+		int rv, others = 0;
+
+		snprintf(sb, sizeof(sb), "192.168.50.%d", i + 1);
+		s = syn4(sb, "10.1.2.3", 80);
+		len = build(&s, buf);
+		if (run_pkt(&r, false, buf, len, 0x5, &rv, &mark, d)) {
+			bad++;
+			continue;
+		}
+		for (int k = 0; k < STEER_C_MAX; k++)
+			if (k != STEER_C_PROBED && k != STEER_C_EVENTS_LOST)
+				others += d[k] != 0;
+		if (rv != TC_ACT_OK || mark != 0x5 || d[STEER_C_PROBED] != 1 || others)
+			bad++;
+		if (d[STEER_C_EVENTS_LOST] && first_lost < 0)
+			first_lost = i;
+		if (i == 0)
+			check("tiny ring: one record does not wake the reader (batched)",
+			      epoll_wait(efd, &ee, 1, 20) == 0, "woken");
+	}
+	counters_read(&r, c1);
+	check("tiny ring: 100 flows, every verdict/mark/probed counter unaffected", bad == 0, "a packet differs");
+	check("tiny ring: a quarter full woke the reader (epoll fd readable)", epoll_wait(efd, &ee, 1, 1000) == 1,
+	      "not woken");
+	nev = 0;
+	n = steer_bpf_events_consume(r.b);
+	got = nev;
+	printf("note: tiny ring held %d records, %llu lost\n", n,
+	       (unsigned long long)(c1[STEER_C_EVENTS_LOST] - c0[STEER_C_EVENTS_LOST]));
+	check("tiny ring: consume returns the count handled", n == got && n > 16 && n < 100, "wrong count");
+	check("tiny ring: events_lost = flows - records", c1[STEER_C_EVENTS_LOST] - c0[STEER_C_EVENTS_LOST] ==
+	      (uint64_t)(100 - got) && first_lost == got, "mismatch");
+	bad = 0;
+	for (int i = 0; i < got && i < MAX_EV; i++) {
+		struct spec s;
+
+		snprintf(sb, sizeof(sb), "192.168.50.%d", i + 1);
+		s = syn4(sb, "10.1.2.3", 80);
+		bad += !ev_tuple_is(&evs[i], &s) || evs[i].backend != STEER_BACKEND_NFT;
+	}
+	check("tiny ring: the records kept are the first flows, in order", bad == 0, "differ");
+	check("tiny ring: consume on an empty ring returns 0", steer_bpf_events_consume(r.b) == 0, "not 0");
+	r.no_drain = false;
+	{
+		struct spec s = syn4("192.168.51.1", "10.1.2.3", 80);
+
+		expect_ev(&r, false, "tiny ring: drained ring reports again", &s, STEER_C_PROBED, 1);
+	}
+	steer_bpf_destroy(r.b);
+}
+
+/* Real traffic on lo with the classifier attached: the steered flow's event. */
+static void test_real_traffic(void)
+{
+	struct inst rt = load(false, false);
+	uint64_t c0[STEER_C_MAX], c1[STEER_C_MAX], t0, t1;
+	struct sockaddr_storage ss;
+	struct pollfd pf;
+	int fds[4], cl, acc = -1, len, one = 1;
+	uint8_t a1[4], a9[4];
+
+	inet_pton(AF_INET, "127.0.0.1", a1);
+	inet_pton(AF_INET, "127.0.0.9", a9);
+	check("lo: install rules", install(&rt, rules_a, 5) == 0, "failed");
+	set_listeners(&rt, fds);
+	check("lo: attach the classifier to lo", steer_bpf_attach(rt.b, "lo", false) == 0, "failed");
+
+	/* TCP: 127.0.0.1:41000 -> 127.0.0.9:7777 (rule 3), delivered to the listener. */
+	counters_read(&rt, c0);
+	drain(&rt);
+	cl = socket(AF_INET, SOCK_STREAM, 0);
+	setsockopt(cl, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	len = sa_make(&ss, "127.0.0.1", 41000);
+	bind(cl, (struct sockaddr *)&ss, len);
+	len = sa_make(&ss, "127.0.0.9", 7777);
+	t0 = mono_ns();
+	if (connect(cl, (struct sockaddr *)&ss, len) == 0) {
+		pf = (struct pollfd){ .fd = fds[0], .events = POLLIN };
+		if (poll(&pf, 1, 2000) == 1)
+			acc = accept(fds[0], NULL, NULL);
+	}
+	t1 = mono_ns();
+	counters_read(&rt, c1);
+	check("lo: tcp connection to 127.0.0.9:7777 accepted by the proxy listener", acc >= 0, "not delivered");
+	check("lo: the SYN counted steered_new once", c1[STEER_C_STEERED_NEW] - c0[STEER_C_STEERED_NEW] == 1,
+	      "not once");
+	drain(&rt);
+	{
+		const struct steer_event *e = &evs[0];
+		bool good = nev == 1 && e->kind == STEER_EV_FLOW && e->backend == STEER_BACKEND_EBPF &&
+			    e->family == 4 && e->proto == IPPROTO_TCP && e->sport == 41000 && e->dport == 7777 &&
+			    !memcmp(e->saddr, a1, 4) && !memcmp(e->daddr, a9, 4) && e->ifindex == if_nametoindex("lo");
+
+		check("lo: one FLOW/EBPF event with the tuple and lo's ifindex", good, "wrong or missing");
+		check("lo: event time within connect..accept (CLOCK_MONOTONIC)",
+		      nev == 1 && e->ts_ns >= t0 && e->ts_ns <= t1, "outside");
+	}
+	if (acc >= 0)
+		close(acc);
+	close(cl);
+
+	/* UDP: 127.0.0.1:41001 -> 127.0.0.9:53 (rule 1), twice: one event. */
+	cl = socket(AF_INET, SOCK_DGRAM, 0);
+	len = sa_make(&ss, "127.0.0.1", 41001);
+	bind(cl, (struct sockaddr *)&ss, len);
+	len = sa_make(&ss, "127.0.0.9", 53);
+	counters_read(&rt, c0);
+	drain(&rt);
+	{
+		int got = 0;
+		char b[16];
+
+		for (int i = 0; i < 2; i++) {
+			sendto(cl, "ping", 4, 0, (struct sockaddr *)&ss, len);
+			pf = (struct pollfd){ .fd = fds[2], .events = POLLIN };
+			if (poll(&pf, 1, 2000) == 1 && recv(fds[2], b, sizeof(b), 0) == 4)
+				got++;
+		}
+		counters_read(&rt, c1);
+		check("lo: two udp datagrams delivered to the proxy's udp listener", got == 2, "not delivered");
+		check("lo: each udp datagram counted steered_new",
+		      c1[STEER_C_STEERED_NEW] - c0[STEER_C_STEERED_NEW] == 2, "wrong");
+	}
+	drain(&rt);
+	check("lo: one FLOW/EBPF event for the udp flow", nev == 1 && evs[0].proto == IPPROTO_UDP &&
+	      evs[0].backend == STEER_BACKEND_EBPF && evs[0].sport == 41001 && evs[0].dport == 53 &&
+	      !memcmp(evs[0].daddr, a9, 4), "wrong or missing");
+	close(cl);
+	steer_bpf_destroy(rt.b);
+	for (int i = 0; i < 4; i++)
+		close(fds[i]);
+}
+
 int main(void)
 {
 	struct inst in, fc, ext;
@@ -1066,8 +1669,25 @@ int main(void)
 	s = syn4("192.168.1.2", "10.0.2.5", 80);
 	expect_spec(&fc, false, "fail-closed: bypass passes", &s, STEER_C_BYPASSED);
 	test_no_listener(&fc, "fail-closed", STEER_C_NO_LISTENER_DROP);
+	test_fail_closed_events(&fc);
 	for (int i = 0; i < 4; i++)
 		close(fds[i]);
+
+	/* ---- run modes and events ---- */
+	{
+		struct inst pr = load(false, false);
+
+		check("modes: install rules", install(&pr, rules_a, 5) == 0, "failed");
+		set_listeners(&pr, fds);
+		test_modes_api(&pr);
+		test_probe(&pr);
+		test_split(&pr);
+		steer_bpf_destroy(pr.b);
+		for (int i = 0; i < 4; i++)
+			close(fds[i]);
+	}
+	test_udp_idle();
+	test_ring_full();
 
 	/* ---- external proxy: listener found by socket lookup on the proxy port ---- */
 	ext = load(false, true);
@@ -1114,6 +1734,9 @@ int main(void)
 	steer_bpf_destroy(fc.b);
 	steer_bpf_destroy(in.b);
 	steer_bpf_destroy(NULL);
+
+	/* last: the classifier on lo steers loopback traffic while attached */
+	test_real_traffic();
 
 	printf("bpf_sk_assign in BPF_PROG_TEST_RUN: %s\n",
 	       assign_works == 1 ? "accepted" : assign_works == 0 ? "refused (assign step asserted)" : "not reached");

@@ -17,6 +17,13 @@ expect() {
 	if "$@"; then pass "$desc"; else fail "$desc"; fi
 }
 
+# expect_not DESC CMD...: the command fails.
+expect_not() {
+	local desc=$1
+	shift
+	if "$@"; then fail "$desc"; else pass "$desc"; fi
+}
+
 # expect_eq DESC GOT WANT
 expect_eq() {
 	if [ "$2" == "$3" ]; then pass "$1"; else fail "$1 (got '$2', want '$3')"; fi

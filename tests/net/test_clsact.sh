@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# backends: ebpf
 # The clsact fallback (kernels without TCX), forced with STEER_BPF_NO_TCX=1:
 # filters named steer_* on both interfaces, steering works, and a clean exit
 # removes the filters and the qdiscs steer created.

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Kernel flow records waiting for the proxy's accept of the same flow,
+ * keyed by (proto, client, original destination). Bounded: the oldest
+ * record is evicted first (a flow the proxy never accepted).
+ */
+#ifndef STEER_FLOW_JOIN_H
+#define STEER_FLOW_JOIN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "../bpf/steer_abi.h"
+
+struct flow_join;
+
+struct flow_join *join_new(size_t capacity); /* capacity: a power of two */
+void join_free(struct flow_join *j);
+/* Remember a kernel FLOW record (a newer one for the same tuple replaces it). */
+void join_add(struct flow_join *j, const struct steer_event *ev);
+/* Take the record for this flow if there is one. */
+bool join_take(struct flow_join *j, uint8_t proto, const struct sockaddr *client, const struct sockaddr *dst,
+	       struct steer_event *out);
+/* Records evicted before their flow was accepted. */
+uint64_t join_evicted(const struct flow_join *j);
+
+/* The tuple of a kernel event as socket addresses (client = source). */
+void event_addrs(const struct steer_event *ev, struct sockaddr_storage *client, struct sockaddr_storage *dst);
+
+#endif
