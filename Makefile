@@ -27,6 +27,7 @@ HDRS     := $(wildcard steer/*.h bpf/*.h proxy/*.h nft/*.h) $(BUILD)/steer.skel.
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 BPF_TESTS  := $(patsubst tests/bpf/%.c,$(BUILD)/tests/%,$(wildcard tests/bpf/test_*.c))
+TEST_TOOLS := $(patsubst tests/tools/%.c,$(BUILD)/tests/%,$(wildcard tests/tools/*.c))
 
 .PHONY: all check demo deps clean unit-check bpf-check net-check
 all: $(BUILD)/steer
@@ -56,6 +57,10 @@ $(BUILD)/tests/%: tests/bpf/%.c $(BUILD)/libsteer.a $(HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libsteer.a $(LDLIBS)
 
+$(BUILD)/tests/%: tests/tools/%.c $(BUILD)/libsteer.a $(HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libsteer.a $(LDLIBS)
+
 # Installs only what is missing; a no-op when everything is present.
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do \
@@ -71,11 +76,11 @@ unit-check: $(UNIT_TESTS)
 bpf-check: $(BPF_TESTS)
 	@tests/run-bins.sh bpf $(BPF_TESTS)
 
-net-check: $(BUILD)/steer
+net-check: $(BUILD)/steer $(TEST_TOOLS)
 	@tests/net/run.sh
 
 check: deps
-	$(MAKE) all $(UNIT_TESTS) $(BPF_TESTS)
+	$(MAKE) all $(UNIT_TESTS) $(BPF_TESTS) $(TEST_TOOLS)
 	$(MAKE) unit-check bpf-check net-check
 
 demo: deps
