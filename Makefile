@@ -16,7 +16,7 @@ BPF_CFLAGS := -target bpf -O2 -g -Wall -Werror -I$(ARCH_INC)
 # Debian packages the build, the tests and the demo need.
 DEB_PKGS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config \
             nftables libnftnl-dev libmnl-dev libev-dev libcmocka-dev \
-            iproute2 iputils-ping nginx-light socat curl wrk jq python3 python3-scapy \
+            iproute2 iputils-ping python3-prometheus-client nginx-light socat curl wrk jq python3 python3-scapy \
             dnsutils dnsmasq-base
 
 LIB_SRCS := $(filter-out steer/main.c,$(wildcard steer/*.c)) \

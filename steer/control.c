@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -28,6 +29,7 @@ struct control_client {
 struct control {
 	ev_io io;
 	struct ev_loop *loop;
+	bool http; /* a request ends at the blank line after its headers, not at a newline */
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	control_handler handler;
 	void *ctx;
@@ -51,6 +53,23 @@ static void client_free(struct control_client *c)
 	free(c);
 }
 
+/*
+ * After the reply: read and discard until the client's EOF. Closing with
+ * unread input would send a reset, and the client could lose the reply.
+ */
+static void client_drain(struct ev_loop *loop, ev_io *w, int revents)
+{
+	char buf[4096];
+	ssize_t n;
+
+	(void)loop;
+	(void)revents;
+	n = recv(w->fd, buf, sizeof(buf), 0);
+	if (n > 0 || (n < 0 && (errno == EAGAIN || errno == EINTR)))
+		return;
+	client_free((struct control_client *)w);
+}
+
 static void client_write(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct control_client *c = (struct control_client *)w;
@@ -68,7 +87,14 @@ static void client_write(struct ev_loop *loop, ev_io *w, int revents)
 			break;
 		c->sent += (size_t)n;
 	}
-	client_free(c);
+	if (c->sent < c->reply.len || shutdown(w->fd, SHUT_WR) < 0) {
+		client_free(c);
+		return;
+	}
+	ev_io_stop(loop, &c->io);
+	ev_io_init(&c->io, client_drain, w->fd, EV_READ);
+	ev_io_start(loop, &c->io);
+	ev_timer_again(loop, &c->timer);
 }
 
 static void client_respond(struct control_client *c)
@@ -104,7 +130,8 @@ static void client_read(struct ev_loop *loop, ev_io *w, int revents)
 		return;
 	}
 	c->req_len += (size_t)n;
-	nl = memchr(c->req, '\n', c->req_len);
+	c->req[c->req_len] = '\0';
+	nl = c->ctl->http ? strstr(c->req, "\r\n\r\n") : memchr(c->req, '\n', c->req_len);
 	if (nl) {
 		c->req_len = (size_t)(nl - c->req);
 	} else if (c->req_len == sizeof(c->req) - 1) {
@@ -148,7 +175,7 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 	fd = accept4(w->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (fd < 0)
 		return;
-	if (!peer_allowed(fd)) {
+	if (!ctl->http && !peer_allowed(fd)) {
 		static const char msg[] = "error: permission denied\n";
 
 		(void)!send(fd, msg, sizeof(msg) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -261,6 +288,34 @@ fail:
 	return NULL;
 }
 
+struct control *control_listen_http(struct ev_loop *loop, const struct sockaddr_storage *addr, control_handler h,
+				    void *ctx)
+{
+	socklen_t len = addr->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+	struct control *ctl;
+	int one = 1, fd;
+
+	fd = socket(addr->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    bind(fd, (const struct sockaddr *)addr, len) < 0 || listen(fd, 64) < 0)
+		goto fail;
+	ctl = calloc(1, sizeof(*ctl));
+	if (!ctl)
+		goto fail;
+	ctl->loop = loop;
+	ctl->http = true;
+	ctl->handler = h;
+	ctl->ctx = ctx;
+	ev_io_init(&ctl->io, on_accept, fd, EV_READ);
+	ev_io_start(loop, &ctl->io);
+	return ctl;
+fail:
+	fprintf(stderr, "steer: metrics-listen: %s\n", strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	return NULL;
+}
+
 void control_close(struct control *ctl)
 {
 	if (!ctl)
@@ -269,7 +324,8 @@ void control_close(struct control *ctl)
 		client_free(ctl->clients);
 	ev_io_stop(ctl->loop, &ctl->io);
 	close(ctl->io.fd);
-	unlink(ctl->path);
+	if (!ctl->http)
+		unlink(ctl->path);
 	free(ctl);
 }
 

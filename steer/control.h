@@ -10,6 +10,7 @@
 #include <ev.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <sys/socket.h>
 
 #include "strbuf.h"
 
@@ -22,6 +23,15 @@ struct control;
 
 /* Listen on path. Refuses if another daemon answers there. NULL + message on error. */
 struct control *control_open(struct ev_loop *loop, const char *path, control_handler h, void *ctx);
+/*
+ * The same server over TCP for HTTP/1.x: the handler gets the request head
+ * (request line and headers) and writes the whole response, status line
+ * included. Anyone who can reach the address may ask (metrics are
+ * read-only; the default address is loopback).
+ */
+struct control *control_listen_http(struct ev_loop *loop, const struct sockaddr_storage *addr, control_handler h,
+				    void *ctx);
+
 /* Stop listening, drop clients, unlink the socket. Safe with NULL. */
 void control_close(struct control *c);
 

@@ -18,6 +18,7 @@
 #include "audit.h"
 #include "../bpf/loader.h"
 #include "control.h"
+#include "metrics.h"
 #include "preflight.h"
 #include "route.h"
 #include "status.h"
@@ -38,6 +39,7 @@ struct daemon {
 	struct proxy *proxy;
 	struct audit *audit;
 	struct control *control;
+	struct control *metrics;
 	struct addr_monitor *mon;
 	ev_io mon_io;
 	ev_signal sig_term, sig_int, sig_hup;
@@ -233,16 +235,28 @@ static void cmd_reload(struct daemon *d, struct strbuf *out)
 	sb_free(&err);
 }
 
-static void on_request(void *ctx, const char *req, struct strbuf *out)
+static struct status_view view_of(const struct daemon *d)
 {
-	struct daemon *d = ctx;
-	struct status_view v = {
+	return (struct status_view){
 		.cfg = d->cfg,
 		.steering = d->steering,
 		.proxy = d->proxy,
 		.audit = d->audit,
 		.started = d->started,
 	};
+}
+
+static void on_metrics(void *ctx, const char *req, struct strbuf *out)
+{
+	struct status_view v = view_of(ctx);
+
+	metrics_http(&v, req, out);
+}
+
+static void on_request(void *ctx, const char *req, struct strbuf *out)
+{
+	struct daemon *d = ctx;
+	struct status_view v = view_of(d);
 
 	if (!strcmp(req, "status"))
 		status_format(&v, false, out);
@@ -304,6 +318,7 @@ static int start_proxy(struct daemon *d, struct backend_listeners *l)
 static void teardown(struct daemon *d)
 {
 	control_close(d->control);
+	control_close(d->metrics);
 	if (d->mon) {
 		ev_io_stop(d->loop, &d->mon_io);
 		addr_monitor_close(d->mon);
@@ -370,6 +385,11 @@ int daemon_run(struct steer_config *cfg, const struct config_loader *loader)
 	ev_io_start(d.loop, &d.mon_io);
 	if (d.proxy && proxy_start(d.proxy) < 0)
 		goto out;
+	if (cfg->metrics_enabled) {
+		d.metrics = control_listen_http(d.loop, &cfg->metrics_addr, on_metrics, &d);
+		if (!d.metrics)
+			goto out;
+	}
 	ev_signal_init(&d.sig_term, on_stop, SIGTERM);
 	ev_signal_init(&d.sig_int, on_stop, SIGINT);
 	ev_signal_init(&d.sig_hup, on_hup, SIGHUP);
