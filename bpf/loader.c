@@ -5,6 +5,7 @@
  * mode, flow events.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <net/if.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -26,6 +27,9 @@
 #undef steer_bpf
 
 #include "loader.h"
+
+/* The sk_lookup attach type (Linux >= 5.9; named BPF_SK_LOOKUP in the UAPI). */
+#define STEER_BPF_SK_LOOKUP 36
 
 /* TCX attach type (Linux >= 6.6; the installed UAPI headers predate it). */
 #define STEER_BPF_TCX_INGRESS 46
@@ -58,6 +62,7 @@ struct steer_bpf {
 	size_t natt;
 	struct gen_record rec[STEER_GENERATIONS];
 	struct ring_buffer *rb; /* steer_bpf_events_open */
+	int lookup_link; /* steer_lookup attached to the network namespace, or -1 */
 	steer_event_cb ev_cb;
 	void *ev_ctx;
 };
@@ -105,6 +110,7 @@ struct steer_bpf *steer_bpf_load(const struct bpf_settings *s)
 		return NULL;
 	}
 	b->skel = skel;
+	b->lookup_link = -1;
 	skel->rodata->steer_mark = s->mark;
 	skel->rodata->steer_fail_closed = s->fail_closed;
 	skel->rodata->steer_external_proxy = s->external_proxy;
@@ -148,6 +154,32 @@ struct steer_bpf *steer_bpf_load(const struct bpf_settings *s)
 			fprintf(stderr, "steer: loading the BPF program failed: %s\n", strerror(-err));
 		steer_bpf_destroy(b);
 		return NULL;
+	}
+
+	/*
+	 * steer_lookup on the caller's network namespace: the kernel's listener
+	 * lookups of TIME_WAIT SYNs and the socket lookups of reassembled UDP
+	 * datagrams reach the proxy through it. The link dies with its fd
+	 * (steer_bpf_destroy, or the process). Without it (a kernel without
+	 * sk_lookup links) steering works, except for those two cases.
+	 */
+	{
+		int ns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+
+		if (ns < 0) {
+			err = -errno;
+		} else {
+			b->lookup_link = bpf_link_create(bpf_program__fd(skel->progs.steer_lookup), ns,
+							 STEER_BPF_SK_LOOKUP, NULL);
+			err = b->lookup_link < 0 ? b->lookup_link : 0;
+			close(ns);
+		}
+		if (err) {
+			b->lookup_link = -1;
+			fprintf(stderr, "steer: attaching the sk_lookup program to the network namespace: %s "
+					"(SYNs that meet a TIME_WAIT socket and fragmented UDP datagrams "
+					"will not reach the proxy)\n", strerror(-err));
+		}
 	}
 	return b;
 }
@@ -454,6 +486,23 @@ int steer_bpf_prog_fd(struct steer_bpf *b, bool ret)
 	return bpf_program__fd(ret ? b->skel->progs.steer_return : b->skel->progs.steer_ingress);
 }
 
+int steer_bpf_lookup_prog_fd(struct steer_bpf *b)
+{
+	return bpf_program__fd(b->skel->progs.steer_lookup);
+}
+
+int steer_bpf_map_fd(struct steer_bpf *b, const char *name)
+{
+	struct bpf_map *m = bpf_object__find_map_by_name(b->skel->obj, name);
+
+	return m ? bpf_map__fd(m) : -ENOENT;
+}
+
+bool steer_bpf_lookup_attached(struct steer_bpf *b)
+{
+	return b->lookup_link >= 0;
+}
+
 /* ---- attach / detach ---- */
 
 static int tc_attach(struct attachment *a, int prog_fd)
@@ -556,6 +605,8 @@ void steer_bpf_destroy(struct steer_bpf *b)
 
 	if (!b)
 		return;
+	if (b->lookup_link >= 0)
+		close(b->lookup_link);
 	for (i = b->natt; i-- > 0;)
 		detach_one(&b->att[i]);
 	/* Remove the clsact qdiscs we created, after all our filters are gone. */

@@ -23,8 +23,10 @@ struct bpf_settings {
 };
 
 /*
- * Open and load the object with these settings. Returns NULL and prints a
- * one-line reason to stderr (e.g. verifier rejected, not root).
+ * Open and load the object with these settings, and attach the sk_lookup
+ * program steer_lookup to the caller's network namespace (a link closed by
+ * steer_bpf_destroy; a failure there is only a warning). Returns NULL and
+ * prints a one-line reason to stderr (e.g. verifier rejected, not root).
  */
 struct steer_bpf *steer_bpf_load(const struct bpf_settings *s);
 
@@ -75,6 +77,12 @@ int steer_bpf_events_consume(struct steer_bpf *b);
 
 /* Used by the classifier tests: the program fds for BPF_PROG_TEST_RUN. */
 int steer_bpf_prog_fd(struct steer_bpf *b, bool ret);
+/* The sk_lookup program (steer_lookup), attached by steer_bpf_load to the
+ * caller's network namespace; a map's fd by name (-ENOENT); whether the
+ * sk_lookup link is in place (steer_bpf_load warns when it is not). */
+int steer_bpf_lookup_prog_fd(struct steer_bpf *b);
+int steer_bpf_map_fd(struct steer_bpf *b, const char *name);
+bool steer_bpf_lookup_attached(struct steer_bpf *b);
 
 /*
  * Remove steer's filters left on every interface by a daemon that did not

@@ -8,7 +8,13 @@
  *                  transparent listener.
  *   steer_return   return (server-facing) interfaces: replies to the proxy's
  *                  upstream sockets that are bound to a client's non-local
- *                  address go to that socket. Never steers new flows.
+ *                  address go to that socket (a fragmented UDP reply: all
+ *                  its fragments are marked, see steer_frags). Never steers
+ *                  new flows.
+ *   steer_lookup   sk_lookup, attached to the network namespace: gives the
+ *                  proxy's listener to the socket lookups the classifier
+ *                  cannot settle with an assign (a SYN that meets a
+ *                  TIME_WAIT socket; a reassembled fragmented datagram).
  *
  * Modes (steer_mode, enum steer_mode in steer_abi.h): EBPF steers as above;
  * PROBE assigns nothing at all (nft steers) and only reports new matching
@@ -19,8 +25,9 @@
  * hashing, map updates or ring work: established packets never do.
  *
  * Every packet moves exactly one counter (enum steer_counter), besides
- * STEER_C_EVENTS_LOST, which counts event records that could not be written
- * (it is not a per-packet counter). Malformed
+ * STEER_C_EVENTS_LOST, which counts event records that could not be written,
+ * and the counters of steer_lookup (TW_REDIRECTED, FRAG_REDIRECTED,
+ * LOOKUP_FAILED), which count socket lookups, not packets. Malformed
  * packets are never dropped: they are passed untouched and counted.
  * Headers are read with bpf_skb_load_bytes, so non-linear skbs work and
  * every read is bounds-checked by the kernel.
@@ -112,14 +119,9 @@ struct {
 	__uint(max_entries, STEER_EVENTS_BYTES); /* the loader may resize it */
 } steer_events SEC(".maps");
 
-/* A flow's tuple: the UDP flow key and what the split hash and events use. */
-struct flow_key {
-	__u8 family; /* 4 or 6 */
-	__u8 proto;
-	__u16 sport, dport; /* host byte order */
-	__u8 pad[2];
-	__u8 saddr[16], daddr[16]; /* network order, IPv4 in the first 4 bytes */
-};
+/* A flow's tuple (struct steer_flow_key, steer_abi.h): the UDP flow key, the
+ * steer_redirect key, and what the split hash and events use. */
+#define flow_key steer_flow_key
 
 struct udp_seen {
 	__u64 ts;   /* bpf_ktime_get_ns() of the flow's last datagram */
@@ -135,6 +137,30 @@ struct {
 	__type(value, struct udp_seen);
 } steer_udp_seen SEC(".maps");
 
+/* Flows whose next socket lookup steer_lookup answers (see steer_abi.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, STEER_REDIRECT_ENTRIES);
+	__type(key, struct steer_flow_key);
+	__type(value, struct steer_redirect_val);
+} steer_redirect SEC(".maps");
+
+/* Fragmented datagrams being steered: value = time of the first fragment. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, STEER_FRAG_ENTRIES);
+	__type(key, struct steer_frag_key);
+	__type(value, __u64);
+} steer_frags SEC(".maps");
+
+/* External proxy: its listeners, put here by the classifier for steer_lookup. */
+struct {
+	__uint(type, BPF_MAP_TYPE_SOCKMAP);
+	__uint(max_entries, STEER_LISTEN_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} steer_ext_listen SEC(".maps");
+
 /* ---- parsing ---- */
 
 #define TCPF_FIN 0x01
@@ -142,12 +168,19 @@ struct {
 #define TCPF_RST 0x04
 #define TCPF_ACK 0x10
 
+enum { FRAG_NONE = 0, FRAG_FIRST = 1, FRAG_REST = 2 };
+
 struct pkt {
 	__u8 family; /* 4 or 6 */
-	__u8 proto;  /* IPPROTO_TCP / IPPROTO_UDP */
+	__u8 proto;  /* IPPROTO_TCP / IPPROTO_UDP (FRAG_REST: the IPv4 protocol / IPv6 next header) */
 	__u8 tcp_flags;
-	struct bpf_sock_tuple t; /* packet's own tuple, network byte order */
+	__u8 frag;   /* FRAG_*: a fragment with offset 0 and more to come, or a later one */
+	__u32 frag_id; /* FRAG_*: IPv4 identification / IPv6 fragment id, as on the wire */
+	struct bpf_sock_tuple t; /* packet's own tuple, network byte order (FRAG_REST: addresses only) */
 };
+
+/* parse(): a non-first fragment; family, addresses, proto and frag_id are set. */
+#define PARSE_FRAG_REST (-2)
 
 static __always_inline void count(__u32 c)
 {
@@ -157,7 +190,11 @@ static __always_inline void count(__u32 c)
 		*v += 1;
 }
 
-/* Returns -1 when the packet is a parsed TCP/UDP packet, else the counter. */
+/*
+ * Returns -1 when the packet is a parsed TCP/UDP packet (p->frag FRAG_FIRST
+ * for the first fragment of a fragmented one), PARSE_FRAG_REST for a later
+ * fragment, else the counter.
+ */
 static __always_inline int parse(struct __sk_buff *skb, struct pkt *p)
 {
 	__u32 len = skb->len;
@@ -195,13 +232,20 @@ static __always_inline int parse(struct __sk_buff *skb, struct pkt *p)
 				return STEER_C_MALFORMED;
 			end = off + tot;
 		}
-		if (ip.frag_off & bpf_htons(0x1fff))
-			return STEER_C_FRAGMENT;
-		nh = ip.protocol;
-		off += hl;
 		p->family = 4;
 		p->t.ipv4.saddr = ip.saddr;
 		p->t.ipv4.daddr = ip.daddr;
+		if (ip.frag_off & bpf_htons(0x3fff)) { /* MF or an offset: a fragment */
+			p->frag_id = ip.id;
+			if (ip.frag_off & bpf_htons(0x1fff)) {
+				p->frag = FRAG_REST;
+				p->proto = ip.protocol;
+				return PARSE_FRAG_REST;
+			}
+			p->frag = FRAG_FIRST;
+		}
+		nh = ip.protocol;
+		off += hl;
 	} else if (proto == bpf_htons(ETH_P_IPV6)) {
 		struct ipv6hdr ip6;
 		__u32 plen;
@@ -239,8 +283,16 @@ static __always_inline int parse(struct __sk_buff *skb, struct pkt *p)
 
 				if (bpf_skb_load_bytes(skb, off, &fh, sizeof(fh)))
 					return STEER_C_MALFORMED;
-				if (fh.frag_off & bpf_htons(0xfff8))
-					return STEER_C_FRAGMENT;
+				if (fh.frag_off & bpf_htons(0xfff8)) {
+					p->frag = FRAG_REST;
+					p->frag_id = fh.id;
+					p->proto = fh.nexthdr;
+					return PARSE_FRAG_REST;
+				}
+				if (fh.frag_off & bpf_htons(1)) { /* M: the first of several */
+					p->frag = FRAG_FIRST;
+					p->frag_id = fh.id;
+				}
 				nh = fh.nexthdr;
 				off += sizeof(fh);
 			} else if (nh == IPPROTO_HOPOPTS || nh == IPPROTO_ROUTING ||
@@ -286,7 +338,8 @@ static __always_inline int parse(struct __sk_buff *skb, struct pkt *p)
 		if (off + sizeof(uh) > end || bpf_skb_load_bytes(skb, off, &uh, sizeof(uh)))
 			return STEER_C_MALFORMED;
 		ulen = bpf_ntohs(uh.len);
-		if (ulen != 0 && (ulen < sizeof(uh) || off + ulen > end))
+		/* A first fragment holds only the start of the datagram uh.len describes. */
+		if (ulen != 0 && (ulen < sizeof(uh) || (!p->frag && off + ulen > end)))
 			return STEER_C_MALFORMED;
 		if (p->family == 4) {
 			p->t.ipv4.sport = uh.source;
@@ -419,6 +472,87 @@ static __always_inline struct bpf_sock *find_listener(struct __sk_buff *skb, str
 	return bpf_map_lookup_elem(&steer_listen, &slot);
 }
 
+static __always_inline __u32 listen_slot(const struct pkt *p)
+{
+	if (p->proto == IPPROTO_TCP)
+		return p->family == 4 ? STEER_LISTEN_TCP4 : STEER_LISTEN_TCP6;
+	return p->family == 4 ? STEER_LISTEN_UDP4 : STEER_LISTEN_UDP6;
+}
+
+static __always_inline void flow_key_make(struct flow_key *k, const struct pkt *p);
+
+/* The flow's next socket lookup gets the listener of this slot (steer_lookup). */
+static __always_inline void redirect_record(const struct pkt *p, __u32 slot)
+{
+	struct steer_redirect_val v = { .ts = bpf_ktime_get_ns(), .slot = slot };
+	struct flow_key k;
+
+	flow_key_make(&k, p);
+	bpf_map_update_elem(&steer_redirect, &k, &v, BPF_ANY);
+}
+
+static __always_inline void frag_key_make(struct steer_frag_key *k, const struct pkt *p)
+{
+	__builtin_memset(k, 0, sizeof(*k));
+	k->family = p->family;
+	k->id = p->frag_id;
+	if (p->family == 4) {
+		k->proto = p->proto;
+		__builtin_memcpy(k->saddr, &p->t.ipv4.saddr, 4);
+		__builtin_memcpy(k->daddr, &p->t.ipv4.daddr, 4);
+	} else {
+		__builtin_memcpy(k->saddr, p->t.ipv6.saddr, 16);
+		__builtin_memcpy(k->daddr, p->t.ipv6.daddr, 16);
+	}
+}
+
+/*
+ * A SYN of a steered flow that met a TIME_WAIT socket. Assigning it to the
+ * listener does not work: the listener's request would be dropped as a
+ * duplicate of the TIME_WAIT socket's tuple. So the SYN goes to the TIME_WAIT
+ * socket, the kernel's TW_SYN path (tcp_timewait_state_process: when the SYN's
+ * sequence or timestamp is newer, as for any SYN) looks up a listener for the
+ * original destination, steer_lookup answers with ours from steer_redirect,
+ * and the kernel deschedules the TIME_WAIT socket and hands the SYN to the
+ * listener, as nft's TPROXY does. The mark alone already makes the kernel find
+ * the TIME_WAIT socket (or, if it just went away, the listener through
+ * steer_lookup), so a refused assign changes nothing.
+ */
+static __always_inline int steer_tw(struct __sk_buff *skb, struct pkt *p, __u32 slot, __u32 *c)
+{
+	struct bpf_sock *sk;
+
+	redirect_record(p, slot);
+	sk = skc_lookup(skb, p);
+	if (sk) {
+		if (sk->state == BPF_TCP_TIME_WAIT)
+			bpf_sk_assign(skb, sk, 0);
+		bpf_sk_release(sk);
+	}
+	skb->mark |= steer_mark;
+	*c = STEER_C_TIME_WAIT_SYN;
+	return TC_ACT_OK;
+}
+
+/*
+ * The first fragment of a steered UDP datagram: reassembly orphans the skb
+ * (an assigned socket would be dropped), so every fragment is only marked for
+ * local delivery (the later ones through steer_frags) and the reassembled
+ * datagram's socket lookup finds the UDP listener through steer_lookup.
+ */
+static __always_inline int steer_frag_first(struct __sk_buff *skb, struct pkt *p, __u32 slot, __u32 *c)
+{
+	struct steer_frag_key fk;
+	__u64 now = bpf_ktime_get_ns();
+
+	frag_key_make(&fk, p);
+	bpf_map_update_elem(&steer_frags, &fk, &now, BPF_ANY);
+	redirect_record(p, slot);
+	skb->mark |= steer_mark;
+	*c = STEER_C_FRAGMENT_STEERED;
+	return TC_ACT_OK;
+}
+
 /* Steer a new flow to the proxy's listener; *c is the counter to move. */
 static __always_inline int steer_new(struct __sk_buff *skb, struct pkt *p, int tw, __u32 *c)
 {
@@ -436,6 +570,20 @@ static __always_inline int steer_new(struct __sk_buff *skb, struct pkt *p, int t
 		}
 		*c = STEER_C_NO_LISTENER_PASS;
 		return TC_ACT_OK;
+	}
+	if (tw || (p->frag && p->proto == IPPROTO_UDP)) {
+		__u32 slot = listen_slot(p);
+
+		/* steer_lookup cannot look sockets up: it finds an external proxy's here. */
+		err = steer_external_proxy ? bpf_map_update_elem(&steer_ext_listen, &slot, sk, BPF_ANY) : 0;
+		bpf_sk_release(sk);
+		if (err) {
+			*c = STEER_C_ASSIGN_FAILED;
+			return fail_verdict();
+		}
+		if (tw)
+			return steer_tw(skb, p, slot, c);
+		return steer_frag_first(skb, p, slot, c);
 	}
 	err = bpf_sk_assign(skb, sk, 0);
 	bpf_sk_release(sk);
@@ -551,7 +699,8 @@ static __always_inline int new_flow(struct __sk_buff *skb, struct pkt *p, int tw
 	}
 	count(c);
 
-	if (c == STEER_C_STEERED_NEW || c == STEER_C_TIME_WAIT_SYN || c == STEER_C_PROBED)
+	if (c == STEER_C_STEERED_NEW || c == STEER_C_TIME_WAIT_SYN || c == STEER_C_FRAGMENT_STEERED ||
+	    c == STEER_C_PROBED)
 		kind = STEER_EV_FLOW;
 	else if (rv == TC_ACT_SHOT)
 		kind = STEER_EV_DROP; /* fail-closed: no listener, or assign refused */
@@ -559,6 +708,32 @@ static __always_inline int new_flow(struct __sk_buff *skb, struct pkt *p, int tw
 		emit(skb, &k, now, kind, ebpf ? STEER_BACKEND_EBPF : STEER_BACKEND_NFT,
 		     kind == STEER_EV_DROP ? c : 0);
 	return rv;
+}
+
+/*
+ * A fragment after the first: marked for local delivery when it belongs to a
+ * datagram whose first fragment was steered (steer_frags, within
+ * STEER_FRAG_NS); else passed. A later fragment that arrives before its first
+ * (reordering, rare on a LAN) is passed and counted as STEER_C_FRAGMENT too:
+ * its datagram is lost (the rest is reassembled locally, this one is
+ * forwarded). PROBE: nft steers the reassembled datagram, nothing to do.
+ */
+static __always_inline int frag_rest(struct __sk_buff *skb, const struct pkt *p, __u32 mode)
+{
+	struct steer_frag_key k;
+	__u64 *ts;
+
+	if (mode != STEER_MODE_PROBE) {
+		frag_key_make(&k, p);
+		ts = bpf_map_lookup_elem(&steer_frags, &k);
+		if (ts && (__s64)(bpf_ktime_get_ns() - *ts) < (__s64)STEER_FRAG_NS) {
+			skb->mark |= steer_mark;
+			count(STEER_C_FRAGMENT_STEERED);
+			return TC_ACT_OK;
+		}
+	}
+	count(STEER_C_FRAGMENT);
+	return TC_ACT_OK;
 }
 
 SEC("tc")
@@ -569,6 +744,8 @@ int steer_ingress(struct __sk_buff *skb)
 	int c, tw = 0, v;
 
 	c = parse(skb, &p);
+	if (c == PARSE_FRAG_REST)
+		return frag_rest(skb, &p, mode);
 	if (c >= 0) {
 		count(c);
 		return TC_ACT_OK;
@@ -640,6 +817,8 @@ int steer_return(struct __sk_buff *skb)
 	int c;
 
 	c = parse(skb, &p);
+	if (c == PARSE_FRAG_REST) /* a later fragment of a reply steered below? */
+		return frag_rest(skb, &p, *(volatile __u32 *)&steer_mode);
 	if (c >= 0) {
 		count(c);
 		return TC_ACT_OK;
@@ -669,6 +848,22 @@ int steer_return(struct __sk_buff *skb)
 			bpf_sk_release(sk);
 			goto pass;
 		}
+		if (p.frag) {
+			/*
+			 * A fragmented reply: reassembly orphans the skb, so all
+			 * its fragments are only marked; the reassembled datagram
+			 * finds the connected upstream socket by the normal lookup.
+			 */
+			struct steer_frag_key fk;
+			__u64 now = bpf_ktime_get_ns();
+
+			bpf_sk_release(sk);
+			frag_key_make(&fk, &p);
+			bpf_map_update_elem(&steer_frags, &fk, &now, BPF_ANY);
+			skb->mark |= steer_mark;
+			count(STEER_C_FRAGMENT_STEERED);
+			return TC_ACT_OK;
+		}
 	}
 	err = bpf_sk_assign(skb, sk, 0);
 	bpf_sk_release(sk);
@@ -682,6 +877,91 @@ int steer_return(struct __sk_buff *skb)
 pass:
 	count(STEER_C_RETURN_PASSED);
 	return TC_ACT_OK;
+}
+
+/*
+ * steer_lookup: the network namespace's sk_lookup program. It runs before
+ * every listener lookup (TCP) and unconnected-socket lookup (UDP) in the
+ * namespace, local services included, so it costs one hash lookup and
+ * returns SK_PASS without selecting anything unless the tuple is in
+ * steer_redirect (recorded by the classifier: a TIME_WAIT SYN, or a
+ * fragmented UDP datagram of a steered flow). Then it selects the proxy's
+ * listener of the recorded slot (steer_listen, or steer_ext_listen with an
+ * external proxy); a TCP entry is used once. Entries older than their limit
+ * (STEER_TW_REDIRECT_NS, UDP: udp-idle-timeout) are dropped.
+ */
+#define STEER_AF_INET 2
+#define STEER_AF_INET6 10
+
+SEC("sk_lookup")
+int steer_lookup(struct bpf_sk_lookup *ctx)
+{
+	struct steer_flow_key k = {};
+	struct steer_redirect_val *v;
+	struct bpf_sock *sk;
+	__u32 proto = ctx->protocol, slot;
+	__u64 limit;
+	long err;
+
+	if (proto != IPPROTO_TCP && proto != IPPROTO_UDP)
+		return SK_PASS;
+	k.proto = proto;
+	k.sport = bpf_ntohs(ctx->remote_port);
+	k.dport = ctx->local_port;
+	if (ctx->family == STEER_AF_INET) {
+		__u32 a = ctx->remote_ip4, b = ctx->local_ip4;
+
+		k.family = 4;
+		__builtin_memcpy(k.saddr, &a, 4);
+		__builtin_memcpy(k.daddr, &b, 4);
+	} else if (ctx->family == STEER_AF_INET6) {
+		__u32 a[4], b[4];
+
+		a[0] = ctx->remote_ip6[0];
+		a[1] = ctx->remote_ip6[1];
+		a[2] = ctx->remote_ip6[2];
+		a[3] = ctx->remote_ip6[3];
+		b[0] = ctx->local_ip6[0];
+		b[1] = ctx->local_ip6[1];
+		b[2] = ctx->local_ip6[2];
+		b[3] = ctx->local_ip6[3];
+		k.family = 6;
+		__builtin_memcpy(k.saddr, a, 16);
+		__builtin_memcpy(k.daddr, b, 16);
+	} else {
+		return SK_PASS;
+	}
+
+	v = bpf_map_lookup_elem(&steer_redirect, &k);
+	if (!v)
+		return SK_PASS;
+	limit = proto == IPPROTO_TCP ? STEER_TW_REDIRECT_NS : steer_udp_idle_ns;
+	slot = v->slot;
+	if ((__s64)(bpf_ktime_get_ns() - v->ts) > (__s64)limit || slot >= STEER_LISTEN_MAX) {
+		bpf_map_delete_elem(&steer_redirect, &k);
+		return SK_PASS;
+	}
+	if (steer_external_proxy)
+		sk = bpf_map_lookup_elem(&steer_ext_listen, &slot);
+	else
+		sk = bpf_map_lookup_elem(&steer_listen, &slot);
+	if (!sk) {
+		count(STEER_C_LOOKUP_FAILED);
+		return SK_PASS;
+	}
+	err = bpf_sk_assign(ctx, sk, 0);
+	bpf_sk_release(sk);
+	if (err) {
+		count(STEER_C_LOOKUP_FAILED);
+		return SK_PASS;
+	}
+	if (proto == IPPROTO_TCP) {
+		bpf_map_delete_elem(&steer_redirect, &k);
+		count(STEER_C_TW_REDIRECTED);
+	} else {
+		count(STEER_C_FRAG_REDIRECTED);
+	}
+	return SK_PASS;
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -175,8 +175,66 @@ struct steer_event {
 #define STEER_UDP_FLOWS 65536 /* LRU of UDP flows seen, for first-datagram events */
 
 /*
+ * steer_redirect: LRU_HASH from a flow's tuple (struct steer_flow_key) to the
+ * listener slot the netns sk_lookup program (steer_lookup) must give the
+ * flow's next socket lookup. The classifier records:
+ *  - a SYN of a steered flow that meets a TIME_WAIT socket: the SYN goes to
+ *    the TIME_WAIT socket and the kernel's TW_SYN path (which deschedules it)
+ *    looks up a listener for the original destination: steer_lookup answers
+ *    with the proxy's and deletes the entry;
+ *  - a steered UDP datagram that arrives fragmented: all fragments are marked
+ *    (local delivery), reassembled locally, and the reassembled datagram's
+ *    socket lookup (original destination, no socket there) is answered with
+ *    the proxy's UDP listener; the entry stays (refreshed by every first
+ *    fragment) until it is older than udp-idle-timeout.
+ * An entry older than its age limit is ignored (and deleted).
+ */
+struct steer_flow_key {
+	__u8 family; /* 4 or 6 */
+	__u8 proto;  /* IPPROTO_TCP or IPPROTO_UDP */
+	__u16 sport, dport; /* host byte order */
+	__u8 pad[2];
+	__u8 saddr[16], daddr[16]; /* network order, IPv4 in the first 4 bytes */
+};
+
+struct steer_redirect_val {
+	__u64 ts;   /* bpf_ktime_get_ns() when recorded */
+	__u32 slot; /* enum steer_listen_slot */
+	__u32 pad;
+};
+
+#define STEER_REDIRECT_ENTRIES 65536
+#define STEER_TW_REDIRECT_NS (5ull * 1000 * 1000 * 1000) /* a TCP entry is good for 5 s */
+
+/*
+ * steer_frags: LRU_HASH of the fragmented datagrams being steered (client
+ * datagrams of steered UDP flows; on the return interfaces, replies to the
+ * proxy's connected upstream UDP sockets), keyed by the reassembly identity;
+ * the value is the time of the first fragment.
+ * Non-first fragments found here (within STEER_FRAG_NS) are marked too.
+ */
+struct steer_frag_key {
+	__u8 family; /* 4 or 6 */
+	__u8 proto;  /* IPv4: the protocol; IPv6: 0 (not part of its reassembly key) */
+	__u8 pad[2];
+	__u32 id;    /* IPv4: 16-bit identification; IPv6: fragment header id (network order) */
+	__u8 saddr[16], daddr[16];
+};
+
+#define STEER_FRAG_ENTRIES 16384
+#define STEER_FRAG_NS (2ull * 1000 * 1000 * 1000) /* fragments of one datagram come within 2 s */
+
+/*
+ * steer_ext_listen: with an external proxy (listener found by socket lookup
+ * on proxy-port), the classifier puts the listener it found into this
+ * SOCKMAP (same slots as steer_listen) when it records a redirect, because
+ * an sk_lookup program cannot look sockets up; steer_lookup assigns from it.
+ */
+
+/*
  * Per-CPU counters (steer_counters, PERCPU_ARRAY indexed by this enum).
- * Every packet the classifier sees moves exactly one of them.
+ * Every packet the classifier sees moves exactly one of them, besides
+ * EVENTS_LOST (records) and the steer_lookup counters (socket lookups).
  */
 enum steer_counter {
 	STEER_C_STEERED_NEW = 0,     /* new flow assigned to the proxy listener */
@@ -191,10 +249,16 @@ enum steer_counter {
 	STEER_C_NO_LISTENER_DROP,    /* no listener, on-proxy-down fail-closed */
 	STEER_C_ASSIGN_FAILED,       /* bpf_sk_assign refused the socket */
 	STEER_C_MALFORMED,           /* truncated or invalid header: passed untouched */
-	STEER_C_FRAGMENT,            /* non-first fragment: never steered */
+	STEER_C_FRAGMENT,            /* non-first fragment of no steered datagram (or before its first): passed */
 	STEER_C_NOT_IP,              /* not IPv4/IPv6, or not TCP/UDP */
 	STEER_C_PROBED,              /* new matching flow left to nft (probe/split) */
 	STEER_C_EVENTS_LOST,         /* ring buffer full: an event not written (not per packet) */
+	STEER_C_FRAGMENT_STEERED,    /* fragment of a steered UDP datagram (or of a reply to an
+					upstream socket, return program): marked for local delivery */
+	/* steer_lookup (the netns sk_lookup program), not per classifier packet: */
+	STEER_C_TW_REDIRECTED,       /* TIME_WAIT SYN's listener lookup given the proxy listener */
+	STEER_C_FRAG_REDIRECTED,     /* reassembled datagram's socket lookup given the UDP listener */
+	STEER_C_LOOKUP_FAILED,       /* recorded tuple, but no listener in the slot or assign refused */
 	STEER_C_MAX,
 };
 
@@ -204,7 +268,8 @@ enum steer_counter {
 		"return_passed", "bypassed", "not_matched", "local_dst",    \
 		"time_wait_syn", "no_listener_pass", "no_listener_drop",    \
 		"assign_failed", "malformed", "fragment", "not_ip",         \
-		"probed", "events_lost",                                    \
+		"probed", "events_lost", "fragment_steered",                \
+		"tw_redirected", "frag_redirected", "lookup_failed",        \
 	}
 
 #endif

@@ -27,6 +27,13 @@
  * ring. A steered flow's event needs a successful bpf_sk_assign, so it is
  * checked with real traffic on lo (the classifier attached there).
  *
+ * Marked-only outcomes (a TIME_WAIT SYN, whose steering is finished by the
+ * kernel's listener lookup; fragments of steered UDP datagrams) need no
+ * assign and are asserted exactly (X_MARK). steer_lookup, the netns
+ * sk_lookup program, is run through BPF_PROG_TEST_RUN with a struct
+ * bpf_sk_lookup: the selected socket's cookie is compared with the
+ * listener's SO_COOKIE.
+ *
  * Must run as root: it fails (does not skip) otherwise.
  */
 #include <arpa/inet.h>
@@ -279,6 +286,7 @@ enum {
 	X_EST,          /* reached assign with the flow's own socket (client program) */
 	X_RET,          /* reached assign with the upstream socket (return program) */
 	X_EINVAL,       /* the kernel refuses the input in test-run */
+	X_MARK = 2000,  /* X_MARK + counter: that counter, verdict OK, the mark set (no assign needed) */
 };
 
 static int run_pkt(struct inst *in, bool ret, const uint8_t *pkt, size_t len, uint32_t mark_in,
@@ -354,6 +362,7 @@ static const char *ev_check(int moved, int rv, bool ret)
 	switch (moved) {
 	case STEER_C_STEERED_NEW:
 	case STEER_C_TIME_WAIT_SYN:
+	case STEER_C_FRAGMENT_STEERED: /* a first fragment: the flow's event */
 		if (e->kind == STEER_EV_FLOW && e->backend == STEER_BACKEND_EBPF && !e->reason)
 			return NULL;
 		return "steered flow: expected a FLOW/EBPF event";
@@ -411,7 +420,10 @@ static void expect(struct inst *in, bool ret, const char *name, const uint8_t *p
 	int want_c, want_rv = TC_ACT_OK;
 	uint32_t want_mark = mark_in;
 
-	if (want >= X_STEER && want <= X_RET) {
+	if (want >= X_MARK) {
+		want_c = want - X_MARK;
+		want_mark = mark_in | MARK;
+	} else if (want >= X_STEER && want <= X_RET) {
 		int success_c = want == X_STEER ? STEER_C_STEERED_NEW :
 				want == X_STEER_TW ? STEER_C_TIME_WAIT_SYN :
 				want == X_EST ? STEER_C_STEERED_ESTABLISHED : STEER_C_RETURN_ASSIGNED;
@@ -1045,7 +1057,8 @@ static void test_sockets(struct inst *in)
 	expect_spec(in, false, "time-wait: non-syn assigned to the time-wait socket", &s, X_EST);
 	expect_spec(in, true, "return: time-wait socket not assigned", &s, STEER_C_RETURN_PASSED);
 	s.flags = F_SYN;
-	expect_spec(in, false, "time-wait: new syn goes to the listener", &s, X_STEER_TW);
+	/* marked, and handed to the time-wait socket (refused in test-run): see test_redirect */
+	expect_spec(in, false, "time-wait: new syn marked, redirect recorded", &s, X_MARK + STEER_C_TIME_WAIT_SYN);
 	steer_bpf_set_listener(in->b, STEER_LISTEN_TCP4, -1);
 	expect_spec(in, false, "time-wait: new syn, no listener (not assigned to time-wait)", &s,
 		    STEER_C_NO_LISTENER_PASS);
@@ -1601,6 +1614,442 @@ static void test_real_traffic(void)
 		close(fds[i]);
 }
 
+/* ------------------------------------------------------------------ */
+/* steer_redirect, steer_frags and the sk_lookup program               */
+
+static void fkey(struct steer_flow_key *k, int fam, int proto, const char *src, const char *dst, uint16_t sport,
+		 uint16_t dport)
+{
+	memset(k, 0, sizeof(*k));
+	k->family = fam;
+	k->proto = proto;
+	k->sport = sport;
+	k->dport = dport;
+	inet_pton(fam == 4 ? AF_INET : AF_INET6, src, k->saddr);
+	inet_pton(fam == 4 ? AF_INET : AF_INET6, dst, k->daddr);
+}
+
+/* The slot steer_redirect holds for this tuple, or -1. */
+static int redirect_slot(struct inst *in, int fam, int proto, const char *src, const char *dst, uint16_t sport,
+			 uint16_t dport)
+{
+	struct steer_flow_key k;
+	struct steer_redirect_val v;
+
+	fkey(&k, fam, proto, src, dst, sport, dport);
+	if (bpf_map_lookup_elem(steer_bpf_map_fd(in->b, "steer_redirect"), &k, &v))
+		return -1;
+	return v.slot;
+}
+
+static uint64_t sock_cookie(int fd)
+{
+	uint64_t c = 0;
+	socklen_t len = sizeof(c);
+
+	getsockopt(fd, SOL_SOCKET, 57 /* SO_COOKIE */, &c, &len);
+	return c;
+}
+
+/*
+ * One lookup through steer_lookup (BPF_PROG_TEST_RUN with a struct
+ * bpf_sk_lookup): the selected socket's cookie (0: none), its retval and the
+ * counters' deltas. Returns 0 or -errno.
+ */
+static int run_lookup(struct inst *in, int fam, int proto, const char *rip, uint16_t rport, const char *lip,
+		      uint16_t lport, uint64_t *cookie, int *retval, uint64_t d[STEER_C_MAX])
+{
+	struct bpf_sk_lookup ctx;
+	uint64_t c0[STEER_C_MAX], c1[STEER_C_MAX];
+	int err;
+
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.family = fam == 4 ? AF_INET : AF_INET6;
+	ctx.protocol = proto;
+	ctx.remote_port = htons(rport);
+	ctx.local_port = lport;
+	if (fam == 4) {
+		inet_pton(AF_INET, rip, &ctx.remote_ip4);
+		inet_pton(AF_INET, lip, &ctx.local_ip4);
+	} else {
+		inet_pton(AF_INET6, rip, ctx.remote_ip6);
+		inet_pton(AF_INET6, lip, ctx.local_ip6);
+	}
+	LIBBPF_OPTS(bpf_test_run_opts, o, .ctx_in = &ctx, .ctx_size_in = sizeof(ctx), .ctx_out = &ctx,
+		    .ctx_size_out = sizeof(ctx), .repeat = 1);
+	if (steer_bpf_counters(in->b, c0))
+		return -EIO;
+	err = bpf_prog_test_run_opts(steer_bpf_lookup_prog_fd(in->b), &o);
+	if (err)
+		return -errno;
+	if (steer_bpf_counters(in->b, c1))
+		return -EIO;
+	for (int i = 0; i < STEER_C_MAX; i++)
+		d[i] = c1[i] - c0[i];
+	*cookie = ctx.cookie;
+	*retval = o.retval;
+	return 0;
+}
+
+/* steer_lookup selects want_fd (-1: nothing) and moves counter want_c (-1: none). */
+static void expect_lookup(struct inst *in, const char *name, int fam, int proto, const char *rip, uint16_t rport,
+			  const char *lip, uint16_t lport, int want_fd, int want_c)
+{
+	uint64_t d[STEER_C_MAX], cookie = 0, want_cookie = want_fd >= 0 ? sock_cookie(want_fd) : 0;
+	int rv = -1, err, nmoved = 0, moved = -1;
+
+	err = run_lookup(in, fam, proto, rip, rport, lip, lport, &cookie, &rv, d);
+	if (err) {
+		fail(name, "sk_lookup test-run: %s", strerror(-err));
+		return;
+	}
+	for (int i = 0; i < STEER_C_MAX; i++)
+		if (d[i]) {
+			nmoved++;
+			moved = i;
+		}
+	if (rv != 1 /* SK_PASS */)
+		fail(name, "retval %d, expected SK_PASS", rv);
+	else if (cookie != want_cookie)
+		fail(name, "selected socket cookie %llu, expected %llu", (unsigned long long)cookie,
+		     (unsigned long long)want_cookie);
+	else if (want_c < 0 ? nmoved != 0 : (nmoved != 1 || moved != want_c || d[moved] != 1))
+		fail(name, "counters: %d moved (%s), expected %s", nmoved, moved >= 0 ? cnames[moved] : "-",
+		     want_c >= 0 ? cnames[want_c] : "none");
+	else
+		ok(name);
+}
+
+/* A built UDP packet's IPv4 id / IPv6 fragment id, and the UDP length field. */
+static void patch_frag(uint8_t *buf, const struct spec *s, uint32_t id, uint16_t ulen)
+{
+	size_t l3 = l3_off(s);
+
+	if (s->family == 4) {
+		put16(buf + l3 + 4, id);
+	} else {
+		size_t fo = l3 + 40 + ((s->ext & EXT_HOP) ? 8 : 0) + ((s->ext & EXT_DST) ? 16 : 0) +
+			    ((s->ext & EXT_RT) ? 24 : 0);
+
+		buf[fo + 4] = id >> 24;
+		buf[fo + 5] = id >> 16;
+		buf[fo + 6] = id >> 8;
+		buf[fo + 7] = id;
+	}
+	if (ulen) {
+		size_t l4 = s->family == 4 ? l3 + 20 : l3 + 40 + 8 + ((s->ext & EXT_HOP) ? 8 : 0);
+
+		put16(buf + l4 + 4, ulen);
+	}
+}
+
+static void expect_frag_p(struct inst *in, bool ret, const char *name, struct spec s, uint32_t id, uint16_t ulen,
+			  int want)
+{
+	uint8_t buf[1024];
+	size_t len = build(&s, buf);
+
+	patch_frag(buf, &s, id, ulen);
+	expect(in, ret, name, buf, len, want);
+}
+
+static void expect_frag(struct inst *in, const char *name, struct spec s, uint32_t id, uint16_t ulen, int want)
+{
+	expect_frag_p(in, false, name, s, id, ulen, want);
+}
+
+/* A time-wait socket on the gateway side: 127.0.0.1:7777 <-> 127.0.0.1:peer (the peer closed last). */
+static void make_time_wait(uint16_t peer)
+{
+	char tmp[16];
+	int c, a, l;
+
+	tcp_pair("127.0.0.1", 7777, "127.0.0.1", peer, &c, &a, &l);
+	close(c);
+	while (read(a, tmp, sizeof(tmp)) > 0)
+		;
+	close(a);
+	close(l);
+	usleep(100 * 1000);
+}
+
+static void test_redirect(void)
+{
+	struct inst rd = load(false, false);
+	int fds[4], frags_fd;
+	struct spec s;
+
+	check("redirect: install rules", install(&rd, rules_a, 5) == 0, "failed");
+	set_listeners(&rd, fds);
+	check("redirect: sk_lookup program attached to the namespace", steer_bpf_lookup_attached(rd.b),
+	      "not attached");
+	frags_fd = steer_bpf_map_fd(rd.b, "steer_frags");
+	check("redirect: map fds", frags_fd >= 0 && steer_bpf_map_fd(rd.b, "steer_redirect") >= 0, "missing");
+
+	/* --- TIME_WAIT: the SYN is marked, handed to the time-wait socket, the tuple recorded */
+	make_time_wait(9030);
+	s = (struct spec){ .family = 4, .proto = IPPROTO_TCP, .src = "127.0.0.1", .dst = "127.0.0.1",
+			   .sport = 9030, .dport = 7777, .flags = F_SYN };
+	expect_ev(&rd, false, "tw: syn of a steered flow marked, counted time_wait_syn, one event", &s,
+		  X_MARK + STEER_C_TIME_WAIT_SYN, 1);
+	check("tw: tuple recorded in steer_redirect with the TCP4 slot",
+	      redirect_slot(&rd, 4, IPPROTO_TCP, "127.0.0.1", "127.0.0.1", 9030, 7777) == STEER_LISTEN_TCP4,
+	      "not recorded");
+	s.flags = F_ACK;
+	expect_spec(&rd, false, "tw: an ack still goes to the time-wait socket", &s, X_EST);
+	check("tw: ack records nothing new", redirect_slot(&rd, 4, IPPROTO_TCP, "127.0.0.1", "127.0.0.1", 9031,
+							   7777) == -1, "recorded");
+	s = (struct spec){ .family = 4, .proto = IPPROTO_TCP, .src = "127.0.0.1", .dst = "127.0.0.1",
+			   .sport = 9032, .dport = 7777, .flags = F_SYN };
+	expect_spec(&rd, false, "no time-wait socket: plain new flow (assign step)", &s, X_STEER);
+	check("no time-wait socket: nothing recorded",
+	      redirect_slot(&rd, 4, IPPROTO_TCP, "127.0.0.1", "127.0.0.1", 9032, 7777) == -1, "recorded");
+
+	/* --- steer_lookup: the recorded tuple gets the listener, once; others nothing */
+	expect_lookup(&rd, "lookup: recorded tw tuple selects the TCP4 listener", 4, IPPROTO_TCP, "127.0.0.1",
+		      9030, "127.0.0.1", 7777, fds[0], STEER_C_TW_REDIRECTED);
+	check("lookup: a tcp entry is used once (deleted)",
+	      redirect_slot(&rd, 4, IPPROTO_TCP, "127.0.0.1", "127.0.0.1", 9030, 7777) == -1, "still there");
+	expect_lookup(&rd, "lookup: the same tuple again passes", 4, IPPROTO_TCP, "127.0.0.1", 9030, "127.0.0.1",
+		      7777, -1, -1);
+	expect_lookup(&rd, "lookup: an unrecorded tcp tuple passes", 4, IPPROTO_TCP, "10.9.9.9", 1234, "10.1.1.1",
+		      80, -1, -1);
+	expect_lookup(&rd, "lookup: an unrecorded udp tuple passes", 4, IPPROTO_UDP, "10.9.9.9", 1234, "10.1.1.1",
+		      53, -1, -1);
+	expect_lookup(&rd, "lookup: an unrecorded v6 tuple passes", 6, IPPROTO_TCP, "fd00::2", 1234,
+		      "2001:db8::10", 80, -1, -1);
+
+	/* v6 time-wait through the map directly (a v6 tw pair would need the same dance) */
+	{
+		struct steer_flow_key k;
+		struct steer_redirect_val v = { .slot = STEER_LISTEN_TCP6 };
+		struct timespec ts;
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		v.ts = ts.tv_sec * 1000000000ull + ts.tv_nsec;
+		fkey(&k, 6, IPPROTO_TCP, "fd00::2", "2001:db8::10", 40000, 80);
+		bpf_map_update_elem(steer_bpf_map_fd(rd.b, "steer_redirect"), &k, &v, BPF_ANY);
+		expect_lookup(&rd, "lookup: v6 recorded tuple selects the TCP6 listener", 6, IPPROTO_TCP, "fd00::2",
+			      40000, "2001:db8::10", 80, fds[1], STEER_C_TW_REDIRECTED);
+		/* an entry older than its limit is ignored and removed */
+		v.ts -= 10ull * 1000000000;
+		bpf_map_update_elem(steer_bpf_map_fd(rd.b, "steer_redirect"), &k, &v, BPF_ANY);
+		expect_lookup(&rd, "lookup: a stale tcp entry (10 s) passes", 6, IPPROTO_TCP, "fd00::2", 40000,
+			      "2001:db8::10", 80, -1, -1);
+		check("lookup: the stale entry is removed",
+		      redirect_slot(&rd, 6, IPPROTO_TCP, "fd00::2", "2001:db8::10", 40000, 80) == -1, "still there");
+		/* recorded, but the slot is empty: counted, nothing selected */
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		v.ts = ts.tv_sec * 1000000000ull + ts.tv_nsec;
+		bpf_map_update_elem(steer_bpf_map_fd(rd.b, "steer_redirect"), &k, &v, BPF_ANY);
+		steer_bpf_set_listener(rd.b, STEER_LISTEN_TCP6, -1);
+		expect_lookup(&rd, "lookup: recorded but no listener: lookup_failed", 6, IPPROTO_TCP, "fd00::2", 40000,
+			      "2001:db8::10", 80, -1, STEER_C_LOOKUP_FAILED);
+		steer_bpf_set_listener(rd.b, STEER_LISTEN_TCP6, fds[1]);
+	}
+
+	/* --- v4 UDP fragments: first (offset 0, MF; uh.len is the whole datagram's) */
+	s = udp(4, "1.2.3.4", "8.8.8.8", 5555, 53);
+	s.frag = 0x2000;
+	want_nev = 1;
+	want_tuple = &s;
+	expect_frag(&rd, "frag v4: first fragment marked, fragment_steered, one event", s, 0x4242, 3000,
+		    X_MARK + STEER_C_FRAGMENT_STEERED);
+	want_nev = -1;
+	want_tuple = NULL;
+	check("frag v4: tuple recorded with the UDP4 slot",
+	      redirect_slot(&rd, 4, IPPROTO_UDP, "1.2.3.4", "8.8.8.8", 5555, 53) == STEER_LISTEN_UDP4, "not recorded");
+	s.frag = 0x00b9; /* offset 185*8 = 1480 */
+	expect_frag(&rd, "frag v4: middle fragment marked", (struct spec){ .family = 4, .proto = IPPROTO_UDP,
+		    .src = "1.2.3.4", .dst = "8.8.8.8", .frag = 0x20b9 }, 0x4242, 0, X_MARK + STEER_C_FRAGMENT_STEERED);
+	expect_frag(&rd, "frag v4: last fragment marked", s, 0x4242, 0, X_MARK + STEER_C_FRAGMENT_STEERED);
+	expect_frag(&rd, "frag v4: unknown id passed", s, 0x4243, 0, STEER_C_FRAGMENT);
+	{
+		struct spec o = s;
+
+		o.src = "1.2.3.5";
+		expect_frag(&rd, "frag v4: same id from another source passed", o, 0x4242, 0, STEER_C_FRAGMENT);
+		o = s;
+		o.proto = IPPROTO_TCP;
+		expect_frag(&rd, "frag v4: same id, another protocol passed", o, 0x4242, 0, STEER_C_FRAGMENT);
+	}
+	expect_frag_p(&rd, true, "return: unknown later fragment counted", s, 0x4244, 0, STEER_C_FRAGMENT);
+	{
+		struct spec n = udp(4, "1.2.3.4", "8.8.8.8", 5555, 54); /* no rule */
+
+		n.frag = 0x2000;
+		expect_frag(&rd, "frag v4: first fragment of an unsteered port not matched", n, 0x5151, 3000,
+			    STEER_C_NOT_MATCHED);
+		n.frag = 0x00b9;
+		expect_frag(&rd, "frag v4: its later fragment passed", n, 0x5151, 0, STEER_C_FRAGMENT);
+	}
+	{
+		struct spec b = udp(4, "1.2.3.4", "10.0.2.5", 5555, 53); /* bypass */
+
+		b.frag = 0x2000;
+		expect_frag(&rd, "frag v4: first fragment to a bypassed destination", b, 0x6161, 3000,
+			    STEER_C_BYPASSED);
+	}
+	{
+		struct spec t = udp(4, "1.2.3.4", "8.8.8.8", 5555, 53);
+
+		t.frag = 0x2000;
+		expect_frag(&rd, "frag v4: first fragment with uh.len shorter than a udp header malformed", t,
+			    0x7171, 4, STEER_C_MALFORMED);
+	}
+	expect_lookup(&rd, "lookup: reassembled v4 datagram selects the UDP4 listener", 4, IPPROTO_UDP, "1.2.3.4",
+		      5555, "8.8.8.8", 53, fds[2], STEER_C_FRAG_REDIRECTED);
+	expect_lookup(&rd, "lookup: a udp entry stays for the next datagram", 4, IPPROTO_UDP, "1.2.3.4", 5555,
+		      "8.8.8.8", 53, fds[2], STEER_C_FRAG_REDIRECTED);
+	expect_lookup(&rd, "lookup: the udp entry is not a tcp one", 4, IPPROTO_TCP, "1.2.3.4", 5555, "8.8.8.8",
+		      53, -1, -1);
+
+	/* --- return path: a fragmented reply to a connected (upstream) socket */
+	{
+		int u = mk_sock(SOCK_DGRAM, "127.0.0.1", 6010, false);
+		int u6 = mk_sock(SOCK_DGRAM, "::1", 6010, false);
+		struct sockaddr_storage ss;
+		int len = sa_make(&ss, "127.0.0.1", 6011);
+		struct spec r = udp(4, "127.0.0.1", "127.0.0.1", 6011, 6010);
+
+		connect(u, (struct sockaddr *)&ss, len);
+		len = sa_make(&ss, "::1", 6011);
+		connect(u6, (struct sockaddr *)&ss, len);
+		r.frag = 0x2000;
+		expect_frag_p(&rd, true, "return: first fragment of a reply to an upstream socket marked", r, 0x3131,
+			      3000, X_MARK + STEER_C_FRAGMENT_STEERED);
+		r.frag = 0x00b9;
+		expect_frag_p(&rd, true, "return: its later fragment marked", r, 0x3131, 0,
+			      X_MARK + STEER_C_FRAGMENT_STEERED);
+		expect_frag_p(&rd, true, "return: another datagram's later fragment passed", r, 0x3132, 0,
+			      STEER_C_FRAGMENT);
+		r = udp(4, "127.0.0.1", "127.0.0.1", 6011, 6012); /* no socket */
+		r.frag = 0x2000;
+		expect_frag_p(&rd, true, "return: first fragment to no socket passed", r, 0x3133, 3000,
+			      STEER_C_RETURN_PASSED);
+		r = udp(6, "::1", "::1", 6011, 6010);
+		r.ext = EXT_FRAG;
+		r.frag = 0x0001;
+		expect_frag_p(&rd, true, "return: v6 first fragment of a reply marked", r, 0xabcdef01, 1480,
+			      X_MARK + STEER_C_FRAGMENT_STEERED);
+		r.frag = 0x05a8;
+		expect_frag_p(&rd, true, "return: v6 later fragment marked", r, 0xabcdef01, 0,
+			      X_MARK + STEER_C_FRAGMENT_STEERED);
+		close(u);
+		close(u6);
+	}
+
+	/* --- v6 UDP fragments (fragment header id, 32 bit) */
+	s = udp(6, "2001:db8:1::1", "2001:4860::8888", 5555, 53);
+	s.ext = EXT_FRAG;
+	s.frag = 0x0001;
+	expect_frag(&rd, "frag v6: first fragment marked, fragment_steered", s, 0xdeadbeef, 1480,
+		    X_MARK + STEER_C_FRAGMENT_STEERED);
+	check("frag v6: tuple recorded with the UDP6 slot",
+	      redirect_slot(&rd, 6, IPPROTO_UDP, "2001:db8:1::1", "2001:4860::8888", 5555, 53) == STEER_LISTEN_UDP6,
+	      "not recorded");
+	s.frag = 0x05a8; /* offset 1448/8 = 181 */
+	expect_frag(&rd, "frag v6: last fragment marked", s, 0xdeadbeef, 0, X_MARK + STEER_C_FRAGMENT_STEERED);
+	expect_frag(&rd, "frag v6: unknown id passed", s, 0xdeadbef0, 0, STEER_C_FRAGMENT);
+	expect_frag(&rd, "frag v6: same low 16 bits of the id, other high bits: passed", s, 0x0000beef, 0,
+		    STEER_C_FRAGMENT);
+	{
+		struct spec h = udp(6, "2001:db8:1::1", "2001:4860::8888", 5556, 53);
+
+		h.ext = EXT_HOP | EXT_FRAG;
+		h.frag = 0x0001;
+		expect_frag(&rd, "frag v6: first fragment after hop-by-hop marked", h, 0x11223344, 1480,
+			    X_MARK + STEER_C_FRAGMENT_STEERED);
+		h.frag = 0x05a9; /* offset 181, M */
+		expect_frag(&rd, "frag v6: its middle fragment marked", h, 0x11223344, 0,
+			    X_MARK + STEER_C_FRAGMENT_STEERED);
+	}
+	expect_lookup(&rd, "lookup: reassembled v6 datagram selects the UDP6 listener", 6, IPPROTO_UDP,
+		      "2001:db8:1::1", 5555, "2001:4860::8888", 53, fds[3], STEER_C_FRAG_REDIRECTED);
+
+	/* --- a stale fragment record (older than STEER_FRAG_NS) is not honoured */
+	{
+		struct steer_frag_key k;
+		uint64_t old;
+		struct timespec ts;
+
+		memset(&k, 0, sizeof(k));
+		k.family = 4;
+		k.proto = IPPROTO_UDP;
+		k.id = htons(0x4242);
+		inet_pton(AF_INET, "1.2.3.4", k.saddr);
+		inet_pton(AF_INET, "8.8.8.8", k.daddr);
+		check("frag v4: record keyed by (family, proto, saddr, daddr, id)",
+		      bpf_map_lookup_elem(frags_fd, &k, &old) == 0, "no record");
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		old = ts.tv_sec * 1000000000ull + ts.tv_nsec - 3000000000ull;
+		bpf_map_update_elem(frags_fd, &k, &old, BPF_ANY);
+		s = udp(4, "1.2.3.4", "8.8.8.8", 5555, 53);
+		s.frag = 0x00b9;
+		expect_frag(&rd, "frag v4: a 3 s old record is not honoured", s, 0x4242, 0, STEER_C_FRAGMENT);
+	}
+
+	/* --- no UDP listener: the first fragment is not recorded */
+	steer_bpf_set_listener(rd.b, STEER_LISTEN_UDP4, -1);
+	s = udp(4, "1.2.3.9", "8.8.8.8", 5555, 53);
+	s.frag = 0x2000;
+	expect_frag(&rd, "frag v4: no listener: fail-open pass", s, 0x4343, 3000, STEER_C_NO_LISTENER_PASS);
+	s.frag = 0x00b9;
+	expect_frag(&rd, "frag v4: no listener: later fragment passed", s, 0x4343, 0, STEER_C_FRAGMENT);
+	steer_bpf_set_listener(rd.b, STEER_LISTEN_UDP4, fds[2]);
+
+	/* --- PROBE: nft reassembles and steers; the classifier only reports the first fragment */
+	steer_bpf_set_mode(rd.b, STEER_MODE_PROBE, 0);
+	s = udp(4, "1.2.3.4", "8.8.8.8", 5555, 53);
+	s.frag = 0x2000;
+	expect_frag(&rd, "probe: first fragment probed, not marked", s, 0x4444, 3000, STEER_C_PROBED);
+	s.frag = 0x00b9;
+	expect_frag(&rd, "probe: later fragment of a known datagram only counted", s, 0x4242, 0, STEER_C_FRAGMENT);
+	make_time_wait(9033);
+	s = (struct spec){ .family = 4, .proto = IPPROTO_TCP, .src = "127.0.0.1", .dst = "127.0.0.1",
+			   .sport = 9033, .dport = 7777, .flags = F_SYN };
+	expect_spec(&rd, false, "probe: time-wait syn probed", &s, STEER_C_PROBED);
+	check("probe: time-wait syn not recorded",
+	      redirect_slot(&rd, 4, IPPROTO_TCP, "127.0.0.1", "127.0.0.1", 9033, 7777) == -1, "recorded");
+	steer_bpf_set_mode(rd.b, STEER_MODE_EBPF, 0);
+
+	steer_bpf_destroy(rd.b);
+	for (int i = 0; i < 4; i++)
+		close(fds[i]);
+}
+
+/* External proxy: the listener found by lookup goes into steer_ext_listen for steer_lookup. */
+static void test_redirect_external(void)
+{
+	struct inst ex = load(false, true);
+	int t4 = mk_sock(SOCK_STREAM, "127.0.0.1", PROXY_PORT, true);
+	int u6 = mk_sock(SOCK_DGRAM, "::1", PROXY_PORT, true);
+	struct spec s;
+
+	check("external redirect: install rules", install(&ex, rules_a, 5) == 0, "failed");
+	make_time_wait(9040);
+	s = (struct spec){ .family = 4, .proto = IPPROTO_TCP, .src = "127.0.0.1", .dst = "127.0.0.1",
+			   .sport = 9040, .dport = 7777, .flags = F_SYN };
+	expect_spec(&ex, false, "external: tw syn marked, recorded", &s, X_MARK + STEER_C_TIME_WAIT_SYN);
+	expect_lookup(&ex, "external: steer_lookup selects the external tcp listener", 4, IPPROTO_TCP, "127.0.0.1",
+		      9040, "127.0.0.1", 7777, t4, STEER_C_TW_REDIRECTED);
+	s = udp(6, "2001:db8:1::1", "2001:4860::8888", 5555, 53);
+	s.ext = EXT_FRAG;
+	s.frag = 0x0001;
+	expect_frag(&ex, "external: v6 first fragment marked", s, 0x01020304, 1480,
+		    X_MARK + STEER_C_FRAGMENT_STEERED);
+	expect_lookup(&ex, "external: steer_lookup selects the external udp socket", 6, IPPROTO_UDP,
+		      "2001:db8:1::1", 5555, "2001:4860::8888", 53, u6, STEER_C_FRAG_REDIRECTED);
+	close(t4);
+	expect_lookup(&ex, "external: closing the tcp listener leaves the udp one in place", 6,
+		      IPPROTO_UDP, "2001:db8:1::1", 5555, "2001:4860::8888", 53, u6, STEER_C_FRAG_REDIRECTED);
+	close(u6);
+	usleep(50 * 1000);
+	expect_lookup(&ex, "external: closed udp socket: lookup_failed", 6, IPPROTO_UDP, "2001:db8:1::1", 5555,
+		      "2001:4860::8888", 53, -1, STEER_C_LOOKUP_FAILED);
+	steer_bpf_destroy(ex.b);
+}
+
 int main(void)
 {
 	struct inst in, fc, ext;
@@ -1734,6 +2183,9 @@ int main(void)
 	steer_bpf_destroy(fc.b);
 	steer_bpf_destroy(in.b);
 	steer_bpf_destroy(NULL);
+
+	test_redirect();
+	test_redirect_external();
 
 	/* last: the classifier on lo steers loopback traffic while attached */
 	test_real_traffic();
