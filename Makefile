@@ -89,3 +89,18 @@ demo: deps
 
 clean:
 	rm -rf $(BUILD)
+
+# Benchmark (not part of check): `make bench [BENCH=full|quick|smoke]`, see bench/README.md.
+BENCH       ?= full
+BENCH_PKGS  := haproxy iperf3 gnuplot-nox wrk
+BENCH_TOOLS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
+.PHONY: bench
+
+$(BUILD)/bench/%: bench/%.c $(BUILD)/libsteer.a $(HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libsteer.a $(LDLIBS)
+
+bench: deps
+	@$(MAKE) --no-print-directory deps DEB_PKGS="$(BENCH_PKGS)"
+	$(MAKE) all $(BENCH_TOOLS)
+	BENCH=$(BENCH) bench/run.sh

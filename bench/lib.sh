@@ -1,0 +1,156 @@
+# shellcheck shell=bash
+# The benchmark's cases and measurements, on top of tests/lab.sh.
+# Every figure is one line "ROUND CASE METRIC VALUE" appended to $RAW.
+. "$(dirname "${BASH_SOURCE[0]}")/../tests/lab.sh"
+
+BENCH_BIN=$LAB_ROOT/build/bench
+PORTS=80,5201,9000   # nginx, iperf3, the idle-connection sink
+T_START=$(date +%s)
+
+say() { printf '[%4ds] %s\n' $(($(date +%s) - T_START)) "$*"; }
+rec() { echo "$ROUND $1 $2 $3" >>"$RAW"; }
+field() { sed -n "s/.*\b$1=\([^ ]*\).*/\1/p" <<<"$2"; }
+calc() { awk "BEGIN { printf \"%.6g\", $1 }"; }
+ctl() { ing "$STEER" "$@" --control-socket "$LAB_DIR/steer.sock"; }
+
+# Gateway user-space CPU (ticks) of the given pids, and the machine's busy ticks.
+proc_ticks() {
+	local t=0 p
+	for p in "$@"; do
+		[ -r "/proc/$p/stat" ] && t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat")))
+	done
+	echo $t
+}
+busy_ticks() { awk '/^cpu /{print $2 + $3 + $4 + $7 + $8}' /proc/stat; }
+rss_kib() { local t=0 p; for p in "$@"; do t=$((t + $(awk '/^VmRSS/{print $2}' "/proc/$p/status"))); done; echo $t; }
+
+# The pids whose CPU counts as the gateway's user space for this case.
+GW_PIDS=()
+
+# ---- the lab's servers ----
+bench_servers() {
+	lab_nginx || return 1
+	ins iperf3 -s -p 5201 >/dev/null 2>&1 &
+	LAB_PIDS+=($!)
+	ins "$BENCH_BIN/responder" -p 9000 -T 1 &
+	LAB_PIDS+=($!)
+	lab_wait_port "$LAB_S" 5201 && lab_wait_port "$LAB_S" 9000 || return 1
+	inc sysctl -qw net.ipv4.ip_local_port_range="1024 65535"
+	# Many short connections: the server's TIME_WAIT sockets stay bounded.
+	ins sysctl -qw net.ipv4.tcp_max_tw_buckets=262144 net.core.somaxconn=4096
+	ing sysctl -qw net.core.somaxconn=4096
+}
+
+# ---- steer ----
+# steer_up NAME DIRECTIVE...: a steer daemon with the lab's config (upstream-source
+# client, audit log on, 2 workers) plus the directives; waits until it answers.
+steer_up() {
+	local name=$1 conf
+	shift
+	conf=$(lab_conf "steer tcp dport $PORTS" "$@")
+	mv "$conf" "$LAB_DIR/$name.conf"
+	ulimit -n 1048576
+	lab_steer_start "$LAB_DIR/$name.conf" || return 1
+	GW_PIDS=("$LAB_STEER_PID")
+}
+steer_down() { lab_steer_stop >/dev/null 2>&1; GW_PIDS=(); }
+steer_backend() { ctl backend "$@" >/dev/null; }
+
+# An external proxy on proxy-port 15001: haproxy (transparent, as the client's IP)
+# or the responder (answers itself).
+haproxy_up() {
+	cat >"$LAB_DIR/haproxy.cfg" <<CFG
+global
+	maxconn 200000
+	nbthread 2
+	tune.maxaccept 64
+defaults
+	mode tcp
+	option splice-auto
+	timeout connect 5s
+	timeout client 60s
+	timeout server 60s
+	maxconn 200000
+frontend fe
+	bind 0.0.0.0:15001 transparent
+	bind :::15001 transparent v6only
+	default_backend be
+backend be
+	source 0.0.0.0 usesrc clientip
+	server orig 0.0.0.0:0
+CFG
+	ulimit -n 1048576
+	ing haproxy -db -f "$LAB_DIR/haproxy.cfg" >>"$LAB_DIR/haproxy.log" 2>&1 &
+	EXT_PID=$!
+	LAB_PIDS+=($EXT_PID)
+	lab_wait_port "$LAB_G" 15001 || { cat "$LAB_DIR/haproxy.log" >&2; return 1; }
+	GW_PIDS+=("$EXT_PID")
+}
+responder_up() {
+	ing "$BENCH_BIN/responder" -p 15001 -t -T 2 &
+	EXT_PID=$!
+	LAB_PIDS+=($EXT_PID)
+	lab_wait_port "$LAB_G" 15001 || return 1
+	GW_PIDS+=("$EXT_PID")
+}
+ext_down() { [ -n "${EXT_PID:-}" ] && kill "$EXT_PID" 2>/dev/null && wait "$EXT_PID" 2>/dev/null; EXT_PID=; }
+
+# A config line steering port 80 to N destination prefixes (the server's /24 among them).
+prefix_rule() {
+	python3 - "$1" <<'PY'
+import sys, random
+random.seed(7)
+n = int(sys.argv[1]); seen = {"198.18.2.0/24"}
+while len(seen) < n:
+    seen.add("10.%d.%d.%d/32" % (random.randrange(256), random.randrange(256), random.randrange(256)))
+print("steer tcp dport 80 dst " + ",".join(sorted(seen)))
+PY
+}
+
+# ---- measurements ----
+# m_cps CASE: new connections/s with latency, and CPU per 10k connections.
+m_cps() {
+	local case=$1 out t0 b0 t1 b1 conns
+	t0=$(proc_ticks "${GW_PIDS[@]}")
+	b0=$(busy_ticks)
+	out=$(inc "$BENCH_BIN/loadgen" -a "$S4" -p 80 -c "$CONC" -T 2 -d "$DUR" -H "$LAB_DIR/cdf.$case")
+	t1=$(proc_ticks "${GW_PIDS[@]}")
+	b1=$(busy_ticks)
+	conns=$(field conns "$out")
+	rec "$case" cps "$(field cps "$out")"
+	rec "$case" errors "$(field errors "$out")"
+	rec "$case" p50_us "$(field p50_us "$out")"
+	rec "$case" p99_us "$(field p99_us "$out")"
+	rec "$case" p999_us "$(field p999_us "$out")"
+	if [ "${conns:-0}" -gt 0 ]; then
+		[ ${#GW_PIDS[@]} -gt 0 ] && rec "$case" cpu_proc_s_10k "$(calc "($t1 - $t0) / $HZ * 10000 / $conns")"
+		rec "$case" cpu_all_s_10k "$(calc "($b1 - $b0) / $HZ * 10000 / $conns")"
+	fi
+	cp "$LAB_DIR/cdf.$case" "$OUT/cdf.$case.dat" 2>/dev/null
+	: >"$LAB_DIR/audit.jsonl"
+	say "  $case: $(field cps "$out") conn/s, p50 $(field p50_us "$out") us, p99 $(field p99_us "$out") us, errors $(field errors "$out")"
+}
+
+# m_rps CASE: requests/s over keep-alive (wrk, 2 threads, 64 connections).
+m_rps() {
+	local case=$1 out rps
+	out=$(inc wrk -t2 -c64 -d"${DUR_I}s" "http://$S4/" 2>&1)
+	rps=$(sed -n 's/^Requests\/sec: *//p' <<<"$out")
+	rec "$case" rps "${rps:-0}"
+	: >"$LAB_DIR/audit.jsonl"
+	say "  $case: $rps req/s keep-alive"
+}
+
+# m_bulk CASE STREAMS: iperf3 throughput, Gbit/s.
+m_bulk() {
+	local case=$1 p=$2 out gbps
+	out=$(inc iperf3 -c "$S4" -p 5201 -P "$p" -t "$DUR_I" -J 2>/dev/null)
+	gbps=$(jq -r '.end.sum_received.bits_per_second / 1e9' <<<"$out" 2>/dev/null)
+	rec "$case" "bulk$p" "${gbps:-0}"
+	say "  $case: $(printf '%.2f' "${gbps:-0}") Gbit/s with $p stream(s)"
+}
+
+# m_all CASE: every per-case figure.
+m_all() { m_cps "$1"; m_rps "$1"; m_bulk "$1" 1; m_bulk "$1" 4; }
+
+warm() { inc "$BENCH_BIN/loadgen" -a "$S4" -p 80 -c 16 -d 0.3 >/dev/null; }

@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# `make bench`: the A/B benchmark in the lab (client — gateway — server).
+# BENCH=full (default, < 10 min) | quick (< 2 min) | smoke (seconds, checks the harness).
+# Rounds interleave every case; bench/report.py turns the raw figures into
+# bench/results/README.md with medians, spread, ratios, targets and plots.
+set -u
+cd "$(dirname "$0")/.." || exit 1
+. bench/lib.sh
+
+MODE=${BENCH:-full}
+case $MODE in
+full)  ROUNDS=3 DUR=5 CONC=128 RSS_N="1000 10000" RULES="1 100 10000 100000" REPEAT=200000 AUDIT_DUR=5 WIDE='.' ;;
+quick) ROUNDS=2 DUR=1 CONC=128 RSS_N="1000 10000" RULES="1 100 10000 100000" REPEAT=50000 AUDIT_DUR=2 WIDE='.' ;;
+smoke) ROUNDS=1 DUR=0.3 CONC=16 RSS_N="100 200" RULES="1 100" REPEAT=1000 AUDIT_DUR=0.5
+       WIDE='^(direct|steer-ebpf|haproxy-ebpf)$' ;;
+*) echo "bench: BENCH must be full, quick or smoke (got '$MODE')" >&2; exit 2 ;;
+esac
+DUR_I=$(awk -v d="$DUR" 'BEGIN { print (d < 1 ? 1 : int(d + 0.5)) }')
+HZ=$(getconf CLK_TCK)
+OUT=${BENCH_OUT:-$LAB_ROOT/bench/results}
+[ "$MODE" = full ] || OUT=${BENCH_OUT:-$LAB_ROOT/bench/results/$MODE}
+RAW=$OUT/raw.txt
+for t in haproxy iperf3 wrk gnuplot; do
+	command -v $t >/dev/null || { echo "bench: $t missing (make bench installs it)" >&2; exit 1; }
+done
+for t in loadgen responder classify; do
+	[ -x "$BENCH_BIN/$t" ] || { echo "bench: $BENCH_BIN/$t missing (make bench builds it)" >&2; exit 1; }
+done
+mkdir -p "$OUT"
+rm -f "$OUT"/*.dat "$OUT"/*.png "$RAW"
+
+say "bench $MODE: $ROUNDS round(s) of ${DUR}s per figure; results in $OUT"
+lab_up || exit 1
+bench_servers || { echo "bench: servers did not start" >&2; exit 1; }
+
+# m_case CASE: connection rate, and the wider figures where this mode takes them.
+m_case() {
+	warm
+	m_cps "$1"
+	grep -Eq "$WIDE" <<<"$1" || return 0
+	m_rps "$1"
+	m_bulk "$1" 1
+	m_bulk "$1" 4
+}
+# rotate N WORDS...: the words, starting at the Nth (interleaving order per round).
+rotate() { local n=$1; shift; local a=("$@") i; for ((i = 0; i < ${#a[@]}; i++)); do echo "${a[(i + n) % ${#a[@]}]}"; done; }
+
+phase_direct() { GW_PIDS=(); m_case direct; }
+phase_steer() {
+	local b
+	steer_up builtin || return 1
+	for b in $(rotate "$ROUND" ebpf nft split); do
+		if [ "$b" = split ]; then steer_backend split 50; else steer_backend "$b"; fi || return 1
+		m_case "steer-${b/split/split50}"
+	done
+	steer_down
+}
+phase_haproxy() {
+	local b
+	steer_up external "proxy external" && haproxy_up || return 1
+	for b in $(rotate "$ROUND" ebpf nft); do
+		steer_backend "$b" || return 1
+		m_case "haproxy-$b"
+	done
+	ext_down
+	steer_down
+}
+phase_steering() {
+	local b conf=$LAB_DIR/external.conf
+	steer_up external "proxy external" && responder_up || return 1
+	for b in $(rotate "$ROUND" ebpf nft); do
+		steer_backend "$b" || return 1
+		m_case "steering-$b"
+	done
+	{ grep -v '^steer tcp' "$conf"; prefix_rule 10000; } >"$conf.new" && mv "$conf.new" "$conf"
+	ctl reload >/dev/null || return 1
+	for b in $(rotate "$ROUND" ebpf nft); do
+		steer_backend "$b" || return 1
+		m_case "steering10k-$b"
+	done
+	ext_down
+	steer_down
+}
+
+for ((ROUND = 1; ROUND <= ROUNDS; ROUND++)); do
+	for ph in $(rotate "$ROUND" direct steer haproxy steering); do
+		say "round $ROUND/$ROUNDS: $ph"
+		"phase_$ph" || { echo "bench: phase $ph failed" >&2; tail -n 20 "$LAB_DIR/steer.log" >&2; exit 1; }
+	done
+done
+
+ROUND=once
+# RSS per idle proxied connection: N connections held through the proxy.
+m_rss() {
+	local case=$1 n=$2 r0 r1 lg
+	warm
+	sleep 0.5
+	r0=$(rss_kib "${GW_PIDS[@]}")
+	inc "$BENCH_BIN/loadgen" -a "$S4" -p 9000 -i "$n" -T 2 -d 0 >"$LAB_DIR/idle.out" &
+	lg=$!
+	for _ in $(seq 300); do grep -q ready "$LAB_DIR/idle.out" && break; sleep 0.1; done
+	sleep 0.3
+	r1=$(rss_kib "${GW_PIDS[@]}")
+	kill "$lg"; wait "$lg" 2>/dev/null
+	rec "$case" "rss_b_per_conn_$n" "$(calc "($r1 - $r0) * 1024 / $n")"
+	say "  $case: $(calc "($r1 - $r0) * 1024 / $n") B RSS per idle connection at $n ($(field conns "$(tail -1 "$LAB_DIR/idle.out")") open)"
+	sleep 1
+}
+say "memory: RSS per idle connection"
+steer_up builtin || exit 1
+for n in $RSS_N; do m_rss steer-ebpf "$n"; done
+steer_down
+steer_up external "proxy external" && haproxy_up || exit 1
+GW_PIDS=("$EXT_PID")
+for n in $RSS_N; do m_rss haproxy-ebpf "$n"; done
+ext_down
+steer_down
+
+say "audit: new flows at up to 30k/s through steer (ebpf, builtin proxy)"
+steer_up builtin || exit 1
+out=$(inc "$BENCH_BIN/loadgen" -a "$S4" -p 80 -c 1024 -T 2 -r 30000 -d "$AUDIT_DUR")
+sleep 1.5
+st=$(lab_status)
+rec audit flows_per_s "$(field cps "$out")"
+rec audit lost "$(jq '(.audit.lost // 0) + (.counters.ebpf.events_lost // 0)' <<<"$st")"
+rec audit lost_records "$(jq -c 'select(.event=="lost")' "$LAB_DIR/audit.jsonl" | wc -l)"
+rec audit opens "$(grep -c '"event":"open"' "$LAB_DIR/audit.jsonl")"
+rec audit conns "$(field conns "$out")"
+say "  $(field cps "$out") flows/s; audit $(jq -c '.audit' <<<"$st"), kernel events lost $(jq '.counters.ebpf.events_lost' <<<"$st")"
+steer_down
+
+say "classifier: ns per packet by rule entries (BPF_PROG_TEST_RUN)"
+"$BENCH_BIN/classify" -r "$REPEAT" $RULES | while read -r line; do
+	rec classifier "rules$(field rules "$line")" "$(field match_ns "$line")"
+	rec classifier "miss$(field rules "$line")" "$(field miss_ns "$line")"
+	say "  $line"
+done
+
+{
+	echo "kernel $(uname -r)"
+	echo "cpus $(nproc) x $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)"
+	echo "memory $(awk '/MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)"
+	echo "os $(. /etc/os-release; echo "$PRETTY_NAME")"
+	echo "steer $("$STEER" version | tr '\n' ' ')"
+	echo "haproxy $(haproxy -v | head -1)"
+	echo "nginx $(nginx -v 2>&1)"
+	echo "iperf3 $(iperf3 -v | head -1)"
+	echo "wrk $(wrk -v 2>&1 | head -1)"
+	echo "cc $(${CC:-cc} --version | head -1)"
+	echo "mode $MODE: $ROUNDS round(s), ${DUR}s per figure, $CONC concurrent connections"
+	echo "date $(date -u +%FT%TZ)"
+} >"$OUT/machine.txt"
+say "report"
+python3 bench/report.py "$OUT" "$MODE"
