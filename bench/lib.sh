@@ -49,7 +49,6 @@ steer_up() {
 	shift
 	conf=$(lab_conf "steer tcp dport $PORTS" "$@")
 	mv "$conf" "$LAB_DIR/$name.conf"
-	ulimit -n 1048576
 	lab_steer_start "$LAB_DIR/$name.conf" || return 1
 	GW_PIDS=("$LAB_STEER_PID")
 }
@@ -61,7 +60,6 @@ steer_backend() { ctl backend "$@" >/dev/null; }
 haproxy_up() {
 	cat >"$LAB_DIR/haproxy.cfg" <<CFG
 global
-	maxconn 200000
 	nbthread 2
 	tune.maxaccept 64
 defaults
@@ -70,7 +68,6 @@ defaults
 	timeout connect 5s
 	timeout client 60s
 	timeout server 60s
-	maxconn 200000
 frontend fe
 	bind 0.0.0.0:15001 transparent
 	bind :::15001 transparent v6only
@@ -79,7 +76,6 @@ backend be
 	source 0.0.0.0 usesrc clientip
 	server orig 0.0.0.0:0
 CFG
-	ulimit -n 1048576
 	ing haproxy -db -f "$LAB_DIR/haproxy.cfg" >>"$LAB_DIR/haproxy.log" 2>&1 &
 	EXT_PID=$!
 	LAB_PIDS+=($EXT_PID)

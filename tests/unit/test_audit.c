@@ -1,0 +1,212 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* The audit log's record format and the kernel/proxy flow join. */
+#include <arpa/inet.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "../../steer/audit.h"
+#include "../../steer/flow_join.h"
+
+static void v4(struct sockaddr_storage *ss, const char *ip, int port)
+{
+	struct sockaddr_in *s = (struct sockaddr_in *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	s->sin_family = AF_INET;
+	s->sin_port = htons(port);
+	inet_pton(AF_INET, ip, &s->sin_addr);
+}
+
+static void v6(struct sockaddr_storage *ss, const char *ip, int port)
+{
+	struct sockaddr_in6 *s = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	s->sin6_family = AF_INET6;
+	s->sin6_port = htons(port);
+	inet_pton(AF_INET6, ip, &s->sin6_addr);
+}
+
+static struct audit_record conn(bool open)
+{
+	struct audit_record r = { .kind = AUDIT_CONN, .steer_us = -1 };
+
+	r.ts.tv_sec = 1795330750; /* 2026-11-22T06:59:10Z */
+	r.ts.tv_nsec = 123456789;
+	r.ev.open = open;
+	r.ev.flow = 17;
+	r.ev.proto = IPPROTO_TCP;
+	strcpy(r.backend, "ebpf");
+	v4(&r.ev.client, "198.18.1.2", 40112);
+	v4(&r.ev.dst, "198.18.2.2", 80);
+	return r;
+}
+
+static void test_open_record(void **state)
+{
+	struct audit_record r = conn(true);
+	char buf[1024];
+
+	(void)state;
+	r.ev.upstream_src = r.ev.client;
+	r.steer_us = 41;
+	audit_format(&r, buf, sizeof(buf));
+	assert_string_equal(buf, "{\"ts\":\"2026-11-22T06:59:10.123456Z\",\"event\":\"open\",\"flow\":17,\"proto\":\"tcp\","
+				 "\"backend\":\"ebpf\",\"client\":\"198.18.1.2:40112\",\"dst\":\"198.18.2.2:80\","
+				 "\"upstream_src\":\"198.18.1.2:40112\",\"steer_us\":41}");
+}
+
+static void test_open_without_kernel_record(void **state)
+{
+	struct audit_record r = conn(true);
+	char buf[1024];
+
+	(void)state;
+	audit_format(&r, buf, sizeof(buf)); /* no upstream_src, steer_us unknown: both omitted */
+	assert_null(strstr(buf, "steer_us"));
+	assert_null(strstr(buf, "upstream_src"));
+	assert_int_equal(buf[strlen(buf) - 1], '}');
+}
+
+static void test_close_record_v6(void **state)
+{
+	struct audit_record r = conn(false);
+	char buf[1024];
+
+	(void)state;
+	r.ev.proto = IPPROTO_UDP;
+	v6(&r.ev.client, "fd00:1::2", 53000);
+	v6(&r.ev.dst, "fd00:2::2", 53);
+	r.ev.bytes_up = 78;
+	r.ev.bytes_down = 612;
+	r.ev.accept_ns = 1000000;
+	r.ev.close_ns = 4200000;
+	r.ev.reason = CLOSE_IDLE_TIMEOUT;
+	audit_format(&r, buf, sizeof(buf));
+	assert_string_equal(buf, "{\"ts\":\"2026-11-22T06:59:10.123456Z\",\"event\":\"close\",\"flow\":17,\"proto\":\"udp\","
+				 "\"backend\":\"ebpf\",\"client\":\"[fd00:1::2]:53000\",\"dst\":\"[fd00:2::2]:53\","
+				 "\"bytes_up\":78,\"bytes_down\":612,\"duration_ms\":3.200,\"reason\":\"idle_timeout\"}");
+}
+
+static void test_other_records(void **state)
+{
+	struct audit_record r = { .kind = AUDIT_BACKEND };
+	char buf[1024];
+
+	(void)state;
+	strcpy(r.from, "ebpf");
+	strcpy(r.to, "nft");
+	audit_format(&r, buf, sizeof(buf));
+	assert_string_equal(buf, "{\"ts\":\"1970-01-01T00:00:00.000000Z\",\"event\":\"backend\",\"from\":\"ebpf\",\"to\":\"nft\"}");
+	r = (struct audit_record){ .kind = AUDIT_LOST, .count = 12 };
+	audit_format(&r, buf, sizeof(buf));
+	assert_string_equal(buf, "{\"ts\":\"1970-01-01T00:00:00.000000Z\",\"event\":\"lost\",\"count\":12}");
+	r = conn(false);
+	r.kind = AUDIT_DROP;
+	strcpy(r.reason, "proxy_down");
+	audit_format(&r, buf, sizeof(buf));
+	assert_string_equal(buf, "{\"ts\":\"2026-11-22T06:59:10.123456Z\",\"event\":\"drop\",\"proto\":\"tcp\",\"backend\":\"ebpf\","
+				 "\"client\":\"198.18.1.2:40112\",\"dst\":\"198.18.2.2:80\",\"reason\":\"proxy_down\"}");
+}
+
+static void test_truncation_is_safe(void **state)
+{
+	struct audit_record r = conn(true);
+	char buf[40];
+
+	(void)state;
+	memset(buf, 'x', sizeof(buf));
+	assert_true(audit_format(&r, buf, sizeof(buf)) < sizeof(buf));
+	assert_int_equal(buf[sizeof(buf) - 1], '\0');
+}
+
+static struct steer_event kev(int family, const char *src, int sport, const char *dst, int dport, uint64_t ts)
+{
+	struct steer_event e = { .ts_ns = ts, .kind = STEER_EV_FLOW, .backend = STEER_BACKEND_NFT,
+				 .family = family, .proto = IPPROTO_TCP, .sport = sport, .dport = dport };
+
+	inet_pton(family == 4 ? AF_INET : AF_INET6, src, e.saddr);
+	inet_pton(family == 4 ? AF_INET : AF_INET6, dst, e.daddr);
+	return e;
+}
+
+static void test_join_takes_once(void **state)
+{
+	struct flow_join *j = join_new(16);
+	struct steer_event e = kev(6, "fd00:1::2", 40000, "fd00:2::2", 80, 5), got;
+	struct sockaddr_storage c, d;
+
+	(void)state;
+	join_add(j, &e);
+	v6(&c, "fd00:1::2", 40000);
+	v6(&d, "fd00:2::2", 80);
+	assert_false(join_take(j, IPPROTO_UDP, (void *)&c, (void *)&d, &got)); /* other protocol */
+	assert_true(join_take(j, IPPROTO_TCP, (void *)&c, (void *)&d, &got));
+	assert_int_equal(got.ts_ns, 5);
+	assert_int_equal(got.backend, STEER_BACKEND_NFT);
+	assert_false(join_take(j, IPPROTO_TCP, (void *)&c, (void *)&d, &got)); /* taken */
+	join_free(j);
+}
+
+static void test_join_newer_record_replaces(void **state)
+{
+	struct flow_join *j = join_new(16);
+	struct steer_event a = kev(4, "198.18.1.2", 1000, "198.18.2.2", 80, 1);
+	struct steer_event b = kev(4, "198.18.1.2", 1000, "198.18.2.2", 80, 2), got;
+	struct sockaddr_storage c, d;
+
+	(void)state;
+	join_add(j, &a);
+	join_add(j, &b);
+	v4(&c, "198.18.1.2", 1000);
+	v4(&d, "198.18.2.2", 80);
+	assert_true(join_take(j, IPPROTO_TCP, (void *)&c, (void *)&d, &got));
+	assert_int_equal(got.ts_ns, 2);
+	assert_false(join_take(j, IPPROTO_TCP, (void *)&c, (void *)&d, &got));
+	assert_int_equal(join_evicted(j), 0);
+	join_free(j);
+}
+
+static void test_join_evicts_oldest(void **state)
+{
+	struct flow_join *j = join_new(8);
+	struct sockaddr_storage c, d;
+	struct steer_event got;
+
+	(void)state;
+	for (int i = 0; i < 20; i++) {
+		struct steer_event e = kev(4, "198.18.1.2", 1000 + i, "198.18.2.2", 80, i);
+
+		join_add(j, &e);
+	}
+	assert_int_equal(join_evicted(j), 12);
+	v4(&d, "198.18.2.2", 80);
+	for (int i = 0; i < 20; i++) {
+		v4(&c, "198.18.1.2", 1000 + i);
+		/* Only the 8 newest are still there, and each exactly as recorded. */
+		assert_int_equal(join_take(j, IPPROTO_TCP, (void *)&c, (void *)&d, &got), i >= 12);
+		if (i >= 12)
+			assert_int_equal(got.ts_ns, i);
+	}
+	join_free(j);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_open_record),
+		cmocka_unit_test(test_open_without_kernel_record),
+		cmocka_unit_test(test_close_record_v6),
+		cmocka_unit_test(test_other_records),
+		cmocka_unit_test(test_truncation_is_safe),
+		cmocka_unit_test(test_join_takes_once),
+		cmocka_unit_test(test_join_newer_record_replaces),
+		cmocka_unit_test(test_join_evicts_oldest),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
