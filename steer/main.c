@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /* The command line of DESIGN.md. */
-#include <bpf/libbpf.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,13 +7,8 @@
 #include "config.h"
 #include "control.h"
 #include "daemon.h"
+#include "version.h"
 
-#ifndef STEER_VERSION
-#define STEER_VERSION "0.1.0"
-#endif
-#ifndef LIBNFTNL_VERSION
-#define LIBNFTNL_VERSION "unknown"
-#endif
 
 static const char usage_main[] =
 	"usage: steer COMMAND [OPTIONS]\n"
@@ -245,12 +239,6 @@ static int cmd_cleanup(int argc, char **argv)
 	return ret;
 }
 
-static int cmd_version(void)
-{
-	printf("steer %s\nlibbpf %s\nlibnftnl %s\n", STEER_VERSION, libbpf_version_string(), LIBNFTNL_VERSION);
-	return 0;
-}
-
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : NULL;
@@ -274,7 +262,7 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "cleanup"))
 		return cmd_cleanup(argc, argv);
 	if (!strcmp(cmd, "version"))
-		return cmd_version();
+		return print_version(stdout);
 	fprintf(stderr, "steer: unknown command '%s' (steer --help)\n", cmd);
 	return 2;
 }

@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* Kept apart from the rest: <link.h> and libev's <ev.h> define the same names. */
+#include "version.h"
+
+#include <bpf/libbpf.h>
+#include <limits.h>
+#include <link.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef STEER_VERSION
+#define STEER_VERSION "0.1.0"
+#endif
+#ifndef LIBNFTNL_VERSION
+#define LIBNFTNL_VERSION "unknown"
+#endif
+
+/* libnftnl has no version call: find the shared object this process loaded. */
+static int find_nftnl(struct dl_phdr_info *info, size_t size, void *data)
+{
+	char *out = data;
+
+	(void)size;
+	if (info->dlpi_name && strstr(info->dlpi_name, "libnftnl.so")) {
+		char *real = realpath(info->dlpi_name, NULL);
+		const char *path = real ? real : info->dlpi_name;
+		const char *base = strrchr(path, '/');
+
+		snprintf(out, 128, "%s", base ? base + 1 : path);
+		free(real);
+		return 1;
+	}
+	return 0;
+}
+
+int print_version(FILE *out)
+{
+	char nftnl[128] = "not loaded";
+
+	dl_iterate_phdr(find_nftnl, nftnl);
+	fprintf(out, "steer %s\nlibbpf %s\nlibnftnl %s (built against; running %s)\n", STEER_VERSION,
+		libbpf_version_string(), LIBNFTNL_VERSION, nftnl);
+	return 0;
+}

@@ -1,0 +1,10 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+#ifndef STEER_VERSION_H
+#define STEER_VERSION_H
+
+#include <stdio.h>
+
+/* `steer version`: steer's version and the libraries it runs with. Returns 0. */
+int print_version(FILE *out);
+
+#endif
