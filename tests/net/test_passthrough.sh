@@ -7,7 +7,14 @@
 setup "lab" lab_up
 setup "nginx" lab_nginx
 # A gateway-local service on a steered port: never steered.
-ip netns exec "$LAB_G" socat TCP-LISTEN:80,fork,reuseaddr SYSTEM:'echo gateway-local' &
+# It reads the whole request first: closing with unread input sends a reset.
+cat >"$LAB_DIR/local.sh" <<'SH'
+#!/bin/sh
+while read -r line && [ "$line" != "$(printf '\r')" ]; do :; done
+echo gateway-local
+SH
+chmod +x "$LAB_DIR/local.sh"
+ip netns exec "$LAB_G" socat TCP-LISTEN:80,fork,reuseaddr EXEC:"$LAB_DIR/local.sh" &
 LAB_PIDS+=($!)
 setup "gateway-local service" lab_wait_port "$LAB_G" 80
 # A long-lived echo connection through the gateway, opened before steer.
