@@ -52,6 +52,13 @@
 
 #define STEER_MAX_EXT_HDRS 6
 
+/*
+ * Every verdict but a fail-closed drop: TC_ACT_UNSPEC is TCX_NEXT, so the
+ * programs and clsact filters after ours still see the packet (TC_ACT_OK
+ * would end the chain). A socket assigned and a mark set survive them.
+ */
+#define STEER_PASS TC_ACT_UNSPEC
+
 /* ---- settings (rodata, fixed before load) ---- */
 const volatile __u32 steer_mark = 0;
 const volatile __u8 steer_fail_closed = 0;
@@ -386,7 +393,7 @@ static __always_inline int is_syn(const struct pkt *p)
 
 static __always_inline int fail_verdict(void)
 {
-	return steer_fail_closed ? TC_ACT_SHOT : TC_ACT_OK;
+	return steer_fail_closed ? TC_ACT_SHOT : STEER_PASS;
 }
 
 /* The rules of the active generation: 0 not matched, 1 steer, 2 bypass. */
@@ -531,7 +538,7 @@ static __always_inline int steer_tw(struct __sk_buff *skb, struct pkt *p, __u32 
 	}
 	skb->mark |= steer_mark;
 	*c = STEER_C_TIME_WAIT_SYN;
-	return TC_ACT_OK;
+	return STEER_PASS;
 }
 
 /*
@@ -550,7 +557,7 @@ static __always_inline int steer_frag_first(struct __sk_buff *skb, struct pkt *p
 	redirect_record(p, slot);
 	skb->mark |= steer_mark;
 	*c = STEER_C_FRAGMENT_STEERED;
-	return TC_ACT_OK;
+	return STEER_PASS;
 }
 
 /* Steer a new flow to the proxy's listener; *c is the counter to move. */
@@ -569,7 +576,7 @@ static __always_inline int steer_new(struct __sk_buff *skb, struct pkt *p, int t
 			return TC_ACT_SHOT;
 		}
 		*c = STEER_C_NO_LISTENER_PASS;
-		return TC_ACT_OK;
+		return STEER_PASS;
 	}
 	if (tw || (p->frag && p->proto == IPPROTO_UDP)) {
 		__u32 slot = listen_slot(p);
@@ -593,7 +600,7 @@ static __always_inline int steer_new(struct __sk_buff *skb, struct pkt *p, int t
 	}
 	skb->mark |= steer_mark;
 	*c = tw ? STEER_C_TIME_WAIT_SYN : STEER_C_STEERED_NEW;
-	return TC_ACT_OK;
+	return STEER_PASS;
 }
 
 static __always_inline void flow_key_make(struct flow_key *k, const struct pkt *p)
@@ -695,7 +702,7 @@ static __always_inline int new_flow(struct __sk_buff *skb, struct pkt *p, int tw
 	} else {
 		/* nft tproxies it (its rules skip marked packets; this one is not marked) */
 		c = STEER_C_PROBED;
-		rv = TC_ACT_OK;
+		rv = STEER_PASS;
 	}
 	count(c);
 
@@ -729,11 +736,11 @@ static __always_inline int frag_rest(struct __sk_buff *skb, const struct pkt *p,
 		if (ts && (__s64)(bpf_ktime_get_ns() - *ts) < (__s64)STEER_FRAG_NS) {
 			skb->mark |= steer_mark;
 			count(STEER_C_FRAGMENT_STEERED);
-			return TC_ACT_OK;
+			return STEER_PASS;
 		}
 	}
 	count(STEER_C_FRAGMENT);
-	return TC_ACT_OK;
+	return STEER_PASS;
 }
 
 SEC("tc")
@@ -748,11 +755,11 @@ int steer_ingress(struct __sk_buff *skb)
 		return frag_rest(skb, &p, mode);
 	if (c >= 0) {
 		count(c);
-		return TC_ACT_OK;
+		return STEER_PASS;
 	}
 	if (is_local_dst(&p)) {
 		count(STEER_C_LOCAL_DST);
-		return TC_ACT_OK;
+		return STEER_PASS;
 	}
 
 	if (p.proto == IPPROTO_TCP) {
@@ -761,7 +768,7 @@ int steer_ingress(struct __sk_buff *skb)
 		/* PROBE: nft handles every packet; only a SYN can be a new flow. */
 		if (mode == STEER_MODE_PROBE && !is_syn(&p)) {
 			count(STEER_C_NOT_MATCHED);
-			return TC_ACT_OK;
+			return STEER_PASS;
 		}
 		sk = skc_lookup(skb, &p);
 		if (sk) {
@@ -776,7 +783,7 @@ int steer_ingress(struct __sk_buff *skb)
 				/* a SYN of a flow that has a socket: not new, and not ours */
 				bpf_sk_release(sk);
 				count(STEER_C_NOT_MATCHED);
-				return TC_ACT_OK;
+				return STEER_PASS;
 			} else {
 				long err = bpf_sk_assign(skb, sk, 0);
 
@@ -787,23 +794,23 @@ int steer_ingress(struct __sk_buff *skb)
 				}
 				skb->mark |= steer_mark;
 				count(STEER_C_STEERED_ESTABLISHED);
-				return TC_ACT_OK;
+				return STEER_PASS;
 			}
 		}
 		if (!is_syn(&p)) {
 			count(STEER_C_NOT_MATCHED);
-			return TC_ACT_OK;
+			return STEER_PASS;
 		}
 	}
 
 	v = rules_verdict(&p);
 	if (v == 0) {
 		count(STEER_C_NOT_MATCHED);
-		return TC_ACT_OK;
+		return STEER_PASS;
 	}
 	if (v == 2) {
 		count(STEER_C_BYPASSED);
-		return TC_ACT_OK;
+		return STEER_PASS;
 	}
 	return new_flow(skb, &p, tw, mode);
 }
@@ -821,12 +828,12 @@ int steer_return(struct __sk_buff *skb)
 		return frag_rest(skb, &p, *(volatile __u32 *)&steer_mode);
 	if (c >= 0) {
 		count(c);
-		return TC_ACT_OK;
+		return STEER_PASS;
 	}
 	/* PROBE: nft does all the work, replies included. */
 	if (*(volatile __u32 *)&steer_mode == STEER_MODE_PROBE || is_local_dst(&p)) {
 		count(STEER_C_RETURN_PASSED);
-		return TC_ACT_OK;
+		return STEER_PASS;
 	}
 
 	if (p.proto == IPPROTO_TCP) {
@@ -862,21 +869,21 @@ int steer_return(struct __sk_buff *skb)
 			bpf_map_update_elem(&steer_frags, &fk, &now, BPF_ANY);
 			skb->mark |= steer_mark;
 			count(STEER_C_FRAGMENT_STEERED);
-			return TC_ACT_OK;
+			return STEER_PASS;
 		}
 	}
 	err = bpf_sk_assign(skb, sk, 0);
 	bpf_sk_release(sk);
 	if (err) {
 		count(STEER_C_ASSIGN_FAILED);
-		return TC_ACT_OK;
+		return STEER_PASS;
 	}
 	skb->mark |= steer_mark;
 	count(STEER_C_RETURN_ASSIGNED);
-	return TC_ACT_OK;
+	return STEER_PASS;
 pass:
 	count(STEER_C_RETURN_PASSED);
-	return TC_ACT_OK;
+	return STEER_PASS;
 }
 
 /*

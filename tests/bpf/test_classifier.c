@@ -396,7 +396,7 @@ static void expect(struct inst *in, bool ret, const char *name, const uint8_t *p
 			ok(name);
 		else if (err)
 			fail(name, "test-run: %s", strerror(-err));
-		else if (d[STEER_C_MALFORMED] == 1 && rv == TC_ACT_OK)
+		else if (d[STEER_C_MALFORMED] == 1 && rv == TC_ACT_UNSPEC)
 			ok(name);
 		else
 			fail(name, "expected EINVAL or malformed, got retval %d", rv);
@@ -417,7 +417,7 @@ static void expect(struct inst *in, bool ret, const char *name, const uint8_t *p
 		return;
 	}
 
-	int want_c, want_rv = TC_ACT_OK;
+	int want_c, want_rv = TC_ACT_UNSPEC;
 	uint32_t want_mark = mark_in;
 
 	if (want >= X_MARK) {
@@ -1221,7 +1221,7 @@ static void split_sweep(struct inst *in, int percent, int salt)
 			good = (d[STEER_C_ASSIGN_FAILED] == 1 || d[STEER_C_STEERED_NEW] == 1) &&
 			       d[STEER_C_PROBED] == 0;
 		else
-			good = d[STEER_C_PROBED] == 1 && rv == TC_ACT_OK && mark == 0 && nev == 1 &&
+			good = d[STEER_C_PROBED] == 1 && rv == TC_ACT_UNSPEC && mark == 0 && nev == 1 &&
 			       evs[0].backend == STEER_BACKEND_NFT && ev_tuple_is(&evs[0], &s);
 		n_ebpf += ebpf;
 		if (!good && !bad++)
@@ -1493,7 +1493,7 @@ static void test_ring_full(void)
 		for (int k = 0; k < STEER_C_MAX; k++)
 			if (k != STEER_C_PROBED && k != STEER_C_EVENTS_LOST)
 				others += d[k] != 0;
-		if (rv != TC_ACT_OK || mark != 0x5 || d[STEER_C_PROBED] != 1 || others)
+		if (rv != TC_ACT_UNSPEC || mark != 0x5 || d[STEER_C_PROBED] != 1 || others)
 			bad++;
 		if (d[STEER_C_EVENTS_LOST] && first_lost < 0)
 			first_lost = i;
