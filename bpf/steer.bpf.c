@@ -362,10 +362,25 @@ static __always_inline int parse(struct __sk_buff *skb, struct pkt *p)
 	return -1;
 }
 
-static __always_inline int is_local_dst(const struct pkt *p)
+/*
+ * Addressed to the gateway itself: one of its addresses, or broadcast or
+ * multicast (by the frame's type or by the IP destination), which is
+ * delivered locally too (DHCP, mDNS, SSDP must reach the gateway's services).
+ */
+static __always_inline int is_local_dst(const struct __sk_buff *skb, const struct pkt *p)
 {
 	struct steer_local_key k = {};
 
+	if (skb->pkt_type == 1 /* PACKET_BROADCAST */ || skb->pkt_type == 2 /* PACKET_MULTICAST */)
+		return 1;
+	if (p->family == 4) {
+		__u32 d = bpf_ntohl(p->t.ipv4.daddr);
+
+		if ((d >> 28) == 0xe || d == 0xffffffff)
+			return 1;
+	} else if ((bpf_ntohl(p->t.ipv6.daddr[0]) >> 24) == 0xff) {
+		return 1;
+	}
 	k.family = p->family;
 	if (p->family == 4)
 		__builtin_memcpy(k.addr, &p->t.ipv4.daddr, 4);
@@ -757,7 +772,7 @@ int steer_ingress(struct __sk_buff *skb)
 		count(c);
 		return STEER_PASS;
 	}
-	if (is_local_dst(&p)) {
+	if (is_local_dst(skb, &p)) {
 		count(STEER_C_LOCAL_DST);
 		return STEER_PASS;
 	}
@@ -831,7 +846,7 @@ int steer_return(struct __sk_buff *skb)
 		return STEER_PASS;
 	}
 	/* PROBE: nft does all the work, replies included. */
-	if (*(volatile __u32 *)&steer_mode == STEER_MODE_PROBE || is_local_dst(&p)) {
+	if (*(volatile __u32 *)&steer_mode == STEER_MODE_PROBE || is_local_dst(skb, &p)) {
 		count(STEER_C_RETURN_PASSED);
 		return STEER_PASS;
 	}

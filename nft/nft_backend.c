@@ -313,7 +313,7 @@ static struct nlmsghdr *build_getrule(char *buf, uint32_t seq)
 
 /* What a rule is, from its expressions (see ruleset.c for the rules). */
 struct rule_shape {
-	bool tproxy, socket, fib, lookup, mark_load, counter;
+	bool tproxy, socket, fib, pkttype, lookup, mark_load, counter;
 	int verdict;
 	uint64_t packets;
 	bool has_verdict;
@@ -338,6 +338,9 @@ static int expr_cb(struct nftnl_expr *e, void *data)
 	} else if (!strcmp(name, "meta") && nftnl_expr_is_set(e, NFTNL_EXPR_META_DREG) &&
 		   nftnl_expr_get_u32(e, NFTNL_EXPR_META_KEY) == NFT_META_MARK)
 		s->mark_load = true;
+	else if (!strcmp(name, "meta") && nftnl_expr_is_set(e, NFTNL_EXPR_META_DREG) &&
+		 nftnl_expr_get_u32(e, NFTNL_EXPR_META_KEY) == NFT_META_PKTTYPE)
+		s->pkttype = true;
 	else if (!strcmp(name, "immediate") && nftnl_expr_is_set(e, NFTNL_EXPR_IMM_VERDICT)) {
 		s->has_verdict = true;
 		s->verdict = (int)nftnl_expr_get_u32(e, NFTNL_EXPR_IMM_VERDICT);
@@ -353,7 +356,7 @@ static int classify(const struct rule_shape *s)
 		return NFT_C_STEERED;
 	if (s->socket)
 		return s->lookup ? NFT_C_RETURN_MARKED : NFT_C_ESTABLISHED;
-	if (s->fib)
+	if (s->fib || s->pkttype)
 		return NFT_C_LOCAL_DST;
 	if (s->has_verdict && s->verdict == NF_DROP)
 		return NFT_C_NO_LISTENER_DROP;

@@ -82,6 +82,7 @@
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
+#include <linux/if_packet.h>
 #include <linux/rtnetlink.h>
 #include <netinet/in.h>
 #include <stdarg.h>
@@ -950,6 +951,13 @@ static int body(struct nft_batch *b, const struct steer_config *cfg, bool with_c
 		}
 	}
 	if (finish_rule(&c, r, r && ok, "to the gateway itself: never steered") < 0)
+		goto out;
+
+	/* (4b) broadcast and multicast are delivered locally too (DHCP, mDNS, SSDP) */
+	r = new_rule();
+	ok = r && e_meta_load(r, NFT_META_PKTTYPE) && e_cmp_u8(r, NFT_CMP_NEQ, PACKET_HOST) && e_counter(r) &&
+	     e_verdict(r, NFT_RETURN);
+	if (finish_rule(&c, r, ok, "broadcast and multicast: never steered") < 0)
 		goto out;
 
 	/* (5) flows the proxy holds */

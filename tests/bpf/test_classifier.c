@@ -977,6 +977,17 @@ static void test_local(struct inst *in)
 	expect_spec(in, false, "v6 local destination", &s, STEER_C_LOCAL_DST);
 	s = syn4("192.168.1.2", "10.1.2.4", 80);
 	expect_spec(in, false, "v4 neighbour of a local address steered", &s, X_STEER);
+	/* Broadcast and multicast are delivered locally: a catch-all UDP rule must not take them. */
+	s = udp(4, "192.168.1.2", "255.255.255.255", 68, 53);
+	expect_spec(in, false, "v4 limited broadcast never steered", &s, STEER_C_LOCAL_DST);
+	s = udp(4, "192.168.1.2", "224.0.0.251", 5353, 53);
+	expect_spec(in, false, "v4 multicast never steered", &s, STEER_C_LOCAL_DST);
+	s = udp(4, "192.168.1.2", "239.255.255.250", 1900, 53);
+	expect_spec(in, false, "v4 multicast (SSDP range) never steered", &s, STEER_C_LOCAL_DST);
+	s = udp(6, "fd00::2", "ff02::fb", 5353, 53);
+	expect_spec(in, false, "v6 multicast never steered", &s, STEER_C_LOCAL_DST);
+	s = udp(6, "fd00::2", "fe02::fb", 5353, 53);
+	expect_spec(in, false, "v6 unicast next to the multicast range steered", &s, X_STEER);
 	check("remove local v4", steer_bpf_local_addr(in->b, 4, a4, false) == 0, "failed");
 	check("remove local v6", steer_bpf_local_addr(in->b, 6, a6, false) == 0, "failed");
 	s = syn4("192.168.1.2", "10.1.2.3", 80);

@@ -183,6 +183,8 @@ static const char CHAIN_HEAD[] =
 static const char CLIENT_PART[] =
 	"\t\tiifname != @client_ifaces return\n"
 	"\t\tfib daddr type local counter packets 0 bytes 0 return comment \"to the gateway itself: never steered\"\n"
+	"\t\tmeta pkttype != host counter packets 0 bytes 0 return comment \"broadcast and multicast: never "
+	"steered\"\n"
 	"\t\ttcp flags != syn / syn,rst,ack socket transparent 1 counter packets 0 bytes 0 meta mark set meta mark "
 	"| 0x01000000 accept comment \"flows the proxy holds (SYNs go to tproxy: TIME_WAIT)\"\n";
 
@@ -412,7 +414,7 @@ static void big_set(size_t n, bool v6)
 	/* The rule count does not grow with the prefixes. */
 	got = run_cmd("nft list chain inet steer prerouting");
 	assert_int_equal(count(got, " tproxy "), 1);
-	assert_int_equal(count(got, "\n\t\t"), 6); /* type line + 5 rules */
+	assert_int_equal(count(got, "\n\t\t"), 7); /* type line + 6 rules */
 	free(got);
 	/* The set holds every prefix (nft prints one per line once they do not fit one). */
 	snprintf(cmd, sizeof(cmd), "nft -j list set inet steer steer1_dst%d | grep -o '\"prefix\"' | wc -l",
