@@ -7,6 +7,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
+#include <net/if_arp.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -534,6 +537,28 @@ static int tc_attach(struct attachment *a, int prog_fd)
 	return 0;
 }
 
+/*
+ * The classifier parses an Ethernet header first: on an L3 device (tun,
+ * wireguard, ppp, gre) it would count every packet as not IP and steer
+ * nothing, silently. Refuse those instead.
+ */
+static int check_link_type(const char *ifname)
+{
+	struct ifreq ifr = { 0 };
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), type;
+
+	if (fd < 0)
+		return 0; /* cannot tell: attach and let the counters speak */
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	type = ioctl(fd, SIOCGIFHWADDR, &ifr) == 0 ? ifr.ifr_hwaddr.sa_family : -1;
+	close(fd);
+	if (type < 0 || type == ARPHRD_ETHER || type == ARPHRD_LOOPBACK)
+		return 0;
+	fprintf(stderr, "steer: interface %s is not Ethernet (link type %d): the classifier parses Ethernet frames\n",
+		ifname, type);
+	return -EPROTONOSUPPORT;
+}
+
 int steer_bpf_attach(struct steer_bpf *b, const char *ifname, bool ret)
 {
 	struct attachment a, *n;
@@ -548,6 +573,9 @@ int steer_bpf_attach(struct steer_bpf *b, const char *ifname, bool ret)
 		fprintf(stderr, "steer: interface %s: %s\n", ifname, strerror(errno));
 		return err;
 	}
+	err = check_link_type(ifname);
+	if (err < 0)
+		return err;
 	snprintf(a.ifname, sizeof(a.ifname), "%s", ifname);
 	a.ret = ret;
 	a.link_fd = -1;

@@ -66,11 +66,12 @@ struct proxy *proxy_create(const struct proxy_settings *s)
 	atomic_init(&p->next_flow, 0);
 	ignore_sigpipe();
 	for (int i = 0; i < s->workers; i++) {
+		/* Counted first: a worker that fails half-way is cleaned up with the rest. */
+		p->nworkers = i + 1;
 		if (worker_init(&p->workers[i], p, i) < 0) {
 			proxy_destroy(p);
 			return NULL;
 		}
-		p->nworkers = i + 1;
 	}
 	return p;
 oom:

@@ -51,7 +51,9 @@ struct audit {
 	struct audit_record kbatch[AUDIT_BATCH]; /* kernel records waiting to be written */
 	size_t nkbatch;
 	uint64_t kernel_lost_seen, kernel_flows;
-	int64_t last_poll_ns;
+	/* Read by wait_for_work() under `lock`, written under `src_lock`: atomic. */
+	_Atomic int64_t last_poll_ns;
+	atomic_bool polling; /* src.poll is set */
 };
 
 static void write_batch(struct audit *a, const struct audit_record *recs, size_t n);
@@ -286,7 +288,7 @@ static void poll_kernel(struct audit *a)
 	if (!a->src.poll)
 		return;
 	a->src.poll(a->src.ctx);
-	a->last_poll_ns = now_ns(CLOCK_MONOTONIC);
+	atomic_store(&a->last_poll_ns, now_ns(CLOCK_MONOTONIC));
 	total = a->src.kernel_lost ? a->src.kernel_lost(a->src.ctx) : 0;
 	if (total > a->kernel_lost_seen) {
 		struct audit_record r = { .kind = AUDIT_LOST, .count = total - a->kernel_lost_seen };
@@ -343,8 +345,8 @@ static void resolve(struct audit *a, struct audit_record *r)
 static void wait_for_work(struct audit *a)
 {
 	while (!a->count && !a->stopping && !a->lost_unreported && !atomic_load(&a->reopen)) {
-		if (a->src.poll) {
-			int64_t due = a->last_poll_ns + POLL_NS;
+		if (atomic_load(&a->polling)) {
+			int64_t due = atomic_load(&a->last_poll_ns) + POLL_NS;
 			struct timespec ts = { .tv_sec = due / 1000000000LL, .tv_nsec = due % 1000000000LL };
 
 			if (pthread_cond_timedwait(&a->wake, &a->lock, &ts) == ETIMEDOUT)
@@ -390,7 +392,7 @@ static void *writer(void *arg)
 			clock_gettime(CLOCK_REALTIME, &r.ts);
 			write_batch(a, &r, 1);
 		}
-		if (stop || now_ns(CLOCK_MONOTONIC) - a->last_poll_ns >= POLL_NS)
+		if (stop || now_ns(CLOCK_MONOTONIC) - atomic_load(&a->last_poll_ns) >= POLL_NS)
 			poll_kernel(a);
 		pthread_mutex_unlock(&a->src_lock);
 		if (stop)
@@ -461,9 +463,10 @@ void audit_set_source(struct audit *a, const struct audit_source *src)
 	if (a->src.poll)
 		poll_kernel(a); /* what the old source still holds */
 	a->src = src ? *src : none;
+	atomic_store(&a->polling, a->src.poll != NULL);
 	pthread_mutex_unlock(&a->src_lock);
 	pthread_mutex_lock(&a->lock);
-	a->last_poll_ns = now_ns(CLOCK_MONOTONIC);
+	atomic_store(&a->last_poll_ns, now_ns(CLOCK_MONOTONIC));
 	pthread_cond_signal(&a->wake);
 	pthread_mutex_unlock(&a->lock);
 }

@@ -14,6 +14,8 @@
 #include <unistd.h>
 
 #define CLIENT_TIMEOUT 2.0 /* seconds a client may take to send its request */
+#define MAX_CLIENTS 64      /* more at once are turned away: each holds a descriptor */
+#define ACCEPT_PAUSE 0.1    /* seconds without accepting after EMFILE */
 
 struct control_client {
 	ev_io io;      /* first: the watcher's address is the client's */
@@ -30,6 +32,8 @@ struct control {
 	ev_io io;
 	struct ev_loop *loop;
 	bool http; /* a request ends at the blank line after its headers, not at a newline */
+	ev_timer pause; /* accepting again after running out of descriptors */
+	int nclients;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	control_handler handler;
 	void *ctx;
@@ -43,6 +47,7 @@ static void client_free(struct control_client *c)
 	ev_io_stop(loop, &c->io);
 	ev_timer_stop(loop, &c->timer);
 	close(c->io.fd);
+	c->ctl->nclients--;
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -173,8 +178,18 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 
 	(void)revents;
 	fd = accept4(w->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-	if (fd < 0)
+	if (fd < 0) {
+		/* Level-triggered: without a pause the loop would spin until a descriptor frees up. */
+		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+			ev_io_stop(loop, &ctl->io);
+			ev_timer_start(loop, &ctl->pause);
+		}
 		return;
+	}
+	if (ctl->nclients >= MAX_CLIENTS) {
+		close(fd);
+		return;
+	}
 	if (!ctl->http && !peer_allowed(fd)) {
 		static const char msg[] = "error: permission denied\n";
 
@@ -188,6 +203,7 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 		return;
 	}
 	c->ctl = ctl;
+	ctl->nclients++;
 	c->next = ctl->clients;
 	if (c->next)
 		c->next->prev = c;
@@ -196,6 +212,21 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 	ev_timer_init(&c->timer, client_timeout, 0., CLIENT_TIMEOUT);
 	ev_io_start(loop, &c->io);
 	ev_timer_again(loop, &c->timer);
+}
+
+static void on_pause_end(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct control *ctl = (struct control *)((char *)w - offsetof(struct control, pause));
+
+	(void)revents;
+	ev_io_start(loop, &ctl->io);
+}
+
+static void start_listening(struct control *ctl, int fd)
+{
+	ev_io_init(&ctl->io, on_accept, fd, EV_READ);
+	ev_timer_init(&ctl->pause, on_pause_end, ACCEPT_PAUSE, 0.);
+	ev_io_start(ctl->loop, &ctl->io);
 }
 
 static int set_path(struct sockaddr_un *sun, const char *path)
@@ -278,8 +309,7 @@ struct control *control_open(struct ev_loop *loop, const char *path, control_han
 	ctl->handler = h;
 	ctl->ctx = ctx;
 	snprintf(ctl->path, sizeof(ctl->path), "%s", path);
-	ev_io_init(&ctl->io, on_accept, fd, EV_READ);
-	ev_io_start(loop, &ctl->io);
+	start_listening(ctl, fd);
 	return ctl;
 fail:
 	fprintf(stderr, "steer: control socket %s: %s\n", path, strerror(errno));
@@ -306,8 +336,7 @@ struct control *control_listen_http(struct ev_loop *loop, const struct sockaddr_
 	ctl->http = true;
 	ctl->handler = h;
 	ctl->ctx = ctx;
-	ev_io_init(&ctl->io, on_accept, fd, EV_READ);
-	ev_io_start(loop, &ctl->io);
+	start_listening(ctl, fd);
 	return ctl;
 fail:
 	fprintf(stderr, "steer: metrics-listen: %s\n", strerror(errno));
@@ -323,6 +352,7 @@ void control_close(struct control *ctl)
 	while (ctl->clients)
 		client_free(ctl->clients);
 	ev_io_stop(ctl->loop, &ctl->io);
+	ev_timer_stop(ctl->loop, &ctl->pause);
 	close(ctl->io.fd);
 	if (!ctl->http)
 		unlink(ctl->path);

@@ -111,12 +111,31 @@ static void on_conn_event(void *ctx, const struct proxy_conn_event *ev)
 	audit_conn(d->audit, ev);
 }
 
+struct addr_query {
+	int family;
+	const uint8_t *addr;
+	bool found;
+};
+
+static void find_addr(void *ctx, int family, const uint8_t *addr, bool add)
+{
+	struct addr_query *q = ctx;
+
+	if (add && family == q->family && !memcmp(addr, q->addr, family == 4 ? 4 : 16))
+		q->found = true;
+}
+
 static void on_addr(void *ctx, int family, const uint8_t *addr, bool add)
 {
 	struct daemon *d = ctx;
+	struct addr_query q = { family, addr, false };
 
-	if (d->steering)
-		steering_local_addr(d->steering, family, addr, add);
+	if (!d->steering)
+		return;
+	/* The same address may stay on another interface (fe80::1 on every VLAN, VRRP). */
+	if (!add && addr_dump(find_addr, &q) >= 0 && q.found)
+		return;
+	steering_local_addr(d->steering, family, addr, add);
 }
 
 static void on_addr_change(struct ev_loop *loop, ev_io *w, int revents)
@@ -352,7 +371,19 @@ int daemon_run(struct steer_config *cfg, const struct config_loader *loader)
 {
 	struct daemon d = { .cfg = cfg, .loader = loader, .started = time(NULL) };
 	struct backend_listeners l = { .fd = { -1, -1, -1, -1 } };
+	sigset_t stop_signals;
 	int status = 1;
+
+	/*
+	 * A signal while installing must not kill the process half-way: it
+	 * stays pending until the watchers exist, then stops us cleanly.
+	 * Threads started meanwhile inherit the mask.
+	 */
+	sigemptyset(&stop_signals);
+	sigaddset(&stop_signals, SIGTERM);
+	sigaddset(&stop_signals, SIGINT);
+	sigaddset(&stop_signals, SIGHUP);
+	sigprocmask(SIG_BLOCK, &stop_signals, NULL);
 
 	if (preflight_run(cfg, stderr) > 0)
 		return 1;
@@ -397,6 +428,7 @@ int daemon_run(struct steer_config *cfg, const struct config_loader *loader)
 	ev_signal_start(d.loop, &d.sig_int);
 	ev_signal_start(d.loop, &d.sig_hup);
 	print_started(&d);
+	sigprocmask(SIG_UNBLOCK, &stop_signals, NULL);
 	ev_run(d.loop, 0);
 	status = 0;
 out:

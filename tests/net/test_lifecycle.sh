@@ -26,7 +26,17 @@ expect_eq "missing interface: exit 1" "$?" 1
 expect "missing interface: said in one line" grep -q "interface nosuch0 does not exist" <<<"$err"
 expect_eq "missing interface: nothing installed" "$(lab_snapshot)" "$before"
 
+# SIGTERM at any moment while steer installs: it stops cleanly, nothing stays.
 conf=$(lab_conf 'steer tcp dport 80')
+for delay in 0 0.01 0.03 0.06 0.1 0.15 0.25; do
+	ip netns exec "$LAB_G" "$STEER" run -c "$conf" >>"$LAB_DIR/steer.log" 2>&1 &
+	pid=$!
+	sleep $delay
+	kill -TERM $pid
+	wait $pid
+done
+expect_eq "SIGTERM during start-up (7 timings): nothing left installed" "$(lab_snapshot)" "$before"
+
 setup "steer starts" lab_steer_start "$conf"
 err=$(ing "$STEER" run -c "$conf" 2>&1)
 expect_eq "second daemon refused" "$?" 1

@@ -44,6 +44,15 @@ out=$(http_get "$LAB_C" "http://[$S6B]/")
 expect_eq "bypassed v6 destination: forwarded" "$(field server "$out")" "$S6B:80"
 expect_eq "gateway's own address on a steered port: local service answers" \
 	"$(inc curl -sS --http0.9 --max-time 5 http://$G4C/ 2>&1 | tr -d '\r')" "gateway-local"
+# An address on two interfaces stays the gateway's when one of them drops it.
+ip -n "$LAB_G" addr add 198.18.9.9/32 dev gw-cli
+ip -n "$LAB_G" addr add 198.18.9.9/32 dev gw-srv
+ip -n "$LAB_C" route add 198.18.9.9/32 via $G4C
+sleep 0.2
+ip -n "$LAB_G" addr del 198.18.9.9/32 dev gw-srv
+sleep 0.2
+expect_eq "an address still on another interface: still local, never steered" \
+	"$(inc curl -sS --http0.9 --max-time 5 http://198.18.9.9/ 2>&1 | tr -d '\r')" "gateway-local"
 expect "pre-existing connection works while steer runs" echo_once during
 expect_eq "proxy accepted nothing" "$(lab_counter .proxy.accepted)" 0
 lab_is_nft || expect_ge "kernel: not matched counted" "$(lab_counter .counters.ebpf.not_matched)" 2
