@@ -65,13 +65,15 @@ static size_t ebpf_counters(const struct backend_env *env, struct backend *base,
 	return n;
 }
 
-static void ebpf_remove(struct backend *base)
+static int ebpf_remove(struct backend *base)
 {
 	if (!base)
-		return;
+		return 0;
 	/* Back to probing: the classifier stays, it records what nft steers. */
-	ebpf_set_share(base, 0);
+	if (ebpf_set_share(base, 0) < 0)
+		return -1;
 	free(base);
+	return 0;
 }
 
 const struct backend_ops ebpf_backend_ops = {

@@ -495,12 +495,14 @@ static size_t nft_counters(const struct backend_env *env, struct backend *base, 
 	return n;
 }
 
-static void nft_remove(struct backend *base)
+static int nft_remove(struct backend *base)
 {
 	if (!base)
-		return;
-	run_batch(fill_delete, NULL, NULL);
+		return 0;
+	if (run_batch(fill_delete, NULL, NULL) < 0)
+		return -1; /* the table still steers: keep the handle, so a retry can remove it */
 	free(base);
+	return 0;
 }
 
 /* Quietly: a missing table is the normal case. */

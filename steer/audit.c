@@ -305,11 +305,11 @@ static bool take_kernel(struct audit *a, const struct proxy_conn_event *ev, stru
 {
 	const struct sockaddr *c = (const void *)&ev->client, *d = (const void *)&ev->dst;
 
-	if (join_take(a->join, ev->proto, c, d, k))
+	if (join_take(a->join, ev->proto, c, d, ev->accept_ns, k))
 		return true;
 	/* The classifier wrote its record before the packet reached the proxy: it is in the ring. */
 	poll_kernel(a);
-	return join_take(a->join, ev->proto, c, d, k);
+	return join_take(a->join, ev->proto, c, d, ev->accept_ns, k);
 }
 
 /* Which backend steered this flow, and steer_us for an open record. */

@@ -58,8 +58,11 @@ struct backend_ops {
 	 */
 	size_t (*counters)(const struct backend_env *env, struct backend *b, struct backend_counter *out,
 			   size_t max);
-	/* Stop steering and remove everything install added. */
-	void (*remove)(struct backend *b);
+	/*
+	 * Stop steering and remove everything install added; 0, and b is
+	 * freed. On failure (message printed) b stays installed and valid.
+	 */
+	int (*remove)(struct backend *b);
 	/* Remove what a daemon that died left behind; returns the count or -errno. */
 	int (*cleanup_stale)(void);
 };

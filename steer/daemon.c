@@ -196,7 +196,8 @@ static void cmd_backend(struct daemon *d, const char *arg, struct strbuf *out)
 	if (parse_backend(&want, arg) < 0 || want.backend == BACKEND_AUTO) {
 		sb_printf(out, "error: backend: expected ebpf, nft or split PERCENT, not '%s'\n", arg);
 	} else if (steering_set(d->steering, want.backend, want.split_percent, &err) < 0) {
-		sb_printf(out, "error: backend %s: %s; still %s\n", arg, err.s ? err.s : "failed", before);
+		steering_describe(d->steering, after, sizeof(after));
+		sb_printf(out, "error: backend %s: %s; now %s\n", arg, err.s ? err.s : "failed", after);
 	} else {
 		steering_describe(d->steering, after, sizeof(after));
 		set_fallback(d, want.backend);

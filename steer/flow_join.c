@@ -170,7 +170,7 @@ void join_add(struct flow_join *j, const struct steer_event *ev)
 }
 
 bool join_take(struct flow_join *j, uint8_t proto, const struct sockaddr *client, const struct sockaddr *dst,
-	       struct steer_event *out)
+	       uint64_t not_after, struct steer_event *out)
 {
 	uint32_t *link, idx;
 	struct key k;
@@ -178,7 +178,7 @@ bool join_take(struct flow_join *j, uint8_t proto, const struct sockaddr *client
 	if (!key_of_addrs(proto, client, dst, &k))
 		return false;
 	idx = find(j, &k, &link);
-	if (idx == NIL)
+	if (idx == NIL || j->slots[idx].ev.ts_ns > not_after)
 		return false;
 	*out = j->slots[idx].ev;
 	*link = j->slots[idx].next;

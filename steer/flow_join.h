@@ -20,9 +20,13 @@ struct flow_join *join_new(size_t capacity); /* capacity: a power of two */
 void join_free(struct flow_join *j);
 /* Remember a kernel FLOW record (a newer one for the same tuple replaces it). */
 void join_add(struct flow_join *j, const struct steer_event *ev);
-/* Take the record for this flow if there is one. */
+/*
+ * Take the record for this flow if there is one no later than not_after
+ * (the proxy's accept): a later record belongs to a newer flow of the same
+ * tuple (a reused port) and stays for it.
+ */
 bool join_take(struct flow_join *j, uint8_t proto, const struct sockaddr *client, const struct sockaddr *dst,
-	       struct steer_event *out);
+	       uint64_t not_after, struct steer_event *out);
 /* Records evicted before their flow was accepted. */
 uint64_t join_evicted(const struct flow_join *j);
 

@@ -146,10 +146,8 @@ int steering_set(struct steering *s, enum backend_kind kind, int percent, struct
 		if (!s->inst[i]) {
 			sb_printf(err, "cannot install backend %s (see the daemon's log)", backend_all[i]->name);
 			for (int j = 0; j < i; j++)
-				if (added[j]) {
-					added[j]->ops->remove(added[j]);
+				if (added[j] && added[j]->ops->remove(added[j]) == 0)
 					s->inst[j] = NULL;
-				}
 			return -1;
 		}
 	}
@@ -157,17 +155,28 @@ int steering_set(struct steering *s, enum backend_kind kind, int percent, struct
 	for (int i = 0; backend_all[i]; i++)
 		if (s->inst[i] && backend_all[i]->set_share)
 			backend_all[i]->set_share(s->inst[i], want[i]);
-	/* Break: remove what the target does not have. */
+	/*
+	 * Break: remove what the target does not have. A backend that cannot
+	 * be removed keeps its handle (the next switch retries) and the switch
+	 * reports it; with its share at 0 it steers only what nothing else took.
+	 */
+	int failed = 0;
+
 	for (int i = 0; backend_all[i]; i++) {
 		if (s->inst[i] && !want[i]) {
-			backend_all[i]->remove(s->inst[i]);
-			s->inst[i] = NULL;
+			if (backend_all[i]->remove(s->inst[i]) == 0) {
+				s->inst[i] = NULL;
+			} else {
+				sb_printf(err, "%sbackend %s could not be removed", failed ? "; " : "",
+					  backend_all[i]->name);
+				failed++;
+			}
 		}
 		s->share[i] = want[i];
 	}
 	s->kind = kind;
 	s->percent = percent;
-	return 0;
+	return failed ? -1 : 0;
 }
 
 struct steering *steering_start(const struct steer_config *cfg, const struct backend_listeners *l)
@@ -213,12 +222,19 @@ int steering_reload(struct steering *s, const struct steer_config *cfg, struct s
 			break;
 	if (backend_all[i]) {
 		/* Put the old rules back where they were already replaced. */
-		sb_printf(err, "backend %s refused the new rules; the running rules stay", backend_all[i]->name);
+		bool restored = true;
+
 		if (s->env.classifier)
-			load_rules(s->env.classifier, old, err);
+			restored &= load_rules(s->env.classifier, old, err) == 0;
 		for (int j = 0; j < i; j++)
 			if (s->inst[j] && backend_all[j]->replace_rules)
-				backend_all[j]->replace_rules(s->inst[j], old);
+				restored &= backend_all[j]->replace_rules(s->inst[j], old) == 0;
+		if (restored)
+			sb_printf(err, "backend %s refused the new rules; the running rules stay", backend_all[i]->name);
+		else
+			sb_printf(err, "backend %s refused the new rules and the old ones could not all be put back: "
+				       "the backends now disagree; reload a valid config or restart",
+				  backend_all[i]->name);
 		return -1;
 	}
 	s->env.cfg = cfg;
@@ -254,8 +270,9 @@ void steering_stop(struct steering *s)
 	if (!s)
 		return;
 	for (int i = 0; backend_all[i]; i++)
-		if (s->inst[i])
-			backend_all[i]->remove(s->inst[i]);
+		if (s->inst[i] && backend_all[i]->remove(s->inst[i]) < 0)
+			fprintf(stderr, "steer: backend %s could not be removed: `steer cleanup` removes it\n",
+				backend_all[i]->name);
 	steer_bpf_destroy(s->env.classifier);
 	free(s);
 }

@@ -144,11 +144,12 @@ static void test_join_takes_once(void **state)
 	join_add(j, &e);
 	v6(&c, "fd00:1::2", 40000);
 	v6(&d, "fd00:2::2", 80);
-	assert_false(join_take(j, IPPROTO_UDP, (void *)&c, (void *)&d, &got)); /* other protocol */
-	assert_true(join_take(j, IPPROTO_TCP, (void *)&c, (void *)&d, &got));
+	assert_false(join_take(j, IPPROTO_UDP, (void *)&c, (void *)&d, 100, &got)); /* other protocol */
+	assert_false(join_take(j, IPPROTO_TCP, (void *)&c, (void *)&d, 4, &got)); /* a newer flow's record */
+	assert_true(join_take(j, IPPROTO_TCP, (void *)&c, (void *)&d, 5, &got));
 	assert_int_equal(got.ts_ns, 5);
 	assert_int_equal(got.backend, STEER_BACKEND_NFT);
-	assert_false(join_take(j, IPPROTO_TCP, (void *)&c, (void *)&d, &got)); /* taken */
+	assert_false(join_take(j, IPPROTO_TCP, (void *)&c, (void *)&d, 100, &got)); /* taken */
 	join_free(j);
 }
 
@@ -164,9 +165,9 @@ static void test_join_newer_record_replaces(void **state)
 	join_add(j, &b);
 	v4(&c, "198.18.1.2", 1000);
 	v4(&d, "198.18.2.2", 80);
-	assert_true(join_take(j, IPPROTO_TCP, (void *)&c, (void *)&d, &got));
+	assert_true(join_take(j, IPPROTO_TCP, (void *)&c, (void *)&d, 100, &got));
 	assert_int_equal(got.ts_ns, 2);
-	assert_false(join_take(j, IPPROTO_TCP, (void *)&c, (void *)&d, &got));
+	assert_false(join_take(j, IPPROTO_TCP, (void *)&c, (void *)&d, 100, &got));
 	assert_int_equal(join_evicted(j), 0);
 	join_free(j);
 }
@@ -188,7 +189,7 @@ static void test_join_evicts_oldest(void **state)
 	for (int i = 0; i < 20; i++) {
 		v4(&c, "198.18.1.2", 1000 + i);
 		/* Only the 8 newest are still there, and each exactly as recorded. */
-		assert_int_equal(join_take(j, IPPROTO_TCP, (void *)&c, (void *)&d, &got), i >= 12);
+		assert_int_equal(join_take(j, IPPROTO_TCP, (void *)&c, (void *)&d, 100, &got), i >= 12);
 		if (i >= 12)
 			assert_int_equal(got.ts_ns, i);
 	}
