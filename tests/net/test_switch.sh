@@ -14,7 +14,7 @@ setup "echo server" lab_wait_port "$LAB_S" 7000
 setup "steer starts" lab_steer_start "$(lab_conf 'steer tcp dport 80,7000')"
 
 streams() {
-	ip netns exec "$LAB_C" python3 "$(dirname "$0")/streams.py" "$1" 7000 5 14 "$LAB_DIR/ready$2" \
+	ip netns exec "$LAB_C" python3 "$(dirname "$0")/streams.py" "$1" 7000 5 16 "$LAB_DIR/ready$2" \
 		>"$LAB_DIR/streams$2.out" 2>&1
 }
 streams $S4 4 &
@@ -22,7 +22,7 @@ s4=$!
 streams $S6 6 &
 s6=$!
 for i in $(seq 50); do [ -e "$LAB_DIR/ready4" ] && [ -e "$LAB_DIR/ready6" ] && break; sleep 0.1; done
-ip netns exec "$LAB_C" wrk -t1 -c4 -d12s -H 'Connection: close' "http://$S4/" >"$LAB_DIR/wrk.out" 2>&1 &
+ip netns exec "$LAB_C" wrk -t1 -c4 -d14s -H 'Connection: close' "http://$S4/" >"$LAB_DIR/wrk.out" 2>&1 &
 w=$!
 sleep 0.5
 switched=0
@@ -32,6 +32,9 @@ for i in $(seq 20); do
 	sleep 0.5
 done
 expect_eq "20 switches accepted" "$switched" 20
+# Read while wrk still runs: when it exits it drops its in-flight
+# connections with resets of its own, which are not the switch's doing.
+resets=$(lab_counter '.proxy.closed.client_reset + .proxy.closed.upstream_reset')
 wait $w
 reqs=$(sed -n 's/^ *\([0-9]*\) requests in.*/\1/p' "$LAB_DIR/wrk.out")
 echo "  wrk: $reqs requests; $(grep -E 'Socket errors|Non-2xx' "$LAB_DIR/wrk.out" | tr -s ' ' || echo 'no errors')"
@@ -44,7 +47,7 @@ expect_eq "IPv4 streams intact ($(tr '\n' ' ' <"$LAB_DIR/streams4.out"))" "$rc" 
 wait $s6
 rc=$?
 expect_eq "IPv6 streams intact ($(tr '\n' ' ' <"$LAB_DIR/streams6.out"))" "$rc" 0
-expect_eq "proxy: no connection reset" "$(lab_counter '.proxy.closed.client_reset + .proxy.closed.upstream_reset')" 0
+expect_eq "proxy: no connection reset during the switches" "$resets" 0
 expect_eq "back on ebpf after an even number of switches" "$(lab_counter .backend)" ebpf
 expect_ge "eBPF steered new flows" "$(lab_counter .counters.ebpf.steered_new)" 100
 expect_ge "nft was probed into new flows" "$(lab_counter .counters.ebpf.probed)" 100
