@@ -8,9 +8,13 @@
  *                  transparent listener.
  *   steer_return   return (server-facing) interfaces: replies to the proxy's
  *                  upstream sockets that are bound to a client's non-local
- *                  address go to that socket (a fragmented UDP reply: all
- *                  its fragments are marked, see steer_frags). Never steers
+ *                  address go to that socket (a fragmented reply: all its
+ *                  fragments are marked, see steer_frags). Never steers
  *                  new flows.
+ *   Both TC programs mark ICMP/ICMPv6 errors about packets the proxy's
+ *   sockets sent for local delivery (icmp_err), and only mark, never assign,
+ *   IP-fragmented TCP/UDP of steered flows (reassembly drops an assigned
+ *   socket).
  *   steer_lookup   sk_lookup, attached to the network namespace: gives the
  *                  proxy's listener to the socket lookups the classifier
  *                  cannot settle with an assign (a SYN that meets a
@@ -188,6 +192,13 @@ struct pkt {
 
 /* parse(): a non-first fragment; family, addresses, proto and frag_id are set. */
 #define PARSE_FRAG_REST (-2)
+/*
+ * parse(): an ICMP/ICMPv6 error quoting a TCP/UDP packet; p->proto is the
+ * quoted protocol and p->t the quoted tuple reversed, i.e. as an incoming
+ * packet for the socket that sent the quoted one would carry it (saddr = the
+ * quoted daddr, sport = the quoted dport, ...), ready for a socket lookup.
+ */
+#define PARSE_ICMP_ERR (-3)
 
 static __always_inline void count(__u32 c)
 {
@@ -198,9 +209,86 @@ static __always_inline void count(__u32 c)
 }
 
 /*
+ * The ICMP (family 4) or ICMPv6 (family 6) message at off..end. Errors that
+ * quote a packet (v4: destination unreachable, all codes, fragmentation
+ * needed included; time exceeded; parameter problem. v6: destination
+ * unreachable, packet too big, time exceeded, parameter problem) are parsed
+ * down to the quoted IPv4/IPv6 header (v6: and one fragment header) and the
+ * first 8 bytes of its TCP/UDP header, which RFC 792/4443 guarantee and the
+ * kernel's error handlers need. Returns PARSE_ICMP_ERR with p->proto and the
+ * reversed tuple in p->t (see PARSE_ICMP_ERR); STEER_C_NOT_IP for any other
+ * ICMP (not an error, a fragmented ICMP message, a quoted packet that is no
+ * TCP/UDP or a later fragment); STEER_C_MALFORMED when the ICMP header, the
+ * quoted IP header or the 8 quoted L4 bytes are cut.
+ */
+static __always_inline int parse_icmp(struct __sk_buff *skb, struct pkt *p, __u32 off, __u32 end)
+{
+	__u8 ih[2]; /* type, code */
+	__be16 ports[2];
+	__u8 nh;
+
+	if (p->frag)
+		return STEER_C_NOT_IP; /* a fragmented ICMP message: ignored */
+	if (off + 8 > end || bpf_skb_load_bytes(skb, off, ih, sizeof(ih)))
+		return STEER_C_MALFORMED;
+	if (p->family == 4 ? ih[0] != 3 && ih[0] != 11 && ih[0] != 12 : ih[0] < 1 || ih[0] > 4)
+		return STEER_C_NOT_IP;
+	off += 8;
+	if (p->family == 4) {
+		struct iphdr ip;
+
+		if (off + sizeof(ip) > end || bpf_skb_load_bytes(skb, off, &ip, sizeof(ip)))
+			return STEER_C_MALFORMED;
+		if (ip.version != 4 || ip.ihl < 5)
+			return STEER_C_MALFORMED;
+		if (ip.frag_off & bpf_htons(0x1fff))
+			return STEER_C_NOT_IP; /* quotes a later fragment: no ports */
+		nh = ip.protocol;
+		p->t.ipv4.saddr = ip.daddr;
+		p->t.ipv4.daddr = ip.saddr;
+		off += ip.ihl * 4;
+	} else {
+		struct ipv6hdr ip6;
+
+		if (off + sizeof(ip6) > end || bpf_skb_load_bytes(skb, off, &ip6, sizeof(ip6)))
+			return STEER_C_MALFORMED;
+		if (ip6.version != 6)
+			return STEER_C_MALFORMED;
+		nh = ip6.nexthdr;
+		__builtin_memcpy(p->t.ipv6.saddr, &ip6.daddr, 16);
+		__builtin_memcpy(p->t.ipv6.daddr, &ip6.saddr, 16);
+		off += sizeof(ip6);
+		if (nh == IPPROTO_FRAGMENT) { /* the first fragment of a datagram the socket sent */
+			__u8 fh[4]; /* next header, reserved, offset and flags */
+
+			if (off + 8 > end || bpf_skb_load_bytes(skb, off, fh, sizeof(fh)))
+				return STEER_C_MALFORMED;
+			if ((fh[2] << 8 | fh[3]) & 0xfff8)
+				return STEER_C_NOT_IP;
+			nh = fh[0];
+			off += 8;
+		}
+	}
+	if (nh != IPPROTO_TCP && nh != IPPROTO_UDP)
+		return STEER_C_NOT_IP;
+	if (off + 8 > end || bpf_skb_load_bytes(skb, off, ports, sizeof(ports)))
+		return STEER_C_MALFORMED;
+	if (p->family == 4) {
+		p->t.ipv4.sport = ports[1];
+		p->t.ipv4.dport = ports[0];
+	} else {
+		p->t.ipv6.sport = ports[1];
+		p->t.ipv6.dport = ports[0];
+	}
+	p->proto = nh;
+	return PARSE_ICMP_ERR;
+}
+
+/*
  * Returns -1 when the packet is a parsed TCP/UDP packet (p->frag FRAG_FIRST
  * for the first fragment of a fragmented one), PARSE_FRAG_REST for a later
- * fragment, else the counter.
+ * fragment, PARSE_ICMP_ERR for an ICMP error about a TCP/UDP packet (see
+ * parse_icmp), else the counter.
  */
 static __always_inline int parse(struct __sk_buff *skb, struct pkt *p)
 {
@@ -279,7 +367,7 @@ static __always_inline int parse(struct __sk_buff *skb, struct pkt *p)
 		for (i = 0; i < STEER_MAX_EXT_HDRS; i++) {
 			__u8 h[2]; /* next header, length */
 
-			if (nh == IPPROTO_TCP || nh == IPPROTO_UDP)
+			if (nh == IPPROTO_TCP || nh == IPPROTO_UDP || nh == IPPROTO_ICMPV6)
 				break;
 			if (nh == IPPROTO_FRAGMENT) {
 				struct frag_hdr {
@@ -355,6 +443,8 @@ static __always_inline int parse(struct __sk_buff *skb, struct pkt *p)
 			p->t.ipv6.sport = uh.source;
 			p->t.ipv6.dport = uh.dest;
 		}
+	} else if (nh == (p->family == 4 ? IPPROTO_ICMP : IPPROTO_ICMPV6)) {
+		return parse_icmp(skb, p, off, end);
 	} else {
 		return STEER_C_NOT_IP;
 	}
@@ -557,10 +647,12 @@ static __always_inline int steer_tw(struct __sk_buff *skb, struct pkt *p, __u32 
 }
 
 /*
- * The first fragment of a steered UDP datagram: reassembly orphans the skb
- * (an assigned socket would be dropped), so every fragment is only marked for
- * local delivery (the later ones through steer_frags) and the reassembled
- * datagram's socket lookup finds the UDP listener through steer_lookup.
+ * The first fragment of a steered UDP datagram or TCP SYN: reassembly orphans
+ * the skb (an assigned socket would be dropped), so every fragment is only
+ * marked for local delivery (the later ones through steer_frags) and the
+ * reassembled datagram's socket lookup (TCP: the SYN's listener lookup, also
+ * the one a TIME_WAIT socket's TW_SYN path makes) finds the proxy's listener
+ * through steer_lookup.
  */
 static __always_inline int steer_frag_first(struct __sk_buff *skb, struct pkt *p, __u32 slot, __u32 *c)
 {
@@ -593,7 +685,7 @@ static __always_inline int steer_new(struct __sk_buff *skb, struct pkt *p, int t
 		*c = STEER_C_NO_LISTENER_PASS;
 		return STEER_PASS;
 	}
-	if (tw || (p->frag && p->proto == IPPROTO_UDP)) {
+	if (tw || p->frag) {
 		__u32 slot = listen_slot(p);
 
 		/* steer_lookup cannot look sockets up: it finds an external proxy's here. */
@@ -603,9 +695,10 @@ static __always_inline int steer_new(struct __sk_buff *skb, struct pkt *p, int t
 			*c = STEER_C_ASSIGN_FAILED;
 			return fail_verdict();
 		}
-		if (tw)
-			return steer_tw(skb, p, slot, c);
-		return steer_frag_first(skb, p, slot, c);
+		/* fragmented (even a TIME_WAIT SYN: the reassembled one meets it) */
+		if (p->frag)
+			return steer_frag_first(skb, p, slot, c);
+		return steer_tw(skb, p, slot, c);
 	}
 	err = bpf_sk_assign(skb, sk, 0);
 	bpf_sk_release(sk);
@@ -758,6 +851,69 @@ static __always_inline int frag_rest(struct __sk_buff *skb, const struct pkt *p,
 	return STEER_PASS;
 }
 
+/*
+ * An ICMP/ICMPv6 error quoting a TCP/UDP packet (parse: PARSE_ICMP_ERR, p->t
+ * already reversed). When one of the proxy's sockets sent the quoted packet,
+ * the error is addressed to a non-local address (the client's, for an
+ * upstream socket bound to it; the original server's, for a socket the
+ * proxy accepted or a UDP reply socket) and would be forwarded: mark it for
+ * local delivery, where icmp_rcv/icmpv6_rcv find the socket themselves
+ * (tcp_v4_err and friends: PMTU, unreachable, ...), as nft's socket
+ * expression, which looks inside ICMP errors, does. No bpf_sk_assign: the
+ * ICMP layer does its own lookup. TCP: any socket but LISTEN and TIME_WAIT;
+ * UDP: only a connected one (an unconnected socket is a local service's).
+ * PROBE: nft's work, nothing done (not_ip, as any other ICMP).
+ */
+static __always_inline int icmp_err(struct __sk_buff *skb, struct pkt *p, __u32 mode)
+{
+	struct bpf_sock *sk;
+	int ours = 0;
+
+	if (mode != STEER_MODE_PROBE) {
+		if (p->proto == IPPROTO_TCP) {
+			sk = skc_lookup(skb, p);
+			if (sk) {
+				ours = sk->state != BPF_TCP_LISTEN && sk->state != BPF_TCP_TIME_WAIT;
+				bpf_sk_release(sk);
+			}
+		} else {
+			if (p->family == 4)
+				sk = bpf_sk_lookup_udp(skb, &p->t, sizeof(p->t.ipv4), BPF_F_CURRENT_NETNS, 0);
+			else
+				sk = bpf_sk_lookup_udp(skb, &p->t, sizeof(p->t.ipv6), BPF_F_CURRENT_NETNS, 0);
+			if (sk) {
+				ours = sk->dst_port != 0;
+				bpf_sk_release(sk);
+			}
+		}
+	}
+	if (!ours) {
+		count(STEER_C_NOT_IP);
+		return STEER_PASS;
+	}
+	skb->mark |= steer_mark;
+	count(STEER_C_ICMP_DELIVERED);
+	return STEER_PASS;
+}
+
+/*
+ * The first fragment of a TCP segment for a socket the proxy holds (client
+ * side: an established flow; return side: a reply to an upstream socket):
+ * reassembly orphans the skb, so an assigned socket would be dropped. All
+ * fragments are only marked (the later ones through steer_frags); the
+ * reassembled segment finds the socket by the kernel's own lookup.
+ */
+static __always_inline void frag_held(struct __sk_buff *skb, const struct pkt *p)
+{
+	struct steer_frag_key fk;
+	__u64 now = bpf_ktime_get_ns();
+
+	frag_key_make(&fk, p);
+	bpf_map_update_elem(&steer_frags, &fk, &now, BPF_ANY);
+	skb->mark |= steer_mark;
+	count(STEER_C_FRAGMENT_STEERED);
+}
+
 SEC("tc")
 int steer_ingress(struct __sk_buff *skb)
 {
@@ -768,6 +924,8 @@ int steer_ingress(struct __sk_buff *skb)
 	c = parse(skb, &p);
 	if (c == PARSE_FRAG_REST)
 		return frag_rest(skb, &p, mode);
+	if (c == PARSE_ICMP_ERR)
+		return icmp_err(skb, &p, mode);
 	if (c >= 0) {
 		count(c);
 		return STEER_PASS;
@@ -798,6 +956,11 @@ int steer_ingress(struct __sk_buff *skb)
 				/* a SYN of a flow that has a socket: not new, and not ours */
 				bpf_sk_release(sk);
 				count(STEER_C_NOT_MATCHED);
+				return STEER_PASS;
+			} else if (p.frag) {
+				/* IP-fragmented segment of a flow the proxy holds: marked only */
+				bpf_sk_release(sk);
+				frag_held(skb, &p);
 				return STEER_PASS;
 			} else {
 				long err = bpf_sk_assign(skb, sk, 0);
@@ -841,6 +1004,8 @@ int steer_return(struct __sk_buff *skb)
 	c = parse(skb, &p);
 	if (c == PARSE_FRAG_REST) /* a later fragment of a reply steered below? */
 		return frag_rest(skb, &p, *(volatile __u32 *)&steer_mode);
+	if (c == PARSE_ICMP_ERR) /* about a packet an upstream socket sent? */
+		return icmp_err(skb, &p, *(volatile __u32 *)&steer_mode);
 	if (c >= 0) {
 		count(c);
 		return STEER_PASS;
@@ -870,22 +1035,16 @@ int steer_return(struct __sk_buff *skb)
 			bpf_sk_release(sk);
 			goto pass;
 		}
-		if (p.frag) {
-			/*
-			 * A fragmented reply: reassembly orphans the skb, so all
-			 * its fragments are only marked; the reassembled datagram
-			 * finds the connected upstream socket by the normal lookup.
-			 */
-			struct steer_frag_key fk;
-			__u64 now = bpf_ktime_get_ns();
-
-			bpf_sk_release(sk);
-			frag_key_make(&fk, &p);
-			bpf_map_update_elem(&steer_frags, &fk, &now, BPF_ANY);
-			skb->mark |= steer_mark;
-			count(STEER_C_FRAGMENT_STEERED);
-			return STEER_PASS;
-		}
+	}
+	if (p.frag) {
+		/*
+		 * A fragmented reply (UDP or TCP): reassembly orphans the skb, so
+		 * all its fragments are only marked; the reassembled datagram or
+		 * segment finds the upstream socket by the normal lookup.
+		 */
+		bpf_sk_release(sk);
+		frag_held(skb, &p);
+		return STEER_PASS;
 	}
 	err = bpf_sk_assign(skb, sk, 0);
 	bpf_sk_release(sk);

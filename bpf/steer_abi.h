@@ -186,7 +186,10 @@ struct steer_event {
  *    (local delivery), reassembled locally, and the reassembled datagram's
  *    socket lookup (original destination, no socket there) is answered with
  *    the proxy's UDP listener; the entry stays (refreshed by every first
- *    fragment) until it is older than udp-idle-timeout.
+ *    fragment) until it is older than udp-idle-timeout;
+ *  - a steered TCP SYN that arrives IP-fragmented: the same (all fragments
+ *    marked, no assign); the reassembled SYN's listener lookup is answered
+ *    with the proxy's TCP listener, once, as for a TIME_WAIT SYN.
  * An entry older than its age limit is ignored (and deleted).
  */
 struct steer_flow_key {
@@ -208,8 +211,10 @@ struct steer_redirect_val {
 
 /*
  * steer_frags: LRU_HASH of the fragmented datagrams being steered (client
- * datagrams of steered UDP flows; on the return interfaces, replies to the
- * proxy's connected upstream UDP sockets), keyed by the reassembly identity;
+ * datagrams of steered UDP flows, IP-fragmented TCP segments of steered new
+ * flows or of flows the proxy holds; on the return interfaces, replies to the
+ * proxy's connected upstream UDP sockets and established upstream TCP
+ * sockets), keyed by the reassembly identity;
  * the value is the time of the first fragment.
  * Non-first fragments found here (within STEER_FRAG_NS) are marked too.
  */
@@ -253,12 +258,21 @@ enum steer_counter {
 	STEER_C_NOT_IP,              /* not IPv4/IPv6, or not TCP/UDP */
 	STEER_C_PROBED,              /* new matching flow left to nft (probe/split) */
 	STEER_C_EVENTS_LOST,         /* ring buffer full: an event not written (not per packet) */
-	STEER_C_FRAGMENT_STEERED,    /* fragment of a steered UDP datagram (or of a reply to an
-					upstream socket, return program): marked for local delivery */
+	STEER_C_FRAGMENT_STEERED,    /* fragment of a steered UDP datagram or TCP segment (new
+					flow, or one the proxy holds; or of a reply to an upstream
+					socket, return program): marked for local delivery */
 	/* steer_lookup (the netns sk_lookup program), not per classifier packet: */
-	STEER_C_TW_REDIRECTED,       /* TIME_WAIT SYN's listener lookup given the proxy listener */
+	STEER_C_TW_REDIRECTED,       /* TIME_WAIT SYN's (or reassembled fragmented SYN's) listener
+					lookup given the proxy listener */
 	STEER_C_FRAG_REDIRECTED,     /* reassembled datagram's socket lookup given the UDP listener */
 	STEER_C_LOOKUP_FAILED,       /* recorded tuple, but no listener in the slot or assign refused */
+	/* classifier, per packet (appended: the indices above are stable): */
+	STEER_C_ICMP_DELIVERED,      /* ICMP/ICMPv6 error quoting a packet one of the proxy's sockets
+					sent (a connected TCP socket, not LISTEN/TIME_WAIT, or a
+					connected UDP socket): marked for local delivery, where
+					icmp_rcv/icmpv6_rcv hand it to that socket. Other ICMP: not_ip;
+					an error whose quoted IP header or first 8 L4 bytes are cut:
+					malformed */
 	STEER_C_MAX,
 };
 
@@ -270,6 +284,7 @@ enum steer_counter {
 		"assign_failed", "malformed", "fragment", "not_ip",         \
 		"probed", "events_lost", "fragment_steered",                \
 		"tw_redirected", "frag_redirected", "lookup_failed",        \
+		"icmp_delivered",                                           \
 	}
 
 #endif

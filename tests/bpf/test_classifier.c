@@ -413,7 +413,13 @@ static void expect(struct inst *in, bool ret, const char *name, const uint8_t *p
 		}
 	}
 	if (nmoved != 1 || d[moved] != 1) {
-		fail(name, "expected exactly one counter to move by one, %d moved", nmoved);
+		char which[256] = "";
+
+		for (int i = 0; i < STEER_C_MAX; i++)
+			if (d[i])
+				snprintf(which + strlen(which), sizeof(which) - strlen(which), " %s+%llu",
+					 cnames[i], (unsigned long long)d[i]);
+		fail(name, "expected exactly one counter to move by one, %d moved:%s", nmoved, which);
 		return;
 	}
 
@@ -791,7 +797,11 @@ static void test_parsing(struct inst *in)
 	expect_spec(in, false, "v6 hop + dst + rt + AH steered", &s, X_STEER);
 	s.ext = EXT_FRAG;
 	s.frag = 0x0001; /* offset 0, M */
-	expect_spec(in, false, "v6 first fragment steered", &s, X_STEER);
+	s.sport = 40100; /* a tuple of its own: its steer_redirect entry would meet later SYNs' lookups */
+	/* a fragmented SYN is marked, not assigned (reassembly drops the socket): see test_tcp_frags */
+	expect_spec(in, false, "v6 first fragment of a syn marked (fragment_steered)", &s,
+		    X_MARK + STEER_C_FRAGMENT_STEERED);
+	s.src = "fd00::3"; /* another datagram: not in steer_frags */
 	s.frag = 0x0008; /* offset 1 */
 	expect_spec(in, false, "v6 non-first fragment", &s, STEER_C_FRAGMENT);
 	s.ext = EXT_HOP | EXT_FRAG;
@@ -825,11 +835,15 @@ static void test_parsing(struct inst *in)
 	/* v4 fragments */
 	s = syn4("192.168.1.2", "10.1.2.3", 80);
 	s.frag = 0x2000; /* MF, offset 0 */
-	expect_spec(in, false, "v4 first fragment (MF) steered", &s, X_STEER);
+	s.sport = 40100;
+	expect_spec(in, false, "v4 first fragment (MF) of a syn marked (fragment_steered)", &s,
+		    X_MARK + STEER_C_FRAGMENT_STEERED);
+	s.src = "192.168.1.3"; /* another datagram: not in steer_frags */
 	s.frag = 0x0010;
 	expect_spec(in, false, "v4 non-first fragment", &s, STEER_C_FRAGMENT);
 	s.frag = 0x2010;
 	expect_spec(in, false, "v4 middle fragment", &s, STEER_C_FRAGMENT);
+	s = syn4("192.168.1.2", "10.1.2.3", 80);
 	s.frag = 0x4000; /* DF */
 	expect_spec(in, false, "v4 DF not a fragment", &s, X_STEER);
 
@@ -1114,6 +1128,7 @@ static void test_sockets(struct inst *in)
 	}
 	s = syn4("192.168.1.2", "10.1.2.3", 80);
 	expect_spec(in, true, "return: a new flow is never steered", &s, STEER_C_RETURN_PASSED);
+	s.src = "192.168.1.4"; /* not a datagram test_parsing recorded */
 	s.frag = 0x0010;
 	expect_spec(in, true, "return: fragment counted", &s, STEER_C_FRAGMENT);
 }
@@ -2061,6 +2076,448 @@ static void test_redirect_external(void)
 	steer_bpf_destroy(ex.b);
 }
 
+/* expect_frag_p with exactly nwant events (-1: not checked). */
+static void expect_frag_ev(struct inst *in, bool ret, const char *name, struct spec s, uint32_t id, int want,
+			   int nwant)
+{
+	want_nev = nwant;
+	want_tuple = nwant > 0 ? &s : NULL;
+	expect_frag_p(in, ret, name, s, id, 0, want);
+	want_nev = -1;
+	want_tuple = NULL;
+}
+
+/*
+ * IP-fragmented TCP: reassembly orphans the skb (an assigned socket would be
+ * dropped), so every fragment of a steered SYN, or of a segment of a flow the
+ * proxy holds, is only marked (first: recorded in steer_frags; later: found
+ * there). A steered SYN's tuple also goes to steer_redirect (TCP slot), so
+ * steer_lookup gives the reassembled SYN the proxy's listener.
+ */
+static void test_tcp_frags(void)
+{
+	struct inst in = load(false, false);
+	int fds[4], c, a, l;
+	struct spec s;
+
+	check("tcp frags: install rules", install(&in, rules_a, 5) == 0, "failed");
+	set_listeners(&in, fds);
+
+	/* --- a steered SYN, IPv4 */
+	s = syn4("192.168.1.2", "10.1.2.3", 80);
+	s.sport = 41000;
+	s.frag = 0x2000;
+	expect_frag_ev(&in, false, "tcp frag v4: first fragment of a steered syn marked, one FLOW event", s, 0x5a5a,
+		       X_MARK + STEER_C_FRAGMENT_STEERED, 1);
+	check("tcp frag v4: tuple recorded in steer_redirect with the TCP4 slot",
+	      redirect_slot(&in, 4, IPPROTO_TCP, "192.168.1.2", "10.1.2.3", 41000, 80) == STEER_LISTEN_TCP4,
+	      "not recorded");
+	s.frag = 0x20b9;
+	expect_frag_ev(&in, false, "tcp frag v4: middle fragment marked, no event", s, 0x5a5a,
+		       X_MARK + STEER_C_FRAGMENT_STEERED, 0);
+	s.frag = 0x0172;
+	expect_frag_ev(&in, false, "tcp frag v4: last fragment marked", s, 0x5a5a, X_MARK + STEER_C_FRAGMENT_STEERED,
+		       0);
+	expect_frag(&in, "tcp frag v4: another datagram's later fragment passed", s, 0x5a5b, 0, STEER_C_FRAGMENT);
+	expect_lookup(&in, "tcp frag v4: the reassembled syn's listener lookup gets the TCP4 listener", 4,
+		      IPPROTO_TCP, "192.168.1.2", 41000, "10.1.2.3", 80, fds[0], STEER_C_TW_REDIRECTED);
+	expect_lookup(&in, "tcp frag v4: a tcp redirect is used once", 4, IPPROTO_TCP, "192.168.1.2", 41000,
+		      "10.1.2.3", 80, -1, -1);
+
+	/* --- a steered SYN, IPv6 (fragment header) */
+	s = syn6("fd00::2", "2001:db8::10", 80);
+	s.sport = 41000;
+	s.ext = EXT_FRAG;
+	s.frag = 0x0001;
+	expect_frag_ev(&in, false, "tcp frag v6: first fragment of a steered syn marked, one FLOW event", s,
+		       0x7a7a7a7a, X_MARK + STEER_C_FRAGMENT_STEERED, 1);
+	check("tcp frag v6: tuple recorded with the TCP6 slot",
+	      redirect_slot(&in, 6, IPPROTO_TCP, "fd00::2", "2001:db8::10", 41000, 80) == STEER_LISTEN_TCP6,
+	      "not recorded");
+	s.frag = 0x05a8;
+	expect_frag_ev(&in, false, "tcp frag v6: later fragment marked", s, 0x7a7a7a7a,
+		       X_MARK + STEER_C_FRAGMENT_STEERED, 0);
+	expect_lookup(&in, "tcp frag v6: the reassembled syn gets the TCP6 listener", 6, IPPROTO_TCP, "fd00::2",
+		      41000, "2001:db8::10", 80, fds[1], STEER_C_TW_REDIRECTED);
+
+	/* --- not steered: no rule, bypass, an ACK without a socket */
+	s = syn4("192.168.1.2", "10.1.2.3", 81);
+	s.sport = 41001;
+	s.frag = 0x2000;
+	expect_frag(&in, "tcp frag: first fragment of an unmatched syn not matched", s, 0x5c5c, 0,
+		    STEER_C_NOT_MATCHED);
+	s.frag = 0x00b9;
+	expect_frag(&in, "tcp frag: its later fragment passed", s, 0x5c5c, 0, STEER_C_FRAGMENT);
+	s = syn4("192.168.1.2", "10.0.2.5", 80);
+	s.frag = 0x2000;
+	expect_frag(&in, "tcp frag: first fragment of a bypassed syn", s, 0x5d5d, 0, STEER_C_BYPASSED);
+	s = syn4("192.168.1.2", "10.1.2.3", 80);
+	s.sport = 41002;
+	s.flags = F_ACK;
+	s.frag = 0x2000;
+	expect_frag(&in, "tcp frag: first fragment of an ack without socket not matched", s, 0x5e5e, 0,
+		    STEER_C_NOT_MATCHED);
+
+	/* --- flows the proxy holds: client side and return side, marked, never assigned */
+	tcp_pair("127.0.0.1", 34700, "127.0.0.1", 9070, &c, &a, &l);
+	s = (struct spec){ .family = 4, .proto = IPPROTO_TCP, .src = "127.0.0.1", .dst = "127.0.0.1",
+			   .sport = 34700, .dport = 9070, .flags = F_ACK, .frag = 0x2000 };
+	expect_frag_ev(&in, false, "tcp frag: established flow's first fragment marked, not assigned, no event", s,
+		       0x6a6a, X_MARK + STEER_C_FRAGMENT_STEERED, 0);
+	s.frag = 0x00b9;
+	expect_frag_ev(&in, false, "tcp frag: established flow's later fragment marked", s, 0x6a6a,
+		       X_MARK + STEER_C_FRAGMENT_STEERED, 0);
+	s.frag = 0x2000;
+	expect_frag_ev(&in, true, "return: first fragment of a reply to an upstream tcp socket marked", s, 0x6b6b,
+		       X_MARK + STEER_C_FRAGMENT_STEERED, 0);
+	s.frag = 0x00b9;
+	expect_frag_ev(&in, true, "return: its later fragment marked", s, 0x6b6b, X_MARK + STEER_C_FRAGMENT_STEERED,
+		       0);
+	s.frag = 0x0000;
+	expect_spec(&in, true, "return: the same reply unfragmented still assigned", &s, X_RET);
+	s.sport = 34701; /* the listener only */
+	s.frag = 0x2000;
+	expect_frag_p(&in, true, "return: first fragment for a listener only passed", s, 0x6c6c, 0,
+		    STEER_C_RETURN_PASSED);
+	s.frag = 0x00b9;
+	expect_frag_p(&in, true, "return: and its later fragment", s, 0x6c6c, 0, STEER_C_FRAGMENT);
+	close(c);
+	close(a);
+	close(l);
+	tcp_pair("::1", 34700, "::1", 9071, &c, &a, &l);
+	s = (struct spec){ .family = 6, .proto = IPPROTO_TCP, .src = "::1", .dst = "::1", .sport = 34700,
+			   .dport = 9071, .flags = F_ACK, .ext = EXT_FRAG, .frag = 0x0001 };
+	expect_frag(&in, "tcp frag v6: established flow's first fragment marked", s, 0x6d6d6d6d, 0,
+		    X_MARK + STEER_C_FRAGMENT_STEERED);
+	s.frag = 0x05a8;
+	expect_frag(&in, "tcp frag v6: established flow's later fragment marked", s, 0x6d6d6d6d, 0,
+		    X_MARK + STEER_C_FRAGMENT_STEERED);
+	s.frag = 0x0001;
+	expect_frag_p(&in, true, "return: v6 first fragment of a reply to an upstream tcp socket marked", s,
+		      0x6e6e6e6e, 0, X_MARK + STEER_C_FRAGMENT_STEERED);
+	close(c);
+	close(a);
+	close(l);
+
+	/* --- a fragmented SYN that meets a TIME_WAIT socket: marked and recorded (the reassembled
+	 * SYN takes the TW_SYN path, whose listener lookup steer_lookup answers) */
+	make_time_wait(9072);
+	s = (struct spec){ .family = 4, .proto = IPPROTO_TCP, .src = "127.0.0.1", .dst = "127.0.0.1",
+			   .sport = 9072, .dport = 7777, .flags = F_SYN, .frag = 0x2000 };
+	expect_frag(&in, "tcp frag: time-wait syn fragmented: marked, fragment_steered", s, 0x6f6f, 0,
+		    X_MARK + STEER_C_FRAGMENT_STEERED);
+	check("tcp frag: time-wait syn recorded with the TCP4 slot",
+	      redirect_slot(&in, 4, IPPROTO_TCP, "127.0.0.1", "127.0.0.1", 9072, 7777) == STEER_LISTEN_TCP4,
+	      "not recorded");
+
+	/* --- no listener: fail-open, nothing recorded */
+	steer_bpf_set_listener(in.b, STEER_LISTEN_TCP4, -1);
+	s = syn4("192.168.1.2", "10.1.2.3", 80);
+	s.sport = 41003;
+	s.frag = 0x2000;
+	expect_frag(&in, "tcp frag: no listener: fail-open pass", s, 0x7070, 0, STEER_C_NO_LISTENER_PASS);
+	s.frag = 0x00b9;
+	expect_frag(&in, "tcp frag: no listener: later fragment passed", s, 0x7070, 0, STEER_C_FRAGMENT);
+	check("tcp frag: no listener: nothing recorded",
+	      redirect_slot(&in, 4, IPPROTO_TCP, "192.168.1.2", "10.1.2.3", 41003, 80) == -1, "recorded");
+	steer_bpf_set_listener(in.b, STEER_LISTEN_TCP4, fds[0]);
+
+	/* --- PROBE: nft's; the first fragment of a SYN probed, nothing marked or recorded */
+	steer_bpf_set_mode(in.b, STEER_MODE_PROBE, 0);
+	s.sport = 41004;
+	s.frag = 0x2000;
+	expect_frag_ev(&in, false, "probe: tcp first fragment probed, not marked", s, 0x7171, STEER_C_PROBED, 1);
+	s.frag = 0x00b9;
+	expect_frag(&in, "probe: its later fragment only counted", s, 0x7171, 0, STEER_C_FRAGMENT);
+	check("probe: tcp first fragment not recorded",
+	      redirect_slot(&in, 4, IPPROTO_TCP, "192.168.1.2", "10.1.2.3", 41004, 80) == -1, "recorded");
+	steer_bpf_set_mode(in.b, STEER_MODE_EBPF, 0);
+
+	steer_bpf_destroy(in.b);
+	for (int i = 0; i < 4; i++)
+		close(fds[i]);
+}
+
+/* ------------------------------------------------------------------ */
+/* ICMP errors                                                          */
+
+/* An ICMP/ICMPv6 error quoting a packet src:sport -> dst:dport (sent by a socket at src). */
+struct icmp_spec {
+	int family;
+	uint8_t type, code;
+	uint32_t info;         /* the header's second word (MTU for frag needed / packet too big) */
+	int proto;             /* the quoted packet's protocol */
+	const char *src, *dst; /* the quoted packet's addresses; the error goes to src */
+	uint16_t sport, dport;
+	int cut_ip;            /* quoted IP header cut to this many bytes (0: whole; negative: into the ICMP header) */
+	int cut_l4;            /* quoted L4 header cut to this many bytes (0: 8) */
+	uint16_t inner_frag;   /* v4: the quoted frag_off; v6: a quoted fragment header with this field */
+	bool inner_fraghdr;    /* v6: quote a fragment header */
+	uint16_t outer_frag;   /* v4: the error's own frag_off */
+	int vlan;
+};
+
+static size_t build_icmp(const struct icmp_spec *s, uint8_t *buf)
+{
+	size_t off = 12, l3, ic, in, l4, end;
+	int v4 = s->family == 4;
+
+	memset(buf, 0, 1024);
+	memcpy(buf, "\x02\x00\x00\x00\x00\x02\x02\x00\x00\x00\x00\x01", 12);
+	if (s->vlan) {
+		put16(buf + off, 0x8100);
+		put16(buf + off + 2, 100);
+		off += 4;
+	}
+	put16(buf + off, v4 ? 0x0800 : 0x86dd);
+	l3 = off + 2;
+	ic = l3 + (v4 ? 20 : 40);
+	in = ic + 8;
+	if (v4) {
+		buf[l3] = 0x45;
+		put16(buf + l3 + 6, s->outer_frag);
+		buf[l3 + 8] = 64;
+		buf[l3 + 9] = IPPROTO_ICMP;
+		inet_pton(AF_INET, "192.0.2.1", buf + l3 + 12);
+		inet_pton(AF_INET, s->src, buf + l3 + 16);
+		buf[in] = 0x45;
+		put16(buf + in + 2, 1500);
+		put16(buf + in + 6, s->inner_frag);
+		buf[in + 8] = 63;
+		buf[in + 9] = s->proto;
+		inet_pton(AF_INET, s->src, buf + in + 12);
+		inet_pton(AF_INET, s->dst, buf + in + 16);
+		l4 = in + 20;
+	} else {
+		buf[l3] = 0x60;
+		buf[l3 + 6] = 58;
+		buf[l3 + 7] = 64;
+		inet_pton(AF_INET6, "2001:db8:ffff::1", buf + l3 + 8);
+		inet_pton(AF_INET6, s->src, buf + l3 + 24);
+		buf[in] = 0x60;
+		put16(buf + in + 4, 1460);
+		buf[in + 6] = s->inner_fraghdr ? 44 : s->proto;
+		buf[in + 7] = 63;
+		inet_pton(AF_INET6, s->src, buf + in + 8);
+		inet_pton(AF_INET6, s->dst, buf + in + 24);
+		l4 = in + 40;
+		if (s->inner_fraghdr) {
+			buf[l4] = s->proto;
+			put16(buf + l4 + 2, s->inner_frag);
+			l4 += 8;
+		}
+	}
+	buf[ic] = s->type;
+	buf[ic + 1] = s->code;
+	buf[ic + 4] = s->info >> 24;
+	buf[ic + 5] = s->info >> 16;
+	buf[ic + 6] = s->info >> 8;
+	buf[ic + 7] = s->info;
+	put16(buf + l4, s->sport);
+	put16(buf + l4 + 2, s->dport);
+	buf[l4 + 7] = 1; /* sequence number / udp checksum: anything */
+	end = l4 + 8;
+	if (s->cut_ip)
+		end = in + s->cut_ip;
+	else if (s->cut_l4)
+		end = l4 + s->cut_l4;
+	if (v4)
+		put16(buf + l3 + 2, end - l3);
+	else
+		put16(buf + l3 + 4, end - l3 - 40);
+	return end;
+}
+
+static void expect_icmp(struct inst *in, bool ret, const char *name, const struct icmp_spec *s, int want)
+{
+	uint8_t buf[1024];
+	size_t len = build_icmp(s, buf);
+
+	want_nev = 0; /* an ICMP error is never a new flow */
+	expect(in, ret, name, buf, len, want);
+	want_nev = -1;
+}
+
+/* on both programs */
+static void expect_icmp2(struct inst *in, const char *name, const struct icmp_spec *s, int want)
+{
+	char n[192];
+
+	snprintf(n, sizeof(n), "ingress: %s", name);
+	expect_icmp(in, false, n, s, want);
+	snprintf(n, sizeof(n), "return: %s", name);
+	expect_icmp(in, true, n, s, want);
+}
+
+#define DELIVERED (X_MARK + STEER_C_ICMP_DELIVERED)
+
+/*
+ * ICMP errors about packets the proxy's sockets sent are addressed to a
+ * non-local address (the client's, for an upstream socket bound to it; the
+ * server's, for an accepted socket): both programs mark them for local
+ * delivery when the quoted tuple, reversed, finds a connected socket, and
+ * never assign them (icmp_rcv looks the socket up itself). The quoted packets
+ * here are sent by real sockets in this namespace (loopback pairs, so the
+ * same packet serves as the client side and the return side).
+ */
+static void test_icmp(void)
+{
+	struct inst in = load(false, false);
+	struct icmp_spec s;
+	int fds[4], c, a, l, c6, a6, l6, u, v, u6;
+	struct sockaddr_storage ss;
+	int len;
+
+	check("icmp: install rules", install(&in, rules_a, 5) == 0, "failed");
+	set_listeners(&in, fds);
+	tcp_pair("127.0.0.1", 34800, "127.0.0.1", 9080, &c, &a, &l);
+	tcp_pair("::1", 34800, "::1", 9081, &c6, &a6, &l6);
+	u = mk_sock(SOCK_DGRAM, "127.0.0.1", 6030, false);
+	v = mk_sock(SOCK_DGRAM, "127.0.0.1", 6032, false);
+	u6 = mk_sock(SOCK_DGRAM, "::1", 6030, false);
+	len = sa_make(&ss, "127.0.0.1", 6031);
+	connect(u, (struct sockaddr *)&ss, len);
+	len = sa_make(&ss, "::1", 6031);
+	connect(u6, (struct sockaddr *)&ss, len);
+
+	/* --- IPv4, TCP: the segment 127.0.0.1:34800 -> :9080 (sent by c) */
+	s = (struct icmp_spec){ .family = 4, .type = 3, .code = 4, .info = 1280, .proto = IPPROTO_TCP,
+				.src = "127.0.0.1", .dst = "127.0.0.1", .sport = 34800, .dport = 9080 };
+	expect_icmp2(&in, "v4 frag needed for an established tcp socket: marked, icmp_delivered", &s, DELIVERED);
+	s.code = 3;
+	s.info = 0;
+	expect_icmp2(&in, "v4 port unreachable for a tcp socket: delivered", &s, DELIVERED);
+	s.code = 1;
+	expect_icmp(&in, false, "v4 host unreachable: delivered", &s, DELIVERED);
+	s.type = 11;
+	s.code = 0;
+	expect_icmp(&in, false, "v4 time exceeded: delivered", &s, DELIVERED);
+	s.type = 12;
+	expect_icmp(&in, true, "v4 parameter problem: delivered", &s, DELIVERED);
+	s.type = 5; /* redirect: not an error we deliver */
+	expect_icmp2(&in, "v4 redirect quoting the socket's segment: not_ip", &s, STEER_C_NOT_IP);
+	s = (struct icmp_spec){ .family = 4, .type = 3, .code = 4, .info = 1280, .proto = IPPROTO_TCP,
+				.src = "127.0.0.1", .dst = "127.0.0.1", .sport = 9080, .dport = 34800 };
+	expect_icmp(&in, false, "v4 frag needed for the accepted socket's segment: delivered", &s, DELIVERED);
+	s.vlan = 1;
+	expect_icmp(&in, false, "v4 frag needed, vlan-tagged: delivered", &s, DELIVERED);
+	s.vlan = 0;
+	s.sport = 34801; /* no such socket */
+	s.dport = 9080;
+	expect_icmp2(&in, "v4 frag needed quoting a tuple with no socket: passed, not_ip", &s, STEER_C_NOT_IP);
+	s.sport = 9080; /* sent from the listener's port to some peer: only the listener is there */
+	s.dport = 55555;
+	expect_icmp2(&in, "v4 frag needed quoting a listener's port: passed", &s, STEER_C_NOT_IP);
+
+	/* fragments and truncation */
+	s = (struct icmp_spec){ .family = 4, .type = 3, .code = 4, .info = 1280, .proto = IPPROTO_TCP,
+				.src = "127.0.0.1", .dst = "127.0.0.1", .sport = 34800, .dport = 9080 };
+	s.outer_frag = 0x2000;
+	expect_icmp(&in, false, "v4 fragmented icmp error (first fragment) ignored: not_ip", &s, STEER_C_NOT_IP);
+	s.outer_frag = 0;
+	s.inner_frag = 0x2000; /* quotes a first fragment: ports there */
+	expect_icmp(&in, false, "v4 error quoting a first fragment: delivered", &s, DELIVERED);
+	s.inner_frag = 0x00b9;
+	expect_icmp(&in, false, "v4 error quoting a later fragment (no ports): not_ip", &s, STEER_C_NOT_IP);
+	s.inner_frag = 0;
+	s.cut_l4 = 4;
+	expect_icmp2(&in, "v4 quoted tcp header cut to 4 bytes: malformed, passed", &s, STEER_C_MALFORMED);
+	s.cut_l4 = 0;
+	s.cut_ip = 12;
+	expect_icmp2(&in, "v4 quoted ip header cut: malformed, passed", &s, STEER_C_MALFORMED);
+	s.cut_ip = -4; /* ICMP header cut to 4 bytes */
+	expect_icmp(&in, false, "v4 icmp header cut: malformed", &s, STEER_C_MALFORMED);
+	s.cut_ip = 0;
+	s.proto = IPPROTO_ICMP; /* an error about an echo request */
+	expect_icmp(&in, false, "v4 error quoting icmp: not_ip", &s, STEER_C_NOT_IP);
+
+	/* --- IPv4, UDP */
+	s = (struct icmp_spec){ .family = 4, .type = 3, .code = 3, .proto = IPPROTO_UDP, .src = "127.0.0.1",
+				.dst = "127.0.0.1", .sport = 6030, .dport = 6031 };
+	expect_icmp2(&in, "v4 port unreachable for a connected udp socket: delivered", &s, DELIVERED);
+	s.sport = 6032;
+	s.dport = 6033;
+	expect_icmp2(&in, "v4 port unreachable for an unconnected udp socket: passed", &s, STEER_C_NOT_IP);
+	s.sport = 6034;
+	expect_icmp2(&in, "v4 port unreachable for no udp socket: passed", &s, STEER_C_NOT_IP);
+
+	/* --- time-wait: not a socket that takes errors */
+	make_time_wait(9082);
+	s = (struct icmp_spec){ .family = 4, .type = 3, .code = 4, .info = 1280, .proto = IPPROTO_TCP,
+				.src = "127.0.0.1", .dst = "127.0.0.1", .sport = 7777, .dport = 9082 };
+	expect_icmp2(&in, "v4 frag needed for a time-wait socket: passed", &s, STEER_C_NOT_IP);
+
+	/* --- IPv6 */
+	s = (struct icmp_spec){ .family = 6, .type = 2, .info = 1280, .proto = IPPROTO_TCP, .src = "::1",
+				.dst = "::1", .sport = 34800, .dport = 9081 };
+	expect_icmp2(&in, "v6 packet too big for an established tcp socket: delivered", &s, DELIVERED);
+	s.type = 1;
+	s.code = 4; /* port unreachable */
+	s.info = 0;
+	expect_icmp2(&in, "v6 destination unreachable (port) for a tcp socket: delivered", &s, DELIVERED);
+	s.code = 3;
+	expect_icmp(&in, false, "v6 address unreachable: delivered", &s, DELIVERED);
+	s.type = 3;
+	s.code = 0;
+	expect_icmp(&in, false, "v6 time exceeded: delivered", &s, DELIVERED);
+	s.type = 4;
+	expect_icmp(&in, true, "v6 parameter problem: delivered", &s, DELIVERED);
+	s.type = 128; /* echo request */
+	expect_icmp(&in, false, "v6 echo request shaped like an error: not_ip", &s, STEER_C_NOT_IP);
+	s.type = 2;
+	s.sport = 34801;
+	expect_icmp2(&in, "v6 packet too big quoting a tuple with no socket: passed", &s, STEER_C_NOT_IP);
+	s.sport = 34800;
+	s.cut_l4 = 6;
+	expect_icmp2(&in, "v6 quoted tcp header cut to 6 bytes: malformed", &s, STEER_C_MALFORMED);
+	s.cut_l4 = 0;
+	s.cut_ip = 39;
+	expect_icmp(&in, false, "v6 quoted ip header cut: malformed", &s, STEER_C_MALFORMED);
+	s.cut_ip = 0;
+	s = (struct icmp_spec){ .family = 6, .type = 1, .code = 4, .proto = IPPROTO_UDP, .src = "::1", .dst = "::1",
+				.sport = 6030, .dport = 6031 };
+	expect_icmp2(&in, "v6 port unreachable for a connected udp socket: delivered", &s, DELIVERED);
+	s.inner_fraghdr = true;
+	s.inner_frag = 0x0001;
+	s.type = 2;
+	s.info = 1280;
+	expect_icmp(&in, true, "v6 packet too big quoting a udp first fragment: delivered", &s, DELIVERED);
+	s.inner_frag = 0x05a8;
+	expect_icmp(&in, true, "v6 error quoting a later fragment: not_ip", &s, STEER_C_NOT_IP);
+	s = (struct icmp_spec){ .family = 6, .type = 1, .code = 4, .proto = IPPROTO_UDP, .src = "::1", .dst = "::1",
+				.sport = 6040, .dport = 6031 };
+	expect_icmp2(&in, "v6 port unreachable for no udp socket: passed", &s, STEER_C_NOT_IP);
+
+	/* --- split: whichever backend steered the flow, the socket is the proxy's */
+	steer_bpf_set_mode(in.b, STEER_MODE_SPLIT, 0);
+	s = (struct icmp_spec){ .family = 4, .type = 3, .code = 4, .info = 1280, .proto = IPPROTO_TCP,
+				.src = "127.0.0.1", .dst = "127.0.0.1", .sport = 34800, .dport = 9080 };
+	expect_icmp2(&in, "split 0: frag needed still delivered", &s, DELIVERED);
+	/* --- PROBE: nft's socket expression does it; the classifier does nothing */
+	steer_bpf_set_mode(in.b, STEER_MODE_PROBE, 0);
+	expect_icmp2(&in, "probe: v4 frag needed: nothing done (not_ip, mark untouched)", &s, STEER_C_NOT_IP);
+	s = (struct icmp_spec){ .family = 6, .type = 2, .info = 1280, .proto = IPPROTO_TCP, .src = "::1",
+				.dst = "::1", .sport = 34800, .dport = 9081 };
+	expect_icmp2(&in, "probe: v6 packet too big: nothing done", &s, STEER_C_NOT_IP);
+	s = (struct icmp_spec){ .family = 4, .type = 3, .code = 3, .proto = IPPROTO_UDP, .src = "127.0.0.1",
+				.dst = "127.0.0.1", .sport = 6030, .dport = 6031 };
+	expect_icmp2(&in, "probe: v4 udp port unreachable: nothing done", &s, STEER_C_NOT_IP);
+	steer_bpf_set_mode(in.b, STEER_MODE_EBPF, 0);
+
+	close(c);
+	close(a);
+	close(l);
+	close(c6);
+	close(a6);
+	close(l6);
+	close(u);
+	close(v);
+	close(u6);
+	steer_bpf_destroy(in.b);
+	for (int i = 0; i < 4; i++)
+		close(fds[i]);
+}
+
 int main(void)
 {
 	struct inst in, fc, ext;
@@ -2197,6 +2654,8 @@ int main(void)
 
 	test_redirect();
 	test_redirect_external();
+	test_tcp_frags();
+	test_icmp();
 
 	/* last: the classifier on lo steers loopback traffic while attached */
 	test_real_traffic();
