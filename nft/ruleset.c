@@ -968,6 +968,20 @@ static int body(struct nft_batch *b, const struct steer_config *cfg, bool with_c
 	if (finish_rule(&c, r, ok, "flows the proxy holds (SYNs go to tproxy: TIME_WAIT)") < 0)
 		goto out;
 
+	/*
+	 * (5b) ICMP errors about packets the proxy's sockets sent (frag needed,
+	 * unreachable): the socket expression looks up the quoted tuple.
+	 */
+	for (int icmp = 0; icmp < 2; icmp++) {
+		r = new_rule();
+		ok = r && e_meta_load(r, NFT_META_L4PROTO) &&
+		     e_cmp_u8(r, NFT_CMP_EQ, icmp ? IPPROTO_ICMPV6 : IPPROTO_ICMP) &&
+		     e_socket(r, NFT_SOCKET_TRANSPARENT, 1) && e_counter(r) && e_mark_or(r, cfg->mark) &&
+		     e_verdict(r, NF_ACCEPT);
+		if (finish_rule(&c, r, ok, "ICMP errors for the proxy's sockets (path MTU)") < 0)
+			goto out;
+	}
+
 	/* (6) bypass, (7) steer, each followed by (8) its fail-closed drop */
 	for (size_t i = 0; i < cfg->nrules; i++)
 		if (cfg->rules[i].bypass && config_rule(&c, &cfg->rules[i], &rs[i], ACT_BYPASS) < 0)

@@ -118,6 +118,33 @@ if ! lab_is_nft; then
 	expect_ge "eBPF: the port unreachables counted icmp_delivered" "$(lab_counter .counters.ebpf.icmp_delivered)" 4
 fi
 
+# --- client side: the client's port unreachable about the proxy's reply is
+# addressed to the server's IP; it must reach the proxy's reply socket (the
+# session ends), never the real server.
+ip netns exec "$LAB_S" python3 "$HERE/udp_echo.py" 5353 $S4 &
+LAB_PIDS+=($!)
+for i in $(seq 50); do ip netns exec "$LAB_S" ss -Hlun "sport = :5353" | grep -q . && break; sleep 0.1; done
+before=$(udp_ctr udp_sessions_total)
+srv_unreach=$(snmp "$LAB_S" Icmp InDestUnreachs)
+# One datagram from a port nothing listens on (crafted: a real socket could
+# still be open when the echo comes back, and then no ICMP is sent).
+ip netns exec "$LAB_C" /usr/bin/python3 -c "
+from scapy.all import IP, UDP, send, conf
+conf.verb = 0
+send(IP(dst='$S4')/UDP(sport=40999, dport=5353)/b'gone', iface='eth0')"
+expect "client side: the proxy made a session" wait_ctr udp_sessions_total $((before + 1))
+cli_unreach=0
+for i in $(seq 50); do
+	cli_unreach=$(snmp "$LAB_C" Icmp OutDestUnreachs)
+	[ "$cli_unreach" -ge 1 ] && break
+	sleep 0.1
+done
+expect_ge "client side: the client answered the reply with a port unreachable" "$cli_unreach" 1
+expect "client side: the proxy's reply socket got it, the session ended" \
+	bash -c "for i in \$(seq 50); do [ \"\$(ip netns exec $LAB_G $STEER status --json --control-socket $LAB_DIR/steer.sock | jq .proxy.udp_sessions_open)\" = 0 ] && exit 0; sleep 0.1; done; exit 1"
+expect_eq "client side: the server never got the client's port unreachable" \
+	"$(snmp "$LAB_S" Icmp InDestUnreachs)" "$srv_unreach"
+
 expect "SIGTERM: clean exit" lab_steer_stop TERM
 expect_eq "audit: both uploads closed with every byte relayed upstream" \
 	"$(audit_count '.event=="close" and .proto=="tcp" and .bytes_up=='$SIZE' and .reason=="eof"')" 2

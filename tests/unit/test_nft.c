@@ -186,7 +186,11 @@ static const char CLIENT_PART[] =
 	"\t\tmeta pkttype != host counter packets 0 bytes 0 return comment \"broadcast and multicast: never "
 	"steered\"\n"
 	"\t\ttcp flags != syn / syn,rst,ack socket transparent 1 counter packets 0 bytes 0 meta mark set meta mark "
-	"| 0x01000000 accept comment \"flows the proxy holds (SYNs go to tproxy: TIME_WAIT)\"\n";
+	"| 0x01000000 accept comment \"flows the proxy holds (SYNs go to tproxy: TIME_WAIT)\"\n"
+	"\t\tmeta l4proto icmp socket transparent 1 counter packets 0 bytes 0 meta mark set meta mark | 0x01000000 "
+	"accept comment \"ICMP errors for the proxy's sockets (path MTU)\"\n"
+	"\t\tmeta l4proto ipv6-icmp socket transparent 1 counter packets 0 bytes 0 meta mark set meta mark | "
+	"0x01000000 accept comment \"ICMP errors for the proxy's sockets (path MTU)\"\n";
 
 static void test_simple_rule(void **state)
 {
@@ -414,7 +418,7 @@ static void big_set(size_t n, bool v6)
 	/* The rule count does not grow with the prefixes. */
 	got = run_cmd("nft list chain inet steer prerouting");
 	assert_int_equal(count(got, " tproxy "), 1);
-	assert_int_equal(count(got, "\n\t\t"), 7); /* type line + 6 rules */
+	assert_int_equal(count(got, "\n\t\t"), 9); /* type line + 8 rules */
 	free(got);
 	/* The set holds every prefix (nft prints one per line once they do not fit one). */
 	snprintf(cmd, sizeof(cmd), "nft -j list set inet steer steer1_dst%d | grep -o '\"prefix\"' | wc -l",
