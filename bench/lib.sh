@@ -76,14 +76,15 @@ backend be
 	source 0.0.0.0 usesrc clientip
 	server orig 0.0.0.0:0
 CFG
-	ing haproxy -db -f "$LAB_DIR/haproxy.cfg" >>"$LAB_DIR/haproxy.log" 2>&1 &
+	# Not through a shell function: $! must be the proxy itself (its CPU and RSS are measured).
+	ip netns exec "$LAB_G" haproxy -db -f "$LAB_DIR/haproxy.cfg" >>"$LAB_DIR/haproxy.log" 2>&1 &
 	EXT_PID=$!
 	LAB_PIDS+=($EXT_PID)
 	lab_wait_port "$LAB_G" 15001 || { cat "$LAB_DIR/haproxy.log" >&2; return 1; }
 	GW_PIDS+=("$EXT_PID")
 }
 responder_up() {
-	ing "$BENCH_BIN/responder" -p 15001 -t -T 2 &
+	ip netns exec "$LAB_G" "$BENCH_BIN/responder" -p 15001 -t -T 2 &
 	EXT_PID=$!
 	LAB_PIDS+=($EXT_PID)
 	lab_wait_port "$LAB_G" 15001 || return 1
@@ -130,7 +131,7 @@ m_cps() {
 # m_rps CASE: requests/s over keep-alive (wrk, 2 threads, 64 connections).
 m_rps() {
 	local case=$1 out rps
-	out=$(inc wrk -t2 -c64 -d"${DUR_I}s" "http://$S4/" 2>&1)
+	out=$(inc timeout $((DUR_I + 10)) wrk -t2 -c64 -d"${DUR_I}s" "http://$S4/" 2>&1)
 	rps=$(sed -n 's/^Requests\/sec: *//p' <<<"$out")
 	rec "$case" rps "${rps:-0}"
 	: >"$LAB_DIR/audit.jsonl"
@@ -140,9 +141,9 @@ m_rps() {
 # m_bulk CASE STREAMS: iperf3 throughput, Gbit/s.
 m_bulk() {
 	local case=$1 p=$2 out gbps
-	out=$(inc iperf3 -c "$S4" -p 5201 -P "$p" -t "$DUR_I" -J 2>/dev/null)
+	out=$(inc timeout $((DUR_I + 10)) iperf3 -c "$S4" -p 5201 -P "$p" -t "$DUR_I" -J 2>/dev/null)
 	gbps=$(jq -r '.end.sum_received.bits_per_second / 1e9' <<<"$out" 2>/dev/null)
-	rec "$case" "bulk$p" "${gbps:-0}"
+	rec "$case" "bulk$p" "${gbps:-0}" # 0: timed out, left out by report.py
 	say "  $case: $(printf '%.2f' "${gbps:-0}") Gbit/s with $p stream(s)"
 }
 

@@ -210,10 +210,12 @@ static void *run(void *arg)
 		if (idle_n && t->done + t->errors >= (uint64_t)n && t->started >= (uint64_t)n) {
 			static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 			static int ready;
+			static uint64_t held;
 
 			pthread_mutex_lock(&mu);
+			held += t->done;
 			if (++ready == nthreads)
-				printf("ready\n"), fflush(stdout);
+				printf("ready held=%llu\n", (unsigned long long)held), fflush(stdout);
 			pthread_mutex_unlock(&mu);
 			while (!stop && (secs <= 0 || now_ns() < end))
 				usleep(10000);
@@ -253,7 +255,7 @@ int main(int argc, char **argv)
 	const char *addr = NULL, *cdf = NULL;
 	int port = 80, o;
 	uint64_t done = 0, errors = 0, total = 0;
-	struct rlimit rl = { 1 << 20, 1 << 20 };
+	struct rlimit rl;
 	double t0, el;
 
 	while ((o = getopt(argc, argv, "a:p:c:d:T:r:H:i:")) != -1) {
@@ -289,8 +291,10 @@ int main(int argc, char **argv)
 			goto usage;
 		target_len = sizeof(*s4);
 	}
-	if (setrlimit(RLIMIT_NOFILE, &rl) < 0 && idle_n > 1000)
-		perror("loadgen: setrlimit");
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
 	signal(SIGINT, on_sig);
 	signal(SIGTERM, on_sig);
 	signal(SIGPIPE, SIG_IGN);

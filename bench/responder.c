@@ -128,7 +128,7 @@ static void on_sig(int s)
 int main(int argc, char **argv)
 {
 	pthread_t t[MAX_THREADS];
-	struct rlimit rl = { 1 << 20, 1 << 20 };
+	struct rlimit rl;
 	int o;
 
 	while ((o = getopt(argc, argv, "p:tT:")) != -1) {
@@ -141,7 +141,10 @@ int main(int argc, char **argv)
 	}
 	if (port <= 0 || nthreads < 1 || nthreads > MAX_THREADS)
 		goto usage;
-	setrlimit(RLIMIT_NOFILE, &rl);
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
 	signal(SIGINT, on_sig);
 	signal(SIGTERM, on_sig);
 	signal(SIGPIPE, SIG_IGN);

@@ -9,8 +9,8 @@ cd "$(dirname "$0")/.." || exit 1
 
 MODE=${BENCH:-full}
 case $MODE in
-full)  ROUNDS=3 DUR=5 CONC=128 RSS_N="1000 9500" RULES="1 100 10000 100000" REPEAT=200000 AUDIT_DUR=5 WIDE='.' ;;
-quick) ROUNDS=2 DUR=1 CONC=128 RSS_N="1000 9500" RULES="1 100 10000 100000" REPEAT=50000 AUDIT_DUR=2 WIDE='.' ;;
+full)  ROUNDS=3 DUR=5 CONC=128 RSS_N="1000 9500" RULES="1 100 10000 100000" REPEAT=200000 AUDIT_DUR=5 WIDE='^(direct|steer-|haproxy-)' ;;
+quick) ROUNDS=2 DUR=1 CONC=128 RSS_N="1000 9500" RULES="1 100 10000 100000" REPEAT=50000 AUDIT_DUR=2 WIDE='^(direct|steer-|haproxy-)' ;;
 smoke) ROUNDS=1 DUR=0.3 CONC=16 RSS_N="100 200" RULES="1 100" REPEAT=1000 AUDIT_DUR=0.5
        WIDE='^(direct|steer-ebpf|haproxy-ebpf)$' ;;
 *) echo "bench: BENCH must be full, quick or smoke (got '$MODE')" >&2; exit 2 ;;
@@ -45,7 +45,17 @@ m_case() {
 # rotate N WORDS...: the words, starting at the Nth (interleaving order per round).
 rotate() { local n=$1; shift; local a=("$@") i; for ((i = 0; i < ${#a[@]}; i++)); do echo "${a[(i + n) % ${#a[@]}]}"; done; }
 
-phase_direct() { GW_PIDS=(); m_case direct; }
+# The proxies' TIME_WAIT sockets in the gateway (non-local tuples) would catch
+# forwarded packets through early demux, and ip_forward drops a packet that
+# carries a socket: forwarding measures with early demux off, then restores it.
+phase_direct() {
+	local ed
+	ed=$(ing sysctl -n net.ipv4.tcp_early_demux)
+	ing sysctl -qw net.ipv4.tcp_early_demux=0
+	GW_PIDS=()
+	m_case direct
+	ing sysctl -qw net.ipv4.tcp_early_demux="$ed"
+}
 phase_steer() {
 	local b
 	steer_up builtin || return 1
@@ -92,18 +102,21 @@ done
 ROUND=once
 # RSS per idle proxied connection: N connections held through the proxy.
 m_rss() {
-	local case=$1 n=$2 r0 r1 lg
+	local case=$1 n=$2 r0 r1 lg open
 	warm
 	sleep 0.5
 	r0=$(rss_kib "${GW_PIDS[@]}")
-	inc "$BENCH_BIN/loadgen" -a "$S4" -p 9000 -i "$n" -T 2 -d 0 >"$LAB_DIR/idle.out" &
+	# Not through a shell function: $! must be loadgen itself.
+	ip netns exec "$LAB_C" "$BENCH_BIN/loadgen" -a "$S4" -p 9000 -i "$n" -T 2 -d 0 >"$LAB_DIR/idle.out" &
 	lg=$!
 	for _ in $(seq 300); do grep -q ready "$LAB_DIR/idle.out" && break; sleep 0.1; done
 	sleep 0.3
 	r1=$(rss_kib "${GW_PIDS[@]}")
 	kill "$lg"; wait "$lg" 2>/dev/null
+	open=$(field held "$(grep ready "$LAB_DIR/idle.out")")
 	rec "$case" "rss_b_per_conn_$n" "$(calc "($r1 - $r0) * 1024 / $n")"
-	say "  $case: $(calc "($r1 - $r0) * 1024 / $n") B RSS per idle connection at $n ($(field conns "$(tail -1 "$LAB_DIR/idle.out")") open)"
+	rec "$case" "idle_open_$n" "${open:-0}"
+	say "  $case: $(calc "($r1 - $r0) * 1024 / $n") B RSS per idle connection at $n (${open:-0} open)"
 	sleep 1
 }
 say "memory: RSS per idle connection"
