@@ -67,7 +67,6 @@ void conn_new(struct worker *w, int cfd, const struct sockaddr_storage *client,
 	      const struct sockaddr_storage *dst)
 {
 	struct conn *c = calloc(1, sizeof(*c));
-	int one = 1;
 
 	if (!c) {
 		STAT_INC(w, accept_errors);
@@ -99,8 +98,6 @@ void conn_new(struct worker *w, int cfd, const struct sockaddr_storage *client,
 	w->nconns++;
 	if (w->max_conns && w->nconns >= w->max_conns)
 		worker_accept_pause(w);
-
-	setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 
 	/* A connection addressed to the proxy port itself would loop back into us. */
 	if (sa_port(dst) == w->p->s.port) {

@@ -203,7 +203,6 @@ void upstream_io_cb(struct ev_loop *loop, ev_io *io, int revents);
 void conn_timer_cb(struct ev_loop *loop, ev_timer *t, int revents);
 
 /* tcp_relay.c */
-int relay_get_pipes(struct conn *c);
 void relay_begin(struct conn *c);
 void relay_cli_cb(struct ev_loop *loop, ev_io *io, int revents);
 void relay_up_cb(struct ev_loop *loop, ev_io *io, int revents);

@@ -2,6 +2,7 @@
 /* Transparent SO_REUSEPORT listeners and the accept path. */
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -76,6 +77,10 @@ int listener_open(struct listener *l, int family, int proto, uint16_t port)
 	}
 	what = "SO_REUSEADDR";
 	if (!udp && setopt_int(fd, SOL_SOCKET, SO_REUSEADDR, 1) < 0)
+		goto fail;
+	/* Accepted sockets inherit it: no setsockopt per connection. */
+	what = "TCP_NODELAY";
+	if (!udp && setopt_int(fd, IPPROTO_TCP, TCP_NODELAY, 1) < 0)
 		goto fail;
 	what = "SO_REUSEPORT";
 	if (setopt_int(fd, SOL_SOCKET, SO_REUSEPORT, 1) < 0)

@@ -13,6 +13,11 @@
  *  - ECONNRESET/EPIPE on either socket: RST the other one and close.
  * The idle timer is never touched on the data path: moving bytes only
  * stores ev_now(); the timer callback re-arms itself for the remainder.
+ *
+ * Pipes are held only while bytes sit in them: a direction takes one from the
+ * worker's pool when it has something to move and gives it back as soon as
+ * it is empty again, so an idle connection holds two descriptors (its
+ * sockets).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -24,7 +29,7 @@
 #define SPLICE_FLAGS (SPLICE_F_NONBLOCK | SPLICE_F_MOVE)
 #define PIPE_CHUNK   65536 /* default pipe capacity; splice moves what fits */
 
-enum pump_result { PUMP_OK, PUMP_SRC_ERR, PUMP_DST_ERR };
+enum pump_result { PUMP_OK, PUMP_SRC_ERR, PUMP_DST_ERR, PUMP_PIPE_ERR };
 
 static struct conn_side *dir_src(struct conn *c, int d)
 {
@@ -45,6 +50,10 @@ static enum pump_result pump(struct conn *c, int d, int *err)
 
 	if (p->shut)
 		return PUMP_OK;
+	if (p->pipe.rd < 0 && !p->src_eof && pipe_pool_get(w, &p->pipe) < 0) {
+		*err = errno;
+		return PUMP_PIPE_ERR;
+	}
 	for (int round = 0; round < RELAY_ROUNDS; round++) {
 		bool progress = false;
 		ssize_t n;
@@ -88,9 +97,16 @@ static enum pump_result pump(struct conn *c, int d, int *err)
 		if (!progress)
 			break;
 	}
+	if (p->inpipe == 0)
+		pipe_pool_put(w, &p->pipe, true);
 	if (p->src_eof && p->inpipe == 0) {
-		/* ENOTCONN if the peer already reset: its read reports that. */
-		shutdown(dst, SHUT_WR);
+		/*
+		 * ENOTCONN if the peer already reset: its read reports that. The
+		 * last direction to finish skips it: both sockets are closed
+		 * right away, and close() sends the FIN (all input was read).
+		 */
+		if (!c->dir[!d].shut)
+			shutdown(dst, SHUT_WR);
 		p->shut = true;
 	}
 	return PUMP_OK;
@@ -151,6 +167,14 @@ static void relay_run(struct conn *c, unsigned mask)
 		case PUMP_DST_ERR:
 			relay_fail(c, dir_dst(c, d), err);
 			return;
+		case PUMP_PIPE_ERR:
+			STAT_INC(c->w, pipe_errors);
+			if (err == EMFILE || err == ENFILE) {
+				STAT_INC(c->w, emfile);
+				worker_accept_backoff(c->w);
+			}
+			conn_close(c, CLOSE_ERROR, true, true);
+			return;
 		}
 	}
 	if (c->dir[DIR_UP].shut && c->dir[DIR_DOWN].shut) {
@@ -158,29 +182,6 @@ static void relay_run(struct conn *c, unsigned mask)
 		return;
 	}
 	update_interest(c);
-}
-
-/*
- * Take the two pipes from the worker's pool. Done before the upstream
- * connect, so that running out of fds never costs the server a connection
- * we cannot relay. 0, or -1 with the connection closed.
- */
-int relay_get_pipes(struct conn *c)
-{
-	struct worker *w = c->w;
-
-	for (int d = 0; d < 2; d++) {
-		if (pipe_pool_get(w, &c->dir[d].pipe) < 0) {
-			STAT_INC(w, pipe_errors);
-			if (errno == EMFILE || errno == ENFILE) {
-				STAT_INC(w, emfile);
-				worker_accept_backoff(w);
-			}
-			conn_close(c, CLOSE_ERROR, true, false);
-			return -1;
-		}
-	}
-	return 0;
 }
 
 void relay_begin(struct conn *c)

@@ -103,7 +103,10 @@ static void upstream_connected(struct conn *c)
 {
 	socklen_t len = sizeof(c->upstream_src);
 
-	if (getsockname(c->up.fd, (struct sockaddr *)&c->upstream_src, &len) < 0)
+	/* upstream-source client: bound to exactly the client's address and port. */
+	if (c->w->p->s.upstream_source == UPSTREAM_CLIENT)
+		c->upstream_src = c->client;
+	else if (getsockname(c->up.fd, (struct sockaddr *)&c->upstream_src, &len) < 0)
 		memset(&c->upstream_src, 0, sizeof(c->upstream_src));
 	STAT_INC(c->w, upstream_connected);
 	conn_emit(c, true, CLOSE_EOF);
@@ -122,8 +125,6 @@ int upstream_connect(struct conn *c)
 		conn_close(c, CLOSE_ERROR, true, false);
 		return -1;
 	}
-	if (relay_get_pipes(c) < 0)
-		return -1;
 	fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
 	if (fd < 0) {
 		STAT_INC(w, upstream_errors);
