@@ -410,6 +410,22 @@ static int del_obj(struct nl *n, const struct obj *o, uint32_t mark, uint32_t ta
 	return err;
 }
 
+/* What install and remove both need: valid arguments, lo's index, a socket. */
+static int route_begin(uint32_t mark, uint32_t table, struct nl *n, uint32_t *lo)
+{
+	int err = check_args(mark, table);
+
+	if (err)
+		return err;
+	err = lo_index(lo);
+	if (err)
+		return err;
+	err = nl_open(n);
+	if (err)
+		fprintf(stderr, "steer: cannot open rtnetlink socket: %s\n", strerror(-err));
+	return err;
+}
+
 int route_install(uint32_t mark, uint32_t table)
 {
 	struct nl n;
@@ -419,17 +435,9 @@ int route_install(uint32_t mark, uint32_t table)
 	int err;
 	size_t i;
 
-	err = check_args(mark, table);
+	err = route_begin(mark, table, &n, &lo);
 	if (err)
 		return err;
-	err = lo_index(&lo);
-	if (err)
-		return err;
-	err = nl_open(&n);
-	if (err) {
-		fprintf(stderr, "steer: cannot open rtnetlink socket: %s\n", strerror(-err));
-		return err;
-	}
 	for (i = 0; i < N_OBJS; i++) {
 		const struct obj *o = &steer_objs[i];
 		char buf[MNL_SOCKET_BUFFER_SIZE];
@@ -472,17 +480,9 @@ int route_remove(uint32_t mark, uint32_t table)
 	int err, ret = 0;
 	size_t i;
 
-	err = check_args(mark, table);
+	err = route_begin(mark, table, &n, &lo);
 	if (err)
 		return err;
-	err = lo_index(&lo);
-	if (err)
-		return err;
-	err = nl_open(&n);
-	if (err) {
-		fprintf(stderr, "steer: cannot open rtnetlink socket: %s\n", strerror(-err));
-		return err;
-	}
 	for (i = 0; i < N_OBJS; i++) {
 		err = del_obj(&n, &steer_objs[i], mark, table, lo);
 		if (err < 0 && !ret)

@@ -28,6 +28,29 @@ for i in range(n):
 if ready:
     open(ready, "w").close()
 
+def receive(st, eof_expected):
+    """Read what a stream echoed and check it against what it sent."""
+    try:
+        data = st["sock"].recv(65536)
+    except BlockingIOError:
+        return
+    except OSError as e:
+        st["error"] = f"recv: {e}"
+        sel.unregister(st["sock"])
+        return
+    if not data:
+        if eof_expected:
+            st["eof"] = True
+        else:
+            st["error"] = "unexpected EOF"
+        sel.unregister(st["sock"])
+        return
+    if st["pending"][: len(data)] != data:
+        st["error"] = f"corrupt data after {st['echoed']} bytes"
+    del st["pending"][: len(data)]
+    st["echoed"] += len(data)
+
+
 deadline = time.monotonic() + seconds
 next_send = 0.0
 while time.monotonic() < deadline:
@@ -50,23 +73,7 @@ while time.monotonic() < deadline:
                 st["error"] = f"send: {e}"
         next_send = now + 0.02
     for key, _ in sel.select(timeout=0.01):
-        st = key.data
-        try:
-            data = st["sock"].recv(65536)
-        except BlockingIOError:
-            continue
-        except OSError as e:
-            st["error"] = f"recv: {e}"
-            sel.unregister(st["sock"])
-            continue
-        if not data:
-            st["error"] = "unexpected EOF"
-            sel.unregister(st["sock"])
-            continue
-        if st["pending"][: len(data)] != data:
-            st["error"] = f"corrupt data after {st['echoed']} bytes"
-        del st["pending"][: len(data)]
-        st["echoed"] += len(data)
+        receive(key.data, eof_expected=False)
 
 # Drain: half-close, then everything sent must come back before EOF.
 for st in streams:
@@ -75,23 +82,7 @@ for st in streams:
 drain_deadline = time.monotonic() + 10
 while any(not st["error"] and not st["eof"] for st in streams) and time.monotonic() < drain_deadline:
     for key, _ in sel.select(timeout=0.1):
-        st = key.data
-        try:
-            data = st["sock"].recv(65536)
-        except BlockingIOError:
-            continue
-        except OSError as e:
-            st["error"] = f"recv: {e}"
-            sel.unregister(st["sock"])
-            continue
-        if not data:
-            st["eof"] = True
-            sel.unregister(st["sock"])
-            continue
-        if st["pending"][: len(data)] != data:
-            st["error"] = f"corrupt data after {st['echoed']} bytes"
-        del st["pending"][: len(data)]
-        st["echoed"] += len(data)
+        receive(key.data, eof_expected=True)
 errors = 0
 for i, st in enumerate(streams):
     if not st["error"] and (st["pending"] or not st["eof"]):
