@@ -411,6 +411,29 @@ int steer_bpf_counters(struct steer_bpf *b, uint64_t out[STEER_C_MAX])
 	return 0;
 }
 
+/* One counter, summed over CPUs: a single map lookup (the audit's loss check). */
+int steer_bpf_counter(struct steer_bpf *b, uint32_t idx, uint64_t *out)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	uint64_t *v;
+	int err = 0;
+
+	if (ncpu <= 0 || idx >= STEER_C_MAX)
+		return -EINVAL;
+	v = calloc(ncpu, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(bpf_map__fd(b->skel->maps.steer_counters), &idx, v)) {
+		err = -errno;
+	} else {
+		*out = 0;
+		for (int j = 0; j < ncpu; j++)
+			*out += v[j];
+	}
+	free(v);
+	return err;
+}
+
 /* ---- run mode ---- */
 
 int steer_bpf_set_mode(struct steer_bpf *b, enum steer_mode mode, int split_percent)

@@ -48,6 +48,7 @@ int steer_bpf_attach(struct steer_bpf *b, const char *ifname, bool ret);
 
 /* Sum the per-CPU counters into out[STEER_C_MAX]. */
 int steer_bpf_counters(struct steer_bpf *b, uint64_t out[STEER_C_MAX]);
+int steer_bpf_counter(struct steer_bpf *b, uint32_t idx, uint64_t *out);
 
 /* Detach everything attached, then free. Safe with NULL. */
 void steer_bpf_destroy(struct steer_bpf *b);

@@ -22,7 +22,13 @@
 #define AUDIT_BATCH 256
 #define JOIN_CAPACITY (1 << 18)
 #define FLOW_BACKENDS (1 << 18)  /* open flows whose backend a close record still needs */
-#define POLL_NS (50 * 1000000LL) /* kernel records are never staler than this */
+#define POLL_NS (50 * 1000000LL) /* no record waits longer than this to be written */
+/*
+ * The writer sleeps POLL_NS between batches and is woken early only when this
+ * many records wait: a wakeup per record (futex, context switch) cost more
+ * than formatting the record.
+ */
+#define AUDIT_WAKE 1024
 
 enum sink_kind { SINK_FILE, SINK_STDOUT, SINK_SYSLOG };
 
@@ -159,7 +165,7 @@ static void push(struct audit *a, const struct audit_record *r)
 		atomic_fetch_add_explicit(&a->lost, 1, memory_order_relaxed);
 	} else {
 		a->ring[(a->head + a->count) % AUDIT_QUEUE] = *r;
-		if (a->count++ == 0)
+		if (++a->count == AUDIT_WAKE)
 			pthread_cond_signal(&a->wake);
 	}
 	pthread_mutex_unlock(&a->lock);
@@ -280,15 +286,22 @@ void audit_kernel_event(struct audit *a, const struct steer_event *ev)
 	kbatch_add(a, &r);
 }
 
-/* Drain the kernel's records; report what it could not record. */
-static void poll_kernel(struct audit *a)
+/*
+ * Drain the kernel's records (no syscall: the ring is mapped); with
+ * check_lost, also report what the kernel could not record (a map lookup:
+ * only on the writer's timer, never per flow).
+ */
+static void poll_kernel(struct audit *a, bool check_lost)
 {
 	uint64_t total;
 
 	if (!a->src.poll)
 		return;
 	a->src.poll(a->src.ctx);
-	atomic_store(&a->last_poll_ns, now_ns(CLOCK_MONOTONIC));
+	if (!check_lost) {
+		kbatch_flush(a);
+		return;
+	}
 	total = a->src.kernel_lost ? a->src.kernel_lost(a->src.ctx) : 0;
 	if (total > a->kernel_lost_seen) {
 		struct audit_record r = { .kind = AUDIT_LOST, .count = total - a->kernel_lost_seen };
@@ -308,7 +321,7 @@ static bool take_kernel(struct audit *a, const struct proxy_conn_event *ev, stru
 	if (join_take(a->join, ev->proto, c, d, ev->accept_ns, k))
 		return true;
 	/* The classifier wrote its record before the packet reached the proxy: it is in the ring. */
-	poll_kernel(a);
+	poll_kernel(a, false);
 	return join_take(a->join, ev->proto, c, d, ev->accept_ns, k);
 }
 
@@ -341,15 +354,20 @@ static void resolve(struct audit *a, struct audit_record *r)
 	}
 }
 
-/* Sleep until there is work, or until the kernel's records are due. */
+/*
+ * Sleep until a batch is due: POLL_NS after the last one (when there is
+ * anything to write or a kernel source to poll), or earlier when AUDIT_WAKE
+ * records wait, on a reopen, or when stopping.
+ */
 static void wait_for_work(struct audit *a)
 {
-	while (!a->count && !a->stopping && !a->lost_unreported && !atomic_load(&a->reopen)) {
-		if (atomic_load(&a->polling)) {
+	while (a->count < AUDIT_WAKE && !a->stopping && !atomic_load(&a->reopen)) {
+		if (a->count || a->lost_unreported || atomic_load(&a->polling)) {
 			int64_t due = atomic_load(&a->last_poll_ns) + POLL_NS;
 			struct timespec ts = { .tv_sec = due / 1000000000LL, .tv_nsec = due % 1000000000LL };
 
-			if (pthread_cond_timedwait(&a->wake, &a->lock, &ts) == ETIMEDOUT)
+			if (now_ns(CLOCK_MONOTONIC) >= due ||
+			    pthread_cond_timedwait(&a->wake, &a->lock, &ts) == ETIMEDOUT)
 				return;
 		} else {
 			pthread_cond_wait(&a->wake, &a->lock);
@@ -392,8 +410,10 @@ static void *writer(void *arg)
 			clock_gettime(CLOCK_REALTIME, &r.ts);
 			write_batch(a, &r, 1);
 		}
-		if (stop || now_ns(CLOCK_MONOTONIC) - atomic_load(&a->last_poll_ns) >= POLL_NS)
-			poll_kernel(a);
+		if (stop || now_ns(CLOCK_MONOTONIC) - atomic_load(&a->last_poll_ns) >= POLL_NS) {
+			poll_kernel(a, true);
+			atomic_store(&a->last_poll_ns, now_ns(CLOCK_MONOTONIC));
+		}
 		pthread_mutex_unlock(&a->src_lock);
 		if (stop)
 			return NULL;
@@ -461,7 +481,7 @@ void audit_set_source(struct audit *a, const struct audit_source *src)
 		return;
 	pthread_mutex_lock(&a->src_lock);
 	if (a->src.poll)
-		poll_kernel(a); /* what the old source still holds */
+		poll_kernel(a, true); /* what the old source still holds */
 	a->src = src ? *src : none;
 	atomic_store(&a->polling, a->src.poll != NULL);
 	pthread_mutex_unlock(&a->src_lock);

@@ -65,11 +65,11 @@ static void src_poll(void *ctx)
 static uint64_t src_kernel_lost(void *ctx)
 {
 	struct daemon *d = ctx;
-	uint64_t c[STEER_C_MAX];
+	uint64_t n;
 
-	if (steer_bpf_counters(steering_classifier(d->steering), c) < 0)
+	if (steer_bpf_counter(steering_classifier(d->steering), STEER_C_EVENTS_LOST, &n) < 0)
 		return 0;
-	return c[STEER_C_EVENTS_LOST];
+	return n;
 }
 
 static const char *src_fallback(void *ctx)
