@@ -12,7 +12,16 @@
  *         sessions share it) and connected to the client: replies leave
  *         from the server's address. Client datagrams that the kernel hands
  *         to it (TPROXY's established lookup, reassembled fragments) are
- *         relayed like those from the listener.
+ *         relayed like those from the listener. Not all of them come from
+ *         its client: between bind() and connect() the socket is bound to
+ *         dst and unconnected, and nf_tproxy's established lookup, which
+ *         scores the sockets on dst:port first and reads sk_state after,
+ *         can pick it for another client's first datagram and find it
+ *         connected by the time it checks (the walk over the other sessions'
+ *         `down` sockets on dst:port takes microseconds). The datagram is
+ *         then queued here, not on the listener. So `down` is read with the
+ *         senders' addresses, and a datagram from anyone else is handled as
+ *         one the listener got for dst (the kernel matched dst to get here).
  *
  * Sessions live in a per-worker hash table, with no lock. The kernel's
  * reuseport selection for steered datagrams (sk_assign, TPROXY) hashes the
@@ -382,15 +391,23 @@ static void sess_up_cb(struct ev_loop *loop, ev_io *io, int revents)
 	send_batch(u, DIR_DOWN, n);
 }
 
-/* Client datagrams the kernel delivered to `down` instead of the listener. */
+static void client_datagram(struct worker *w, struct sockaddr_storage *client,
+			    const struct sockaddr_storage *dst, const void *buf, size_t len);
+
+/*
+ * Client datagrams the kernel delivered to `down` instead of the listener.
+ * Those from another client (see the top of this file) go where the listener
+ * would have sent them; the rest go up in one batch.
+ */
 static void sess_down_cb(struct ev_loop *loop, ev_io *io, int revents)
 {
 	struct udp_sess *u = container_of(io, struct udp_sess, down_io);
-	int n;
+	struct udp_batch *b = u->w->ub;
+	int n, k = 0;
 
 	(void)loop;
 	(void)revents;
-	n = recv_batch(u->w->ub, u->down_fd, false);
+	n = recv_batch(b, u->down_fd, true);
 	if (n < 0) {
 		if (errno == ECONNREFUSED) /* the client's port is gone */
 			sess_close(u, CLOSE_CLIENT_RESET, true);
@@ -398,7 +415,22 @@ static void sess_down_cb(struct ev_loop *loop, ev_io *io, int revents)
 			STAT_INC(u->w, udp_recv_errors);
 		return;
 	}
-	send_batch(u, DIR_UP, n);
+	for (int i = 0; i < n; i++) {
+		struct sockaddr_storage *from = &b->names[i];
+
+		unmap_v4(from);
+		if (b->msgs[i].msg_hdr.msg_namelen == 0 || sa_equal(from, &u->client)) {
+			b->iov[k] = b->iov[i];
+			b->msgs[k].msg_len = b->msgs[i].msg_len;
+			b->msgs[k].msg_hdr.msg_flags = b->msgs[i].msg_hdr.msg_flags;
+			k++;
+		} else if (b->msgs[i].msg_hdr.msg_flags & MSG_TRUNC) {
+			STAT_INC(u->w, udp_oversize);
+		} else {
+			client_datagram(u->w, from, &u->dst, b->iov[i].iov_base, b->msgs[i].msg_len);
+		}
+	}
+	send_batch(u, DIR_UP, k);
 }
 
 static void sess_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
@@ -581,7 +613,20 @@ static bool orig_dst(struct msghdr *m, struct sockaddr_storage *dst)
 	return false;
 }
 
-/* Client datagrams on the transparent listener: find or make the session, send up. */
+/* A client datagram for dst: find or make the session, send it up. */
+static void client_datagram(struct worker *w, struct sockaddr_storage *client,
+			    const struct sockaddr_storage *dst, const void *buf, size_t len)
+{
+	uint32_t h = sess_hash(w, client, dst);
+	struct udp_sess *u = sess_find(w, h, client, dst);
+
+	if (!u)
+		u = sess_new(w, h, client, dst);
+	if (u)
+		send_up(u, buf, len);
+}
+
+/* Client datagrams on the transparent listener. */
 void udp_listener_cb(struct ev_loop *loop, ev_io *io, int revents)
 {
 	struct listener *l = container_of(io, struct listener, io);
@@ -601,8 +646,6 @@ void udp_listener_cb(struct ev_loop *loop, ev_io *io, int revents)
 		for (int i = 0; i < n; i++) {
 			struct msghdr *m = &b->msgs[i].msg_hdr;
 			struct sockaddr_storage *client = &b->names[i], dst;
-			struct udp_sess *u;
-			uint32_t h;
 
 			if (m->msg_flags & MSG_TRUNC) {
 				STAT_INC(w, udp_oversize);
@@ -615,12 +658,7 @@ void udp_listener_cb(struct ev_loop *loop, ev_io *io, int revents)
 			}
 			unmap_v4(client);
 			unmap_v4(&dst);
-			h = sess_hash(w, client, &dst);
-			u = sess_find(w, h, client, &dst);
-			if (!u)
-				u = sess_new(w, h, client, &dst);
-			if (u)
-				send_up(u, b->iov[i].iov_base, b->msgs[i].msg_len);
+			client_datagram(w, client, &dst, b->iov[i].iov_base, b->msgs[i].msg_len);
 		}
 		if (n < UDP_BATCH)
 			return;
