@@ -299,6 +299,11 @@ int steer_bpf_set_rules(struct steer_bpf *b, const struct compiled_rules *c)
 			fprintf(stderr, "steer: bad protocol slot %u in compiled rules\n", p->proto_idx);
 			return -EINVAL;
 		}
+		/* Before the flip: a flow steered by this generation finds its bit. */
+		if (p->proto_idx == STEER_PROTO_TCP &&
+		    ((p->mask.w[0] & ~c->ruleset.bypass.w[0]) | (p->mask.w[1] & ~c->ruleset.bypass.w[1])))
+			__atomic_fetch_or(&skel->bss->steer_tcp_ports_seen[p->port / 64],
+					  1ull << (p->port % 64), __ATOMIC_RELAXED);
 		idx = steer_port_index(idle, p->proto_idx, p->port);
 		if (bpf_map_update_elem(pfd, &idx, &p->mask, BPF_ANY)) {
 			err = -errno;

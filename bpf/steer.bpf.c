@@ -80,6 +80,13 @@ __u32 steer_split_percent = 0;         /* SPLIT: buckets 0..percent-1 are eBPF's
 /* ---- rules generations (bss, written by user space through mmap) ---- */
 __u32 steer_gen = 0;
 struct steer_ruleset steer_rulesets[STEER_GENERATIONS] = {};
+/*
+ * Bit p: some rule of some generation since start steered TCP port p (bits
+ * are only ever set). A non-SYN to any other port cannot belong to a flow
+ * the proxy holds, so it skips the socket lookup, the classifier's dearest
+ * step, which would otherwise tax every packet the gateway forwards.
+ */
+__u64 steer_tcp_ports_seen[65536 / 64] = {};
 
 /* ---- maps ---- */
 struct {
@@ -489,6 +496,13 @@ static __always_inline struct bpf_sock *skc_lookup(struct __sk_buff *skb, struct
 	if (p->family == 4)
 		return bpf_skc_lookup_tcp(skb, &p->t, sizeof(p->t.ipv4), BPF_F_CURRENT_NETNS, 0);
 	return bpf_skc_lookup_tcp(skb, &p->t, sizeof(p->t.ipv6), BPF_F_CURRENT_NETNS, 0);
+}
+
+static __always_inline int tcp_port_seen(const struct pkt *p)
+{
+	__u16 port = pkt_dport(p);
+
+	return (steer_tcp_ports_seen[(port >> 6) & 1023] >> (port & 63)) & 1;
 }
 
 static __always_inline int is_syn(const struct pkt *p)
@@ -930,17 +944,35 @@ int steer_ingress(struct __sk_buff *skb)
 		count(c);
 		return STEER_PASS;
 	}
-	if (is_local_dst(skb, &p)) {
-		count(STEER_C_LOCAL_DST);
-		return STEER_PASS;
-	}
-
+	/*
+	 * The gateway's own addresses, broadcast and multicast are never
+	 * steered. Checked only for packets that could be (a hash lookup):
+	 * after the rules matched, or before a socket lookup.
+	 */
 	if (p.proto == IPPROTO_TCP) {
+		int syn = is_syn(&p);
 		struct bpf_sock *sk;
 
-		/* PROBE: nft handles every packet; only a SYN can be a new flow. */
-		if (mode == STEER_MODE_PROBE && !is_syn(&p)) {
+		/*
+		 * A SYN meets the rules before any socket lookup: most SYNs a
+		 * gateway forwards are not steered, and the lookup (established
+		 * hash, then the listener hash with the netns sk_lookup program)
+		 * costs more than the rules themselves. A matching one still
+		 * needs the lookup: a TIME_WAIT socket may hold its tuple.
+		 */
+		if (syn) {
+			v = rules_verdict(&p);
+			if (v != 1) {
+				count(v ? STEER_C_BYPASSED : STEER_C_NOT_MATCHED);
+				return STEER_PASS;
+			}
+		} else if (mode == STEER_MODE_PROBE || !tcp_port_seen(&p)) {
+			/* PROBE: nft handles every packet; only a SYN can be a new flow. */
 			count(STEER_C_NOT_MATCHED);
+			return STEER_PASS;
+		}
+		if (is_local_dst(skb, &p)) {
+			count(STEER_C_LOCAL_DST);
 			return STEER_PASS;
 		}
 		sk = skc_lookup(skb, &p);
@@ -949,7 +981,7 @@ int steer_ingress(struct __sk_buff *skb)
 
 			if (state == BPF_TCP_LISTEN) {
 				bpf_sk_release(sk);
-			} else if (state == BPF_TCP_TIME_WAIT && is_syn(&p)) {
+			} else if (state == BPF_TCP_TIME_WAIT && syn) {
 				bpf_sk_release(sk);
 				tw = 1;
 			} else if (mode == STEER_MODE_PROBE) {
@@ -975,22 +1007,23 @@ int steer_ingress(struct __sk_buff *skb)
 				return STEER_PASS;
 			}
 		}
-		if (!is_syn(&p)) {
+		if (!syn) {
 			count(STEER_C_NOT_MATCHED);
 			return STEER_PASS;
 		}
+		return new_flow(skb, &p, tw, mode);
 	}
 
 	v = rules_verdict(&p);
-	if (v == 0) {
-		count(STEER_C_NOT_MATCHED);
+	if (v != 1) {
+		count(v ? STEER_C_BYPASSED : STEER_C_NOT_MATCHED);
 		return STEER_PASS;
 	}
-	if (v == 2) {
-		count(STEER_C_BYPASSED);
+	if (is_local_dst(skb, &p)) {
+		count(STEER_C_LOCAL_DST);
 		return STEER_PASS;
 	}
-	return new_flow(skb, &p, tw, mode);
+	return new_flow(skb, &p, 0, mode);
 }
 
 SEC("tc")

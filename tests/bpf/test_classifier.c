@@ -1035,11 +1035,21 @@ static void test_sockets(struct inst *in)
 	struct spec s;
 	int c, a, l;
 
-	/* Established: the client's packet finds the accepted socket. */
-	tcp_pair("127.0.0.1", 34567, "127.0.0.1", 9000, &c, &a, &l);
+	/* Established: the client's packet finds the accepted socket (8900: a steered port). */
+	tcp_pair("127.0.0.1", 34567, "127.0.0.1", 8900, &c, &a, &l);
 	s = (struct spec){ .family = 4, .proto = IPPROTO_TCP, .src = "127.0.0.1", .dst = "127.0.0.1",
-			   .sport = 34567, .dport = 9000, .flags = F_ACK };
+			   .sport = 34567, .dport = 8900, .flags = F_ACK };
 	expect_spec(in, false, "v4 established flow's packet assigned to its socket", &s, X_EST);
+	{
+		static struct port_range p81[] = { { 81, 81 } };
+		struct rule b[1] = { { .proto = IPPROTO_TCP, .ports = p81, .nports = 1, .line = 1 } };
+
+		/* Only an older generation steered 8900: its flows keep going to the proxy. */
+		check("sockets: rules without port 8900", install(in, b, 1) == 0, "failed");
+		expect_spec(in, false, "v4 established flow on a port no longer steered still assigned", &s,
+			    X_EST);
+		check("sockets: rules A back", install(in, rules_a, 5) == 0, "failed");
+	}
 	s.sport = 34568; /* same listener, no established socket */
 	expect_spec(in, false, "v4 ack to a listener only: not matched", &s, STEER_C_NOT_MATCHED);
 	s.flags = F_SYN;
@@ -1056,9 +1066,24 @@ static void test_sockets(struct inst *in)
 	close(a);
 	close(l);
 
-	tcp_pair("::1", 34567, "::1", 9001, &c, &a, &l);
+	/*
+	 * A port no rule ever steered (a bypass rule covers every port): its
+	 * packets skip the socket lookup, so even a local established socket
+	 * is not assigned. The return program still looks every socket up.
+	 */
+	tcp_pair("127.0.0.1", 34567, "127.0.0.1", 9000, &c, &a, &l);
+	s = (struct spec){ .family = 4, .proto = IPPROTO_TCP, .src = "127.0.0.1", .dst = "127.0.0.1",
+			   .sport = 34567, .dport = 9000, .flags = F_ACK };
+	expect_spec(in, false, "v4 packet to a never-steered port: no lookup, not matched", &s,
+		    STEER_C_NOT_MATCHED);
+	expect_spec(in, true, "return: reply on a never-steered port still assigned", &s, X_RET);
+	close(c);
+	close(a);
+	close(l);
+
+	tcp_pair("::1", 34567, "::1", 8901, &c, &a, &l);
 	s = (struct spec){ .family = 6, .proto = IPPROTO_TCP, .src = "::1", .dst = "::1",
-			   .sport = 34567, .dport = 9001, .flags = F_ACK };
+			   .sport = 34567, .dport = 8901, .flags = F_ACK };
 	expect_spec(in, false, "v6 established flow's packet assigned to its socket", &s, X_EST);
 	expect_spec(in, true, "return: v6 reply assigned to the established socket", &s, X_RET);
 	close(c);
@@ -2159,9 +2184,9 @@ static void test_tcp_frags(void)
 		    STEER_C_NOT_MATCHED);
 
 	/* --- flows the proxy holds: client side and return side, marked, never assigned */
-	tcp_pair("127.0.0.1", 34700, "127.0.0.1", 9070, &c, &a, &l);
+	tcp_pair("127.0.0.1", 34700, "127.0.0.1", 8970, &c, &a, &l);
 	s = (struct spec){ .family = 4, .proto = IPPROTO_TCP, .src = "127.0.0.1", .dst = "127.0.0.1",
-			   .sport = 34700, .dport = 9070, .flags = F_ACK, .frag = 0x2000 };
+			   .sport = 34700, .dport = 8970, .flags = F_ACK, .frag = 0x2000 };
 	expect_frag_ev(&in, false, "tcp frag: established flow's first fragment marked, not assigned, no event", s,
 		       0x6a6a, X_MARK + STEER_C_FRAGMENT_STEERED, 0);
 	s.frag = 0x00b9;
@@ -2184,9 +2209,9 @@ static void test_tcp_frags(void)
 	close(c);
 	close(a);
 	close(l);
-	tcp_pair("::1", 34700, "::1", 9071, &c, &a, &l);
+	tcp_pair("::1", 34700, "::1", 8971, &c, &a, &l);
 	s = (struct spec){ .family = 6, .proto = IPPROTO_TCP, .src = "::1", .dst = "::1", .sport = 34700,
-			   .dport = 9071, .flags = F_ACK, .ext = EXT_FRAG, .frag = 0x0001 };
+			   .dport = 8971, .flags = F_ACK, .ext = EXT_FRAG, .frag = 0x0001 };
 	expect_frag(&in, "tcp frag v6: established flow's first fragment marked", s, 0x6d6d6d6d, 0,
 		    X_MARK + STEER_C_FRAGMENT_STEERED);
 	s.frag = 0x05a8;
