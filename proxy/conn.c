@@ -86,7 +86,7 @@ void conn_new(struct worker *w, int cfd, const struct sockaddr_storage *client,
 	c->cli.fd = cfd;
 	c->up.fd = -1;
 	for (int d = 0; d < 2; d++)
-		c->dir[d].pipe.rd = c->dir[d].pipe.wr = -1;
+		c->dir[d].pipe = (struct relay_pipe){ .rd = -1, .wr = -1 };
 	ev_init(&c->cli.io, relay_cli_cb);
 	ev_init(&c->up.io, upstream_io_cb);
 	ev_init(&c->timer, conn_timer_cb);

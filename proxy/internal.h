@@ -27,6 +27,9 @@
 #define ACCEPT_BATCH         64      /* accept4() calls per listener wakeup */
 #define ACCEPT_RETRY_S       0.1     /* after EMFILE/ENFILE/ENOBUFS/ENOMEM */
 #define PIPE_POOL_MAX        128     /* idle pipes kept per worker */
+#define PIPE_SMALL           65536   /* a new pipe's capacity: 16 slots */
+#define PIPE_BIG             (1 << 20) /* a bulk direction's pipe: 256 slots */
+#define PIPE_GROW_AFTER      (256 << 10) /* bytes a direction moves before its pipe grows */
 #define RELAY_ROUNDS         16      /* splice rounds per direction per wakeup */
 #define UDP_BATCH            32      /* datagrams per recvmmsg()/sendmmsg() */
 #define UDP_BUF_SIZE         65536   /* per datagram: any UDP payload fits */
@@ -58,6 +61,7 @@ struct listener {
 /* An empty pipe (kernel buffer) used to splice one direction of a connection. */
 struct relay_pipe {
 	int rd, wr; /* -1/-1 when none */
+	int size;   /* capacity in bytes (F_GETPIPE_SZ) */
 };
 
 struct pipe_pool {
@@ -82,6 +86,7 @@ struct conn_dir {
 	uint64_t bytes; /* bytes delivered to dst */
 	bool src_eof;   /* src returned EOF */
 	bool shut;      /* shutdown(dst, SHUT_WR) done: this direction is finished */
+	bool bulk;      /* moved PIPE_GROW_AFTER bytes: takes a big pipe */
 };
 
 struct conn {
@@ -187,6 +192,7 @@ void worker_accept_backoff(struct worker *w);
 int pipe_pool_get(struct worker *w, struct relay_pipe *out);
 void pipe_pool_put(struct worker *w, struct relay_pipe *pp, bool empty);
 void pipe_pool_drain(struct pipe_pool *pool);
+void pipe_grow(struct relay_pipe *pp);
 
 /* conn.c */
 void conn_new(struct worker *w, int cfd, const struct sockaddr_storage *client,

@@ -4,8 +4,15 @@
  * its upstream connect and gives them back when it closes, so steady-state
  * traffic does no pipe2()/close() per connection. Only pipes known to be
  * empty go back; the pool holds at most PIPE_POOL_MAX, the rest are closed.
+ *
+ * A pipe holds 16 buffers by default, one per skb fragment spliced into it,
+ * however small: for bulk traffic that is ~20 KiB per splice pair. A bulk
+ * direction grows its pipe to 256 buffers (pipe_grow) and the pool shrinks
+ * it back when it is returned, so big pipes exist only while bulk transfers
+ * run (they count against the user's pipe-user-pages limits).
  */
 #include <fcntl.h>
+#include <stdbool.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -25,6 +32,7 @@ int pipe_pool_get(struct worker *w, struct relay_pipe *out)
 	}
 	out->rd = fds[0];
 	out->wr = fds[1];
+	out->size = PIPE_SMALL;
 	STAT_INC(w, pipes_created);
 	return 0;
 }
@@ -33,7 +41,9 @@ void pipe_pool_put(struct worker *w, struct relay_pipe *pp, bool empty)
 {
 	if (pp->rd < 0)
 		return;
-	if (empty && w->pool.n < PIPE_POOL_MAX) {
+	if (empty && w->pool.n < PIPE_POOL_MAX &&
+	    (pp->size <= PIPE_SMALL || fcntl(pp->wr, F_SETPIPE_SZ, PIPE_SMALL) >= 0)) {
+		pp->size = PIPE_SMALL;
 		w->pool.idle[w->pool.n++] = *pp;
 	} else {
 		close(pp->rd);
@@ -50,4 +60,16 @@ void pipe_pool_drain(struct pipe_pool *pool)
 		close(pp->rd);
 		close(pp->wr);
 	}
+}
+
+/* Best effort: a pipe that cannot grow (limits) keeps its size. */
+void pipe_grow(struct relay_pipe *pp)
+{
+	int n;
+
+	if (pp->rd < 0 || pp->size >= PIPE_BIG)
+		return;
+	n = fcntl(pp->wr, F_SETPIPE_SZ, PIPE_BIG);
+	if (n > 0)
+		pp->size = n;
 }

@@ -27,7 +27,6 @@
 #include "internal.h"
 
 #define SPLICE_FLAGS (SPLICE_F_NONBLOCK | SPLICE_F_MOVE)
-#define PIPE_CHUNK   65536 /* default pipe capacity; splice moves what fits */
 
 enum pump_result { PUMP_OK, PUMP_SRC_ERR, PUMP_DST_ERR, PUMP_PIPE_ERR };
 
@@ -50,16 +49,20 @@ static enum pump_result pump(struct conn *c, int d, int *err)
 
 	if (p->shut)
 		return PUMP_OK;
-	if (p->pipe.rd < 0 && !p->src_eof && pipe_pool_get(w, &p->pipe) < 0) {
-		*err = errno;
-		return PUMP_PIPE_ERR;
+	if (p->pipe.rd < 0 && !p->src_eof) {
+		if (pipe_pool_get(w, &p->pipe) < 0) {
+			*err = errno;
+			return PUMP_PIPE_ERR;
+		}
+		if (p->bulk)
+			pipe_grow(&p->pipe);
 	}
 	for (int round = 0; round < RELAY_ROUNDS; round++) {
 		bool progress = false;
 		ssize_t n;
 
-		if (!p->src_eof && p->inpipe < PIPE_CHUNK) {
-			n = splice(src, NULL, p->pipe.wr, NULL, PIPE_CHUNK - p->inpipe, SPLICE_FLAGS);
+		if (!p->src_eof && p->inpipe < (size_t)p->pipe.size) {
+			n = splice(src, NULL, p->pipe.wr, NULL, p->pipe.size - p->inpipe, SPLICE_FLAGS);
 			if (n > 0) {
 				p->inpipe += (size_t)n;
 				progress = true;
@@ -79,6 +82,10 @@ static enum pump_result pump(struct conn *c, int d, int *err)
 			if (n > 0) {
 				p->inpipe -= (size_t)n;
 				p->bytes += (uint64_t)n;
+				if (!p->bulk && p->bytes >= PIPE_GROW_AFTER) {
+					p->bulk = true;
+					pipe_grow(&p->pipe);
+				}
 				if (d == DIR_UP)
 					STAT_ADD(w, bytes_up, n);
 				else
