@@ -4,11 +4,18 @@
  * BPF_PROG_TEST_RUN on the real object (steer_bpf_load): for each N given,
  * N destination prefixes (distinct random IPv4 /32 and /24, spread over up
  * to STEER_MAX_RULES `steer tcp dport 80` rules, one of them holding the
- * probe's destination), then REPEAT runs of a matching SYN (all the way to
- * the listener assign step; test-run refuses the assign itself) and of a
- * non-matching SYN. Runs in a private network namespace.
+ * probe's destination), then REPEAT runs of each packet kind:
+ *   match: a matching SYN (rules, socket lookup for TIME_WAIT, listener, the
+ *          assign step: test-run refuses the assign itself), once per new flow;
+ *   miss:  a SYN no rule matches (rules only);
+ *   fwd:   a forwarded segment (ACK) to a port no rule steers (one bit test);
+ *   fwd80: a segment (ACK) of a flow the proxy does not hold, on a steered
+ *          port (the established socket lookup, which misses).
+ * Also the cost of BPF_PROG_TEST_RUN itself: a program that only returns.
+ * Runs in a private network namespace.
  *
- *   classify [-r REPEAT] N...      prints "rules=N match_ns=X miss_ns=Y" per N
+ *   classify [-r REPEAT] N...
+ *     prints "empty_ns=E" then "rules=N match_ns=X miss_ns=Y fwd_ns=Z fwd80_ns=W" per N
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -18,6 +25,7 @@
 #include <netinet/ip.h>
 #include <netinet/tcp.h>
 #include <sched.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,8 +49,8 @@ static uint32_t rnd(void)
 	return rnd_state;
 }
 
-/* Ethernet + IPv4 + TCP SYN from 192.168.1.2:40000 to dst:80. */
-static size_t syn(uint8_t *pkt, uint32_t dst)
+/* Ethernet + IPv4 + TCP SYN (or ACK) from 192.168.1.2:40000 to dst:dport. */
+static size_t seg(uint8_t *pkt, uint32_t dst, uint16_t dport, bool ack)
 {
 	struct iphdr *ip = (struct iphdr *)(pkt + 14);
 	struct tcphdr *tcp = (struct tcphdr *)(pkt + 14 + 20);
@@ -57,9 +65,10 @@ static size_t syn(uint8_t *pkt, uint32_t dst)
 	ip->saddr = inet_addr("192.168.1.2");
 	ip->daddr = dst;
 	tcp->source = htons(40000);
-	tcp->dest = htons(80);
+	tcp->dest = htons(dport);
 	tcp->doff = 5;
-	tcp->syn = 1;
+	tcp->syn = !ack;
+	tcp->ack = ack;
 	tcp->window = htons(65535);
 	return 14 + 20 + 20;
 }
@@ -76,6 +85,32 @@ static double run_ns(int prog, uint8_t *pkt, size_t len, int repeat)
 		exit(1);
 	}
 	return o.duration;
+}
+
+/* The harness's own cost per run: a TC program that only returns TC_ACT_UNSPEC. */
+static void empty_ns(int repeat)
+{
+	struct bpf_insn insns[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = -1 },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	uint8_t pkt[64];
+	size_t len = seg(pkt, inet_addr("10.200.0.1"), 80, false);
+	double best = 1e9;
+	int fd = bpf_prog_load(BPF_PROG_TYPE_SCHED_CLS, "empty", "GPL", insns, 2, NULL);
+
+	if (fd < 0) {
+		fprintf(stderr, "classify: loading the empty program: %s\n", strerror(errno));
+		exit(1);
+	}
+	for (int k = 0; k < 5; k++) {
+		double ns = run_ns(fd, pkt, len, repeat);
+
+		best = ns < best ? ns : best;
+	}
+	close(fd);
+	printf("empty_ns=%.0f\n", best);
+	fflush(stdout);
 }
 
 static int listener(void)
@@ -104,8 +139,7 @@ static void measure(size_t n, int repeat, int lfd)
 	struct steer_bpf *b;
 	uint8_t pkt[64];
 	uint32_t hit = inet_addr("10.200.0.1"), miss = inet_addr("10.201.0.1");
-	double best_hit = 1e9, best_miss = 1e9;
-	size_t len;
+	double best[4] = { 1e9, 1e9, 1e9, 1e9 };
 
 	/* p[0] = the probe's /32; the rest random, never covering the miss address. */
 	p[0] = (struct prefix){ .family = AF_INET, .len = 32 };
@@ -140,16 +174,21 @@ static void measure(size_t n, int repeat, int lfd)
 	}
 	/* Best of 5: the least disturbed by the rest of the machine. */
 	for (int k = 0; k < 5; k++) {
-		double h, m;
+		size_t len[4] = { seg(pkt, hit, 80, false), 0, 0, 0 };
+		uint8_t kinds[4][64];
 
-		len = syn(pkt, hit);
-		h = run_ns(steer_bpf_prog_fd(b, false), pkt, len, repeat);
-		len = syn(pkt, miss);
-		m = run_ns(steer_bpf_prog_fd(b, false), pkt, len, repeat);
-		best_hit = h < best_hit ? h : best_hit;
-		best_miss = m < best_miss ? m : best_miss;
+		memcpy(kinds[0], pkt, len[0]);
+		len[1] = seg(kinds[1], miss, 80, false);
+		len[2] = seg(kinds[2], hit, 5201, true);
+		len[3] = seg(kinds[3], hit, 80, true);
+		for (int i = 0; i < 4; i++) {
+			double ns = run_ns(steer_bpf_prog_fd(b, false), kinds[i], len[i], repeat);
+
+			best[i] = ns < best[i] ? ns : best[i];
+		}
 	}
-	printf("rules=%zu match_ns=%.0f miss_ns=%.0f\n", n, best_hit, best_miss);
+	printf("rules=%zu match_ns=%.0f miss_ns=%.0f fwd_ns=%.0f fwd80_ns=%.0f\n", n, best[0], best[1],
+	       best[2], best[3]);
 	fflush(stdout);
 	steer_bpf_destroy(b);
 	rules_compiled_free(&c);
@@ -173,6 +212,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	lfd = listener();
+	empty_ns(repeat);
 	for (int i = optind; i < argc; i++)
 		measure((size_t)strtoul(argv[i], NULL, 10), repeat, lfd);
 	return 0;

@@ -144,8 +144,16 @@ steer_down
 
 say "classifier: ns per packet by rule entries (BPF_PROG_TEST_RUN)"
 "$BENCH_BIN/classify" -r "$REPEAT" $RULES | while read -r line; do
-	rec classifier "rules$(field rules "$line")" "$(field match_ns "$line")"
-	rec classifier "miss$(field rules "$line")" "$(field miss_ns "$line")"
+	case $line in
+	empty_ns=*) rec classifier empty "$(field empty_ns "$line")" ;;
+	*)
+		n=$(field rules "$line")
+		rec classifier "rules$n" "$(field match_ns "$line")"
+		rec classifier "miss$n" "$(field miss_ns "$line")"
+		rec classifier "fwd$n" "$(field fwd_ns "$line")"
+		rec classifier "fwdsteered$n" "$(field fwd80_ns "$line")"
+		;;
+	esac
 	say "  $line"
 done
 
