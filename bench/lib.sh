@@ -13,11 +13,12 @@ field() { sed -n "s/.*\b$1=\([^ ]*\).*/\1/p" <<<"$2"; }
 calc() { awk "BEGIN { printf \"%.6g\", $1 }"; }
 ctl() { ing "$STEER" "$@" --control-socket "$LAB_DIR/steer.sock"; }
 
-# Gateway user-space CPU (ticks) of the given pids, and the machine's busy ticks.
+# Gateway process CPU (ticks) of the given pids, and the machine's busy ticks.
+# PROC_FIELDS: "$14 + $15" user + system (default), "$14" user only.
 proc_ticks() {
 	local t=0 p
 	for p in "$@"; do
-		[ -r "/proc/$p/stat" ] && t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat")))
+		[ -r "/proc/$p/stat" ] && t=$((t + $(awk "{print ${PROC_FIELDS:-\$14 + \$15}}" "/proc/$p/stat")))
 	done
 	echo $t
 }
@@ -107,11 +108,13 @@ PY
 # ---- measurements ----
 # m_cps CASE: new connections/s with latency, and CPU per 10k connections.
 m_cps() {
-	local case=$1 out t0 b0 t1 b1 conns
+	local case=$1 out t0 b0 t1 b1 u0 u1 conns
 	t0=$(proc_ticks "${GW_PIDS[@]}")
+	u0=$(PROC_FIELDS='$14' proc_ticks "${GW_PIDS[@]}")
 	b0=$(busy_ticks)
 	out=$(inc "$BENCH_BIN/loadgen" -a "$S4" -p 80 -c "$CONC" -T 2 -d "$DUR" -H "$LAB_DIR/cdf.$case")
 	t1=$(proc_ticks "${GW_PIDS[@]}")
+	u1=$(PROC_FIELDS='$14' proc_ticks "${GW_PIDS[@]}")
 	b1=$(busy_ticks)
 	conns=$(field conns "$out")
 	rec "$case" cps "$(field cps "$out")"
@@ -120,7 +123,10 @@ m_cps() {
 	rec "$case" p99_us "$(field p99_us "$out")"
 	rec "$case" p999_us "$(field p999_us "$out")"
 	if [ "${conns:-0}" -gt 0 ]; then
-		[ ${#GW_PIDS[@]} -gt 0 ] && rec "$case" cpu_proc_s_10k "$(calc "($t1 - $t0) / $HZ * 10000 / $conns")"
+		if [ ${#GW_PIDS[@]} -gt 0 ]; then
+			rec "$case" cpu_proc_s_10k "$(calc "($t1 - $t0) / $HZ * 10000 / $conns")"
+			rec "$case" cpu_user_s_10k "$(calc "($u1 - $u0) / $HZ * 10000 / $conns")"
+		fi
 		rec "$case" cpu_all_s_10k "$(calc "($b1 - $b0) / $HZ * 10000 / $conns")"
 	fi
 	cp "$LAB_DIR/cdf.$case" "$OUT/cdf.$case.dat" 2>/dev/null
