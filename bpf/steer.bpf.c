@@ -642,19 +642,14 @@ static __always_inline void frag_key_make(struct steer_frag_key *k, const struct
  * and the kernel deschedules the TIME_WAIT socket and hands the SYN to the
  * listener, as nft's TPROXY does. The mark alone already makes the kernel find
  * the TIME_WAIT socket (or, if it just went away, the listener through
- * steer_lookup), so a refused assign changes nothing.
+ * steer_lookup), so a refused assign changes nothing. tw_sk is the socket
+ * steer_ingress found (its reference stays with the caller).
  */
-static __always_inline int steer_tw(struct __sk_buff *skb, struct pkt *p, __u32 slot, __u32 *c)
+static __always_inline int steer_tw(struct __sk_buff *skb, struct pkt *p, struct bpf_sock *tw_sk, __u32 slot,
+				    __u32 *c)
 {
-	struct bpf_sock *sk;
-
 	redirect_record(p, slot);
-	sk = skc_lookup(skb, p);
-	if (sk) {
-		if (sk->state == BPF_TCP_TIME_WAIT)
-			bpf_sk_assign(skb, sk, 0);
-		bpf_sk_release(sk);
-	}
+	bpf_sk_assign(skb, tw_sk, 0);
 	skb->mark |= steer_mark;
 	*c = STEER_C_TIME_WAIT_SYN;
 	return STEER_PASS;
@@ -682,7 +677,7 @@ static __always_inline int steer_frag_first(struct __sk_buff *skb, struct pkt *p
 }
 
 /* Steer a new flow to the proxy's listener; *c is the counter to move. */
-static __always_inline int steer_new(struct __sk_buff *skb, struct pkt *p, int tw, __u32 *c)
+static __always_inline int steer_new(struct __sk_buff *skb, struct pkt *p, struct bpf_sock *tw_sk, __u32 *c)
 {
 	struct bpf_sock *sk = find_listener(skb, p);
 	long err;
@@ -699,20 +694,32 @@ static __always_inline int steer_new(struct __sk_buff *skb, struct pkt *p, int t
 		*c = STEER_C_NO_LISTENER_PASS;
 		return STEER_PASS;
 	}
-	if (tw || p->frag) {
+	if (tw_sk || p->frag) {
 		__u32 slot = listen_slot(p);
 
-		/* steer_lookup cannot look sockets up: it finds an external proxy's here. */
-		err = steer_external_proxy ? bpf_map_update_elem(&steer_ext_listen, &slot, sk, BPF_ANY) : 0;
+		/*
+		 * steer_lookup cannot look sockets up: it finds an external proxy's
+		 * here. Rewritten only when it changed: every update of a sockmap
+		 * slot tears down and rebuilds the listener's psock.
+		 */
+		err = 0;
+		if (steer_external_proxy) {
+			struct bpf_sock *cur = bpf_map_lookup_elem(&steer_ext_listen, &slot);
+
+			if (cur != sk)
+				err = bpf_map_update_elem(&steer_ext_listen, &slot, sk, BPF_ANY);
+			if (cur)
+				bpf_sk_release(cur);
+		}
 		bpf_sk_release(sk);
 		if (err) {
 			*c = STEER_C_ASSIGN_FAILED;
 			return fail_verdict();
 		}
 		/* fragmented (even a TIME_WAIT SYN: the reassembled one meets it) */
-		if (p->frag)
+		if (p->frag || !tw_sk)
 			return steer_frag_first(skb, p, slot, c);
-		return steer_tw(skb, p, slot, c);
+		return steer_tw(skb, p, tw_sk, slot, c);
 	}
 	err = bpf_sk_assign(skb, sk, 0);
 	bpf_sk_release(sk);
@@ -721,7 +728,7 @@ static __always_inline int steer_new(struct __sk_buff *skb, struct pkt *p, int t
 		return fail_verdict();
 	}
 	skb->mark |= steer_mark;
-	*c = tw ? STEER_C_TIME_WAIT_SYN : STEER_C_STEERED_NEW;
+	*c = STEER_C_STEERED_NEW;
 	return STEER_PASS;
 }
 
@@ -800,7 +807,7 @@ static __always_inline void emit(struct __sk_buff *skb, const struct flow_key *k
  * UDP: any datagram). The mode decides who steers it; it is reported when
  * steered, left to nft, or dropped (UDP: once per flow, see udp_first).
  */
-static __always_inline int new_flow(struct __sk_buff *skb, struct pkt *p, int tw, __u32 mode)
+static __always_inline int new_flow(struct __sk_buff *skb, struct pkt *p, struct bpf_sock *tw_sk, __u32 mode)
 {
 	/*
 	 * The flow's first-seen time (events' ts_ns), taken here rather than at
@@ -820,7 +827,7 @@ static __always_inline int new_flow(struct __sk_buff *skb, struct pkt *p, int tw
 		       *(volatile __u32 *)&steer_split_percent;
 
 	if (ebpf) {
-		rv = steer_new(skb, p, tw, &c);
+		rv = steer_new(skb, p, tw_sk, &c);
 	} else {
 		/* nft tproxies it (its rules skip marked packets; this one is not marked) */
 		c = STEER_C_PROBED;
@@ -836,6 +843,8 @@ static __always_inline int new_flow(struct __sk_buff *skb, struct pkt *p, int tw
 	if (kind && (p->proto != IPPROTO_UDP || udp_first(&k, now, kind)))
 		emit(skb, &k, now, kind, ebpf ? STEER_BACKEND_EBPF : STEER_BACKEND_NFT,
 		     kind == STEER_EV_DROP ? c : 0);
+	if (tw_sk)
+		bpf_sk_release(tw_sk);
 	return rv;
 }
 
@@ -932,8 +941,9 @@ SEC("tc")
 int steer_ingress(struct __sk_buff *skb)
 {
 	__u32 mode = *(volatile __u32 *)&steer_mode;
+	struct bpf_sock *tw_sk = NULL;
 	struct pkt p = {};
-	int c, tw = 0, v;
+	int c, v;
 
 	c = parse(skb, &p);
 	if (c == PARSE_FRAG_REST)
@@ -982,8 +992,7 @@ int steer_ingress(struct __sk_buff *skb)
 			if (state == BPF_TCP_LISTEN) {
 				bpf_sk_release(sk);
 			} else if (state == BPF_TCP_TIME_WAIT && syn) {
-				bpf_sk_release(sk);
-				tw = 1;
+				tw_sk = sk; /* new_flow releases it */
 			} else if (mode == STEER_MODE_PROBE) {
 				/* a SYN of a flow that has a socket: not new, and not ours */
 				bpf_sk_release(sk);
@@ -1011,7 +1020,7 @@ int steer_ingress(struct __sk_buff *skb)
 			count(STEER_C_NOT_MATCHED);
 			return STEER_PASS;
 		}
-		return new_flow(skb, &p, tw, mode);
+		return new_flow(skb, &p, tw_sk, mode);
 	}
 
 	v = rules_verdict(&p);
@@ -1023,7 +1032,7 @@ int steer_ingress(struct __sk_buff *skb)
 		count(STEER_C_LOCAL_DST);
 		return STEER_PASS;
 	}
-	return new_flow(skb, &p, 0, mode);
+	return new_flow(skb, &p, NULL, mode);
 }
 
 SEC("tc")
