@@ -29,7 +29,8 @@
 #define PIPE_POOL_MAX        128     /* idle pipes kept per worker */
 #define PIPE_SMALL           65536   /* a new pipe's capacity: 16 slots */
 #define PIPE_BIG             (1 << 20) /* a bulk direction's pipe: 256 slots */
-#define PIPE_GROW_AFTER      (256 << 10) /* bytes a direction moves before its pipe grows */
+#define PIPE_GROW_AFTER      (256 << 10) /* bytes a direction splices before its pipe grows */
+#define COPY_BUF             16384   /* per worker: small messages are copied, not spliced */
 #define RELAY_ROUNDS         16      /* splice rounds per direction per wakeup */
 #define UDP_BATCH            32      /* datagrams per recvmmsg()/sendmmsg() */
 #define UDP_BUF_SIZE         65536   /* per datagram: any UDP payload fits */
@@ -86,7 +87,8 @@ struct conn_dir {
 	uint64_t bytes; /* bytes delivered to dst */
 	bool src_eof;   /* src returned EOF */
 	bool shut;      /* shutdown(dst, SHUT_WR) done: this direction is finished */
-	bool bulk;      /* moved PIPE_GROW_AFTER bytes: takes a big pipe */
+	bool spliced;   /* a read filled COPY_BUF: this direction splices from now on */
+	bool bulk;      /* spliced PIPE_GROW_AFTER bytes: takes a big pipe */
 };
 
 struct conn {
@@ -153,6 +155,7 @@ struct worker {
 	int nconns;
 	struct conn *conns;     /* live connections (head) */
 	struct pipe_pool pool;
+	char copy_buf[COPY_BUF]; /* the copy path's bounce buffer (one thread) */
 	struct udp_sess **utab;   /* UDP_HASH_BUCKETS chains */
 	struct udp_sess *usess;   /* live UDP sessions (head) */
 	int nsess;
