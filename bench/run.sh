@@ -131,6 +131,7 @@ steer_down
 
 say "audit: new flows at up to 30k/s through steer (ebpf, builtin proxy)"
 steer_up builtin || exit 1
+: >"$LAB_DIR/audit.jsonl" # the memory phase's connections are not this figure's
 out=$(inc "$BENCH_BIN/loadgen" -a "$S4" -p 80 -c 1024 -T 2 -r 30000 -d "$AUDIT_DUR")
 sleep 1.5
 st=$(lab_status)
