@@ -156,7 +156,7 @@ if au:
               f"{fmt(med('audit', 'lost'))}, {fmt(med('audit', 'lost_records'))} |")
 ax = vals.get("audit-ext", {})
 if ax:
-    md.append(f"| audit, kernel records (responder as external proxy): flows/s offered up to 30,000, "
+    md.append(f"| audit, kernel records (responder as external proxy): flows/s offered up to 40,000, "
               f"achieved | {fmt(med('audit-ext', 'flows_per_s'))} |")
     md.append(f"| audit, kernel records: connections, open records written | "
               f"{fmt(med('audit-ext', 'conns'))}, {fmt(med('audit-ext', 'opens'))} |")

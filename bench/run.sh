@@ -146,10 +146,10 @@ steer_down
 # The builtin proxy tops out below 30k flows/s here (two TCP connections per
 # flow on 2 cores): the kernel-record path (ring buffer -> writer) is measured
 # at 30k flows/s with the responder as the external proxy.
-say "audit: new flows at up to 30k/s, kernel records (steer ebpf, proxy external: the responder)"
+say "audit: new flows at up to 40k/s, kernel records (steer ebpf, proxy external: the responder)"
 { steer_up external "proxy external" && responder_up && steer_backend ebpf; } || exit 1
 : >"$LAB_DIR/audit.jsonl"
-out=$(inc "$BENCH_BIN/loadgen" -a "$S4" -p 80 -c 1024 -T 2 -r 30000 -d "$AUDIT_DUR")
+out=$(inc "$BENCH_BIN/loadgen" -a "$S4" -p 80 -c 1024 -T 2 -r 40000 -d "$AUDIT_DUR")
 sleep 1.5
 st=$(lab_status)
 rec audit-ext flows_per_s "$(field cps "$out")"
