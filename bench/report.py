@@ -287,6 +287,7 @@ set xlabel 'rule entries (destination prefixes)'
 set ylabel 'ns per packet'
 set yrange [0:*]
 set grid
+set key below
 plot 'rules.dat' using 1:2 with linespoints lw 2 title 'matching SYN', '' using 1:3 with linespoints lw 2 title 'non-matching SYN', '' using 1:4 with linespoints lw 2 title 'forwarded, other port', '' using 1:5 with linespoints lw 2 title 'on a steered port, not the proxy''s'
 """):
         plots.append(("rule-scale curve", "rules.png"))
