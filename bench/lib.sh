@@ -22,6 +22,9 @@ proc_ticks() {
 	done
 	echo $t
 }
+# Packets through the gateway's interfaces (rx + tx, all but lo): deterministic,
+# unlike conn/s, and every packet costs CPU at both of its ends.
+gw_packets() { ing ip -s -j link show | jq '[.[] | select(.ifname != "lo") | .stats64.rx.packets + .stats64.tx.packets] | add'; }
 busy_ticks() { awk '/^cpu /{print $2 + $3 + $4 + $7 + $8}' /proc/stat; }
 rss_kib() { local t=0 p; for p in "$@"; do t=$((t + $(awk '/^VmRSS/{print $2}' "/proc/$p/status"))); done; echo $t; }
 
@@ -108,7 +111,8 @@ PY
 # ---- measurements ----
 # m_cps CASE: new connections/s with latency, and CPU per 10k connections.
 m_cps() {
-	local case=$1 out t0 b0 t1 b1 u0 u1 conns
+	local case=$1 out t0 b0 t1 b1 u0 u1 k0 k1 conns
+	k0=$(gw_packets)
 	t0=$(proc_ticks "${GW_PIDS[@]}")
 	u0=$(PROC_FIELDS='$14' proc_ticks "${GW_PIDS[@]}")
 	b0=$(busy_ticks)
@@ -116,6 +120,7 @@ m_cps() {
 	t1=$(proc_ticks "${GW_PIDS[@]}")
 	u1=$(PROC_FIELDS='$14' proc_ticks "${GW_PIDS[@]}")
 	b1=$(busy_ticks)
+	k1=$(gw_packets)
 	conns=$(field conns "$out")
 	rec "$case" cps "$(field cps "$out")"
 	rec "$case" errors "$(field errors "$out")"
@@ -128,6 +133,7 @@ m_cps() {
 			rec "$case" cpu_user_s_10k "$(calc "($u1 - $u0) / $HZ * 10000 / $conns")"
 		fi
 		rec "$case" cpu_all_s_10k "$(calc "($b1 - $b0) / $HZ * 10000 / $conns")"
+		rec "$case" pkts_per_conn "$(calc "($k1 - $k0) / $conns")"
 	fi
 	cp "$LAB_DIR/cdf.$case" "$OUT/cdf.$case.dat" 2>/dev/null
 	: >"$LAB_DIR/audit.jsonl"

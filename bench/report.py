@@ -91,20 +91,22 @@ Client: bench/loadgen (2 threads, connect → request → response → server cl
 
 md.append("## Figures\n")
 md.append("| case | conn/s | p50 µs | p99 µs | p99.9 µs | req/s keep-alive | Gbit/s ×1 | Gbit/s ×4 "
-          "| proxy CPU s /10k conn (user) | machine CPU s /10k conn | errors |")
-md.append("|---|---|---|---|---|---|---|---|---|---|---|")
+          "| proxy CPU s /10k conn (user) | machine CPU s /10k conn | gateway packets /conn | errors |")
+md.append("|---|---|---|---|---|---|---|---|---|---|---|---|")
 for c in CASES:
     md.append(f"| {c} | {cell(c, 'cps')} | {cell(c, 'p50_us')} | {cell(c, 'p99_us')} | "
               f"{cell(c, 'p999_us')} | {cell(c, 'rps')} | {cell(c, 'bulk1', 2)} | {cell(c, 'bulk4', 2)} | "
               f"{cell(c, 'cpu_proc_s_10k', 3)} ({cell(c, 'cpu_user_s_10k', 3)}) | "
-              f"{cell(c, 'cpu_all_s_10k', 3)} | {cell(c, 'errors')} |")
+              f"{cell(c, 'cpu_all_s_10k', 3)} | {cell(c, 'pkts_per_conn', 2)} | {cell(c, 'errors')} |")
 if failed_bulk:
     md.append(f"\niperf3 runs that timed out (no figure, left out of the medians): {', '.join(failed_bulk)}.")
 md.append("\nproxy CPU: user+system seconds of the gateway's user-space processes (steer; HAProxy "
           "+ steer; responder + steer) per 10,000 connections, in brackets the user-space part "
           "(the rest is the kernel working in their context: syscalls, and the TCP/IP of packets "
           "they send, through the veth to the peer's receive path). machine CPU: every busy CPU second "
-          "of the machine (client, gateway, server and softirq) per 10,000 connections.\n")
+          "of the machine (client, gateway, server and softirq) per 10,000 connections. gateway "
+          "packets: received + sent on the gateway's interfaces per connection (deterministic: "
+          "a proxy that lets a FIN ride on its last data segment sends fewer).\n")
 
 md.append("## Ratios\n")
 md.append("| ratio | conn/s | req/s | Gbit/s ×1 | Gbit/s ×4 |")
