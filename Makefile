@@ -80,7 +80,7 @@ net-check: $(BUILD)/steer $(TEST_TOOLS)
 	@tests/net/run.sh
 
 check: deps
-	$(MAKE) all $(UNIT_TESTS) $(BPF_TESTS) $(TEST_TOOLS)
+	$(MAKE) all $(UNIT_TESTS) $(BPF_TESTS) $(TEST_TOOLS) $(BENCH_TOOLS)
 	$(MAKE) unit-check bpf-check net-check
 
 demo: deps

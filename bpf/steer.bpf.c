@@ -699,17 +699,21 @@ static __always_inline int steer_new(struct __sk_buff *skb, struct pkt *p, struc
 
 		/*
 		 * steer_lookup cannot look sockets up: it finds an external proxy's
-		 * here. Rewritten only when it changed: every update of a sockmap
-		 * slot tears down and rebuilds the listener's psock.
+		 * here. Written only while the slot is empty (the kernel empties it
+		 * when that listener closes): any listener of the proxy's reuseport
+		 * group will do, since the kernel balances the group after the
+		 * assign, and each rewrite tore down and rebuilt a listener's psock;
+		 * alternating between two listeners, a rebuild could meet the
+		 * previous teardown and fail (-EBUSY), a dropped SYN and a 1 s stall.
 		 */
 		err = 0;
 		if (steer_external_proxy) {
 			struct bpf_sock *cur = bpf_map_lookup_elem(&steer_ext_listen, &slot);
 
-			if (cur != sk)
-				err = bpf_map_update_elem(&steer_ext_listen, &slot, sk, BPF_ANY);
 			if (cur)
 				bpf_sk_release(cur);
+			else
+				err = bpf_map_update_elem(&steer_ext_listen, &slot, sk, BPF_ANY);
 		}
 		bpf_sk_release(sk);
 		if (err) {
