@@ -129,35 +129,34 @@ for n in $RSS_N; do m_rss haproxy-ebpf "$n"; done
 ext_down
 steer_down
 
+# m_audit CASE RATE: new flows at up to RATE/s through the steer already up,
+# audit records counted against the connections made (its own log only).
+m_audit() {
+	local case=$1 out st opens
+	: >"$LAB_DIR/audit.jsonl" # earlier phases' connections are not this figure's
+	out=$(inc "$BENCH_BIN/loadgen" -a "$S4" -p 80 -c 1024 -T 2 -r "$2" -d "$AUDIT_DUR")
+	sleep 1.5
+	st=$(lab_status)
+	opens=$(grep -c '"event":"open"' "$LAB_DIR/audit.jsonl")
+	rec "$case" flows_per_s "$(field cps "$out")"
+	rec "$case" lost "$(jq '(.audit.lost // 0) + (.counters.ebpf.events_lost // 0)' <<<"$st")"
+	rec "$case" lost_records "$(jq -c 'select(.event=="lost")' "$LAB_DIR/audit.jsonl" | wc -l)"
+	rec "$case" opens "$opens"
+	rec "$case" conns "$(field conns "$out")"
+	say "  $(field cps "$out") flows/s, $(field conns "$out") connections; $opens open records; audit $(jq -c '.audit' <<<"$st"), kernel events lost $(jq '.counters.ebpf.events_lost' <<<"$st")"
+}
+
 say "audit: new flows at up to 30k/s through steer (ebpf, builtin proxy)"
 steer_up builtin || exit 1
-: >"$LAB_DIR/audit.jsonl" # the memory phase's connections are not this figure's
-out=$(inc "$BENCH_BIN/loadgen" -a "$S4" -p 80 -c 1024 -T 2 -r 30000 -d "$AUDIT_DUR")
-sleep 1.5
-st=$(lab_status)
-rec audit flows_per_s "$(field cps "$out")"
-rec audit lost "$(jq '(.audit.lost // 0) + (.counters.ebpf.events_lost // 0)' <<<"$st")"
-rec audit lost_records "$(jq -c 'select(.event=="lost")' "$LAB_DIR/audit.jsonl" | wc -l)"
-rec audit opens "$(grep -c '"event":"open"' "$LAB_DIR/audit.jsonl")"
-rec audit conns "$(field conns "$out")"
-say "  $(field cps "$out") flows/s; audit $(jq -c '.audit' <<<"$st"), kernel events lost $(jq '.counters.ebpf.events_lost' <<<"$st")"
+m_audit audit 30000
 steer_down
 
 # The builtin proxy tops out below 30k flows/s here (two TCP connections per
 # flow on 2 cores): the kernel-record path (ring buffer -> writer) is measured
-# at 30k flows/s with the responder as the external proxy.
+# at up to 40k flows/s with the responder as the external proxy.
 say "audit: new flows at up to 40k/s, kernel records (steer ebpf, proxy external: the responder)"
 { steer_up external "proxy external" && responder_up && steer_backend ebpf; } || exit 1
-: >"$LAB_DIR/audit.jsonl"
-out=$(inc "$BENCH_BIN/loadgen" -a "$S4" -p 80 -c 1024 -T 2 -r 40000 -d "$AUDIT_DUR")
-sleep 1.5
-st=$(lab_status)
-rec audit-ext flows_per_s "$(field cps "$out")"
-rec audit-ext lost "$(jq '(.audit.lost // 0) + (.counters.ebpf.events_lost // 0)' <<<"$st")"
-rec audit-ext lost_records "$(jq -c 'select(.event=="lost")' "$LAB_DIR/audit.jsonl" | wc -l)"
-rec audit-ext opens "$(grep -c '"event":"open"' "$LAB_DIR/audit.jsonl")"
-rec audit-ext conns "$(field conns "$out")"
-say "  $(field cps "$out") flows/s, $(field conns "$out") connections; $(grep -c '"event":"open"' "$LAB_DIR/audit.jsonl") open records; audit $(jq -c '.audit' <<<"$st"), kernel events lost $(jq '.counters.ebpf.events_lost' <<<"$st")"
+m_audit audit-ext 40000
 ext_down
 steer_down
 

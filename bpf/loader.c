@@ -383,13 +383,23 @@ int steer_bpf_local_addr(struct steer_bpf *b, int family, const uint8_t *addr, b
 	return 0;
 }
 
+/* Counter idx summed over CPUs, with v[ncpu] as scratch. Returns 0 or -errno. */
+static int counter_sum(int fd, uint32_t idx, uint64_t *v, int ncpu, uint64_t *out)
+{
+	if (bpf_map_lookup_elem(fd, &idx, v))
+		return -errno;
+	*out = 0;
+	for (int j = 0; j < ncpu; j++)
+		*out += v[j];
+	return 0;
+}
+
 int steer_bpf_counters(struct steer_bpf *b, uint64_t out[STEER_C_MAX])
 {
 	int ncpu = libbpf_num_possible_cpus();
 	int fd = bpf_map__fd(b->skel->maps.steer_counters);
 	uint64_t *v;
-	uint32_t i;
-	int j;
+	int err = 0;
 
 	if (ncpu <= 0) {
 		fprintf(stderr, "steer: cannot count CPUs\n");
@@ -400,20 +410,13 @@ int steer_bpf_counters(struct steer_bpf *b, uint64_t out[STEER_C_MAX])
 		fprintf(stderr, "steer: out of memory\n");
 		return -ENOMEM;
 	}
-	for (i = 0; i < STEER_C_MAX; i++) {
-		if (bpf_map_lookup_elem(fd, &i, v)) {
-			int e = -errno;
-
-			fprintf(stderr, "steer: reading counters: %s\n", strerror(errno));
-			free(v);
-			return e;
-		}
-		out[i] = 0;
-		for (j = 0; j < ncpu; j++)
-			out[i] += v[j];
+	for (uint32_t i = 0; i < STEER_C_MAX && !err; i++) {
+		err = counter_sum(fd, i, v, ncpu, &out[i]);
+		if (err)
+			fprintf(stderr, "steer: reading counters: %s\n", strerror(-err));
 	}
 	free(v);
-	return 0;
+	return err;
 }
 
 /* One counter, summed over CPUs: a single map lookup (the audit's loss check). */
@@ -421,20 +424,14 @@ int steer_bpf_counter(struct steer_bpf *b, uint32_t idx, uint64_t *out)
 {
 	int ncpu = libbpf_num_possible_cpus();
 	uint64_t *v;
-	int err = 0;
+	int err;
 
 	if (ncpu <= 0 || idx >= STEER_C_MAX)
 		return -EINVAL;
 	v = calloc(ncpu, sizeof(*v));
 	if (!v)
 		return -ENOMEM;
-	if (bpf_map_lookup_elem(bpf_map__fd(b->skel->maps.steer_counters), &idx, v)) {
-		err = -errno;
-	} else {
-		*out = 0;
-		for (int j = 0; j < ncpu; j++)
-			*out += v[j];
-	}
+	err = counter_sum(bpf_map__fd(b->skel->maps.steer_counters), idx, v, ncpu, out);
 	free(v);
 	return err;
 }

@@ -369,6 +369,28 @@ static void wait_for_work(struct audit *a)
 	}
 }
 
+/* Take up to max queued records, oldest first; the caller holds lock. */
+static size_t dequeue(struct audit *a, struct audit_record *batch, size_t max)
+{
+	size_t n = 0;
+
+	while (n < max && a->count) {
+		batch[n++] = a->ring[a->head];
+		a->head = (a->head + 1) % AUDIT_QUEUE;
+		a->count--;
+	}
+	return n;
+}
+
+/* Join connection records with the kernel's, then write; the caller holds src_lock. */
+static void resolve_write(struct audit *a, struct audit_record *batch, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (batch[i].kind == AUDIT_CONN)
+			resolve(a, &batch[i]);
+	write_batch(a, batch, n);
+}
+
 /* Resolve and write what is queued now; the caller holds src_lock. */
 static void drain_queue(struct audit *a)
 {
@@ -376,18 +398,10 @@ static void drain_queue(struct audit *a)
 	size_t n;
 
 	do {
-		n = 0;
 		pthread_mutex_lock(&a->lock);
-		while (n < sizeof(batch) / sizeof(batch[0]) && a->count) {
-			batch[n++] = a->ring[a->head];
-			a->head = (a->head + 1) % AUDIT_QUEUE;
-			a->count--;
-		}
+		n = dequeue(a, batch, sizeof(batch) / sizeof(batch[0]));
 		pthread_mutex_unlock(&a->lock);
-		for (size_t i = 0; i < n; i++)
-			if (batch[i].kind == AUDIT_CONN)
-				resolve(a, &batch[i]);
-		write_batch(a, batch, n);
+		resolve_write(a, batch, n);
 	} while (n);
 }
 
@@ -397,17 +411,13 @@ static void *writer(void *arg)
 	struct audit_record batch[AUDIT_BATCH];
 
 	for (;;) {
-		size_t n = 0;
 		uint64_t lost = 0;
+		size_t n;
 		bool stop;
 
 		pthread_mutex_lock(&a->lock);
 		wait_for_work(a);
-		while (n < AUDIT_BATCH && a->count) {
-			batch[n++] = a->ring[a->head];
-			a->head = (a->head + 1) % AUDIT_QUEUE;
-			a->count--;
-		}
+		n = dequeue(a, batch, AUDIT_BATCH);
 		lost = a->lost_unreported;
 		a->lost_unreported = 0;
 		stop = a->stopping && !a->count;
@@ -416,10 +426,7 @@ static void *writer(void *arg)
 		if (atomic_exchange(&a->reopen, false))
 			do_reopen(a);
 		pthread_mutex_lock(&a->src_lock);
-		for (size_t i = 0; i < n; i++)
-			if (batch[i].kind == AUDIT_CONN)
-				resolve(a, &batch[i]);
-		write_batch(a, batch, n);
+		resolve_write(a, batch, n);
 		if (lost) {
 			struct audit_record r = { .kind = AUDIT_LOST, .count = lost };
 
