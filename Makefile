@@ -7,11 +7,12 @@ BUILD    := build
 
 PKGS     := libbpf libnftnl libmnl
 CFLAGS   ?= -O2 -g
-CFLAGS   += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -I$(BUILD) \
+# Headers are named from the include root: #include "steer/config.h".
+CFLAGS   += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -iquote . -iquote $(BUILD) -MMD -MP \
             $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 CFLAGS   += -DLIBNFTNL_VERSION='"$(shell pkg-config --modversion libnftnl 2>/dev/null)"'
 LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lev -lpthread
-BPF_CFLAGS := -target bpf -O2 -g -Wall -Werror -I$(ARCH_INC)
+BPF_CFLAGS := -target bpf -O2 -g -Wall -Werror -I$(ARCH_INC) -iquote . -MMD -MP
 
 # Debian packages the build, the tests and the demo need.
 DEB_PKGS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config \
@@ -23,7 +24,7 @@ LIB_SRCS := $(filter-out steer/main.c,$(wildcard steer/*.c)) \
             $(filter-out %.bpf.c,$(wildcard bpf/*.c)) \
             $(wildcard proxy/*.c) $(wildcard nft/*.c)
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
-HDRS     := $(wildcard steer/*.h bpf/*.h proxy/*.h nft/*.h) $(BUILD)/steer.skel.h
+SKEL     := $(BUILD)/bpf/steer.skel.h
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 BPF_TESTS  := $(patsubst tests/bpf/%.c,$(BUILD)/tests/%,$(wildcard tests/bpf/test_*.c))
@@ -32,14 +33,16 @@ TEST_TOOLS := $(patsubst tests/tools/%.c,$(BUILD)/tests/%,$(wildcard tests/tools
 .PHONY: all check demo deps clean unit-check bpf-check net-check
 all: $(BUILD)/steer
 
-$(BUILD)/steer.bpf.o: bpf/steer.bpf.c bpf/steer_abi.h
+$(BUILD)/bpf/steer.bpf.o: bpf/steer.bpf.c
 	@mkdir -p $(@D)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
-$(BUILD)/steer.skel.h: $(BUILD)/steer.bpf.o
+$(SKEL): $(BUILD)/bpf/steer.bpf.o
 	$(BPFTOOL) gen skeleton $< name steer_bpf > $@.tmp && mv $@.tmp $@
 
-$(BUILD)/obj/%.o: %.c $(HDRS)
+# Header dependencies come from the compiler (-MMD -MP, the .d files below);
+# the generated skeleton must exist before the first compile can name it.
+$(BUILD)/obj/%.o: %.c | $(SKEL)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -c $< -o $@
 
@@ -49,15 +52,15 @@ $(BUILD)/libsteer.a: $(LIB_OBJS)
 $(BUILD)/steer: $(BUILD)/obj/steer/main.o $(BUILD)/libsteer.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libsteer.a $(HDRS)
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libsteer.a | $(SKEL)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Wno-unused-parameter -o $@ $< $(BUILD)/libsteer.a $(LDLIBS) -lcmocka
 
-$(BUILD)/tests/%: tests/bpf/%.c $(BUILD)/libsteer.a $(HDRS)
+$(BUILD)/tests/%: tests/bpf/%.c $(BUILD)/libsteer.a | $(SKEL)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libsteer.a $(LDLIBS)
 
-$(BUILD)/tests/%: tests/tools/%.c $(BUILD)/libsteer.a $(HDRS)
+$(BUILD)/tests/%: tests/tools/%.c $(BUILD)/libsteer.a | $(SKEL)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libsteer.a $(LDLIBS)
 
@@ -79,7 +82,8 @@ bpf-check: $(BPF_TESTS)
 net-check: $(BUILD)/steer $(TEST_TOOLS)
 	@tests/net/run.sh
 
-check: deps
+# `make check` installs nothing: `make deps` does (CI runs both).
+check:
 	$(MAKE) all $(UNIT_TESTS) $(BPF_TESTS) $(TEST_TOOLS) $(BENCH_TOOLS)
 	$(MAKE) unit-check bpf-check net-check
 
@@ -96,7 +100,7 @@ BENCH_PKGS  := haproxy iperf3 gnuplot-nox wrk
 BENCH_TOOLS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
 .PHONY: bench
 
-$(BUILD)/bench/%: bench/%.c $(BUILD)/libsteer.a $(HDRS)
+$(BUILD)/bench/%: bench/%.c $(BUILD)/libsteer.a | $(SKEL)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libsteer.a $(LDLIBS)
 
@@ -104,3 +108,5 @@ bench: deps
 	@$(MAKE) --no-print-directory deps DEB_PKGS="$(BENCH_PKGS)"
 	$(MAKE) all $(BENCH_TOOLS)
 	BENCH=$(BENCH) bench/run.sh
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

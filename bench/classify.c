@@ -34,8 +34,8 @@
 
 #include <bpf/bpf.h>
 
-#include "../bpf/loader.h"
-#include "../steer/rules.h"
+#include "bpf/loader.h"
+#include "steer/rules.h"
 
 #define PROXY_PORT 15001
 

@@ -8,8 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "../steer/backend.h"
-#include "loader.h"
+#include "steer/backend.h"
+#include "bpf/loader.h"
 
 struct ebpf_backend {
 	struct backend base; /* first: the daemon's handle */

@@ -19,17 +19,17 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "steer_abi.h"
+#include "bpf/steer_abi.h"
 
 /*
  * The skeleton's object struct is also called "steer_bpf" (the Makefile
  * names it so); loader.h's struct steer_bpf is our wrapper around it.
  */
 #define steer_bpf steer_bpf_skel
-#include "steer.skel.h"
+#include "bpf/steer.skel.h"
 #undef steer_bpf
 
-#include "loader.h"
+#include "bpf/loader.h"
 
 /* The sk_lookup attach type (Linux >= 5.9; named BPF_SK_LOOKUP in the UAPI). */
 #define STEER_BPF_SK_LOOKUP 36

@@ -6,8 +6,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "steer_abi.h"
-#include "../steer/rules.h"
+#include "bpf/steer_abi.h"
+#include "steer/rules.h"
 
 struct steer_bpf;
 

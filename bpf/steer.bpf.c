@@ -48,7 +48,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 
-#include "steer_abi.h"
+#include "bpf/steer_abi.h"
 
 #ifndef ETH_P_8021AD
 #define ETH_P_8021AD 0x88A8

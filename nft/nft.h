@@ -10,8 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../steer/backend.h"
-#include "../steer/config.h"
+#include "steer/backend.h"
+#include "steer/config.h"
 
 #define NFT_STEER_TABLE "steer"
 #define NFT_STEER_CHAIN "prerouting"

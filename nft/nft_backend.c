@@ -27,7 +27,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
-#include "nft.h"
+#include "nft/nft.h"
 
 #ifndef NETLINK_EXT_ACK
 #define NETLINK_EXT_ACK 11

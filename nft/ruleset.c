@@ -66,7 +66,7 @@
  * is possible when each non-empty list has a prefix of it. A rule without
  * addresses is one rule for both families (`tproxy to :PORT`).
  */
-#include "nft.h"
+#include "nft/nft.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "proxy/internal.h"
 
 /* close() will then send RST and drop unsent data instead of FIN. */
 void set_rst_on_close(int fd)

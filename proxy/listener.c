@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "proxy/internal.h"
 
 static int setopt_int(int fd, int level, int opt, int val)
 {

@@ -15,7 +15,7 @@
 #include <stdbool.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "proxy/internal.h"
 
 int pipe_pool_get(struct worker *w, struct relay_pipe *out)
 {

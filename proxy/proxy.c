@@ -9,7 +9,7 @@
 #include <sys/resource.h>
 #include <time.h>
 
-#include "internal.h"
+#include "proxy/internal.h"
 
 uint64_t proxy_now_ns(void)
 {

@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#include "../steer/config.h"
+#include "steer/config.h"
 
 struct proxy;
 struct proxy_conn_event;

@@ -47,7 +47,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "proxy/internal.h"
 
 static socklen_t sa_len(const struct sockaddr_storage *ss)
 {

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "proxy/internal.h"
 
 static void listeners_start(struct worker *w)
 {

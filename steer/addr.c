@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* Addresses, prefixes and port ranges: parsing and formatting (see addr.h). */
-#include "addr.h"
+#include "steer/addr.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
-#include "audit.h"
+#include "steer/audit.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -14,8 +14,8 @@
 #include <syslog.h>
 #include <unistd.h>
 
-#include "addr.h"
-#include "flow_join.h"
+#include "steer/addr.h"
+#include "steer/flow_join.h"
 
 #define AUDIT_QUEUE 16384
 #define AUDIT_LINE 1024

@@ -12,8 +12,8 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "../bpf/steer_abi.h"
-#include "../proxy/proxy.h"
+#include "bpf/steer_abi.h"
+#include "proxy/proxy.h"
 
 struct audit;
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
-#include "backend.h"
+#include "steer/backend.h"
 
 #include <string.h>
 

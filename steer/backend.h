@@ -11,8 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../bpf/steer_abi.h"
-#include "config.h"
+#include "bpf/steer_abi.h"
+#include "steer/config.h"
 
 struct steer_bpf;
 

@@ -6,7 +6,7 @@
  *
  * Columns are 1-based byte offsets in the line (a tab counts as one).
  */
-#include "config.h"
+#include "steer/config.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -15,7 +15,7 @@
 #include <string.h>
 #include <sys/un.h>
 
-#include "../bpf/steer_abi.h"
+#include "bpf/steer_abi.h"
 
 /* A valid rule line has at most 9 tokens; beyond this the line is refused whole. */
 #define MAX_TOKENS 32

@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <sys/socket.h>
 
-#include "addr.h"
+#include "steer/addr.h"
 
 #define STEER_MAX_IFACES 32
 #define STEER_PATH_MAX 256

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
-#include "control.h"
+#include "steer/control.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -12,7 +12,7 @@
 #include <stdio.h>
 #include <sys/socket.h>
 
-#include "strbuf.h"
+#include "steer/strbuf.h"
 
 #define CONTROL_MAX_REQUEST 4096
 

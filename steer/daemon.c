@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
-#include "daemon.h"
+#include "steer/daemon.h"
 
 #include <errno.h>
 #include <ev.h>
@@ -14,15 +14,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../proxy/proxy.h"
-#include "audit.h"
-#include "../bpf/loader.h"
-#include "control.h"
-#include "metrics.h"
-#include "preflight.h"
-#include "route.h"
-#include "status.h"
-#include "steering.h"
+#include "proxy/proxy.h"
+#include "steer/audit.h"
+#include "bpf/loader.h"
+#include "steer/control.h"
+#include "steer/metrics.h"
+#include "steer/preflight.h"
+#include "steer/route.h"
+#include "steer/status.h"
+#include "steer/steering.h"
 
 #define CONNECT_TIMEOUT_MS 5000
 #define IDLE_TIMEOUT_MS (300 * 1000)

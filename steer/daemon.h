@@ -4,7 +4,7 @@
 
 #include <stdio.h>
 
-#include "config.h"
+#include "steer/config.h"
 
 /* How `steer reload` reads the configuration again (the file, then the flags). */
 struct config_loader {

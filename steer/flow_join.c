@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
-#include "flow_join.h"
+#include "steer/flow_join.h"
 
 #include <netinet/in.h>
 #include <stdlib.h>

@@ -12,7 +12,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#include "../bpf/steer_abi.h"
+#include "bpf/steer_abi.h"
 
 struct flow_join;
 

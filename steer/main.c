@@ -4,10 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
-#include "control.h"
-#include "daemon.h"
-#include "version.h"
+#include "steer/config.h"
+#include "steer/control.h"
+#include "steer/daemon.h"
+#include "steer/version.h"
 
 
 static const char usage_main[] =

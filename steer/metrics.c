@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
-#include "metrics.h"
+#include "steer/metrics.h"
 
 #include <stddef.h>
 #include <string.h>
 
-#include "../bpf/steer_abi.h"
+#include "bpf/steer_abi.h"
 
 struct stat_desc {
 	const char *name, *help, *type;

@@ -3,8 +3,8 @@
 #ifndef STEER_METRICS_H
 #define STEER_METRICS_H
 
-#include "status.h"
-#include "strbuf.h"
+#include "steer/status.h"
+#include "steer/strbuf.h"
 
 /* The metrics page (exposition format 0.0.4), without HTTP framing. */
 void metrics_format(const struct status_view *v, struct strbuf *out);

@@ -16,7 +16,7 @@
  * mark and strict rp_filter behaves as usual (replies from a server arrive on
  * the interface that routes back to it), so rp_filter alone is not flagged.
  */
-#include "preflight.h"
+#include "steer/preflight.h"
 
 #include <errno.h>
 #include <limits.h>

@@ -5,7 +5,7 @@
 
 #include <stdio.h>
 
-#include "config.h"
+#include "steer/config.h"
 
 /*
  * Fatal problems (not root, an interface missing, ...) and warnings

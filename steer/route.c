@@ -4,7 +4,7 @@
  * address dump/monitor. Every operation opens its own netlink socket and
  * closes it before returning; every request asks for an ACK and checks it.
  */
-#include "route.h"
+#include "steer/route.h"
 
 #include <errno.h>
 #include <fcntl.h>

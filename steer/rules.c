@@ -4,7 +4,7 @@
  * rules, and the compilation into per-field rule bitmaps that the classifier
  * intersects. The tests prove the two agree.
  */
-#include "rules.h"
+#include "steer/rules.h"
 
 #include <netinet/in.h>
 #include <stdlib.h>

@@ -10,8 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../bpf/steer_abi.h"
-#include "config.h"
+#include "bpf/steer_abi.h"
+#include "steer/config.h"
 
 enum rule_verdict { VERDICT_NONE = 0, VERDICT_STEER, VERDICT_BYPASS };
 

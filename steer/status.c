@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
-#include "status.h"
+#include "steer/status.h"
 
 #include <string.h>
 

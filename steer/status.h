@@ -6,10 +6,10 @@
 #include <stdbool.h>
 #include <time.h>
 
-#include "../proxy/proxy.h"
-#include "audit.h"
-#include "steering.h"
-#include "strbuf.h"
+#include "proxy/proxy.h"
+#include "steer/audit.h"
+#include "steer/steering.h"
+#include "steer/strbuf.h"
 
 struct status_view {
 	const struct steer_config *cfg;

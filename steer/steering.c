@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
-#include "steering.h"
+#include "steer/steering.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../bpf/loader.h"
-#include "route.h"
-#include "rules.h"
+#include "bpf/loader.h"
+#include "steer/route.h"
+#include "steer/rules.h"
 
 #define MAX_BACKENDS 4
 

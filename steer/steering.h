@@ -12,8 +12,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "backend.h"
-#include "strbuf.h"
+#include "steer/backend.h"
+#include "steer/strbuf.h"
 
 #define STEERING_MAX_COUNTERS 32
 

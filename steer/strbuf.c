@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
-#include "strbuf.h"
+#include "steer/strbuf.h"
 
 #include <stdio.h>
 #include <stdlib.h>

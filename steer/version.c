@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /* Kept apart from the rest: <link.h> and libev's <ev.h> define the same names. */
-#include "version.h"
+#include "steer/version.h"
 
 #include <bpf/libbpf.h>
 #include <limits.h>

@@ -58,8 +58,8 @@
 #include <linux/bpf.h>
 #include <linux/pkt_cls.h>
 
-#include "../../bpf/loader.h"
-#include "../../steer/rules.h"
+#include "bpf/loader.h"
+#include "steer/rules.h"
 
 #define MARK 0x1000000u
 #define PROXY_PORT 15001

@@ -9,8 +9,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../../steer/config.h"
-#include "../../steer/rules.h"
+#include "steer/config.h"
+#include "steer/rules.h"
 
 static int parse_addr(const char *s, struct flow_tuple *t, uint8_t *out)
 {

@@ -9,7 +9,7 @@
 #include <netinet/in.h>
 #include <string.h>
 
-#include "../../steer/addr.h"
+#include "steer/addr.h"
 
 /* Parse then format must give back the canonical text. */
 static void assert_prefix_roundtrip(const char *in, const char *want)

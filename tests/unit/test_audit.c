@@ -8,8 +8,8 @@
 
 #include <cmocka.h>
 
-#include "../../steer/audit.h"
-#include "../../steer/flow_join.h"
+#include "steer/audit.h"
+#include "steer/flow_join.h"
 
 static void v4(struct sockaddr_storage *ss, const char *ip, int port)
 {

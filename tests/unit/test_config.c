@@ -13,8 +13,8 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include "../../bpf/steer_abi.h"
-#include "../../steer/config.h"
+#include "bpf/steer_abi.h"
+#include "steer/config.h"
 
 #define F "t.conf"
 

@@ -18,8 +18,8 @@
 
 #include <cmocka.h>
 
-#include "../../steer/backend.h"
-#include "../../steer/config.h"
+#include "steer/backend.h"
+#include "steer/config.h"
 
 /* ---------------------------------------------------------------- helpers */
 

@@ -23,9 +23,9 @@
 
 #include <cmocka.h>
 
-#include "../../steer/config.h"
-#include "../../steer/preflight.h"
-#include "../../steer/route.h"
+#include "steer/config.h"
+#include "steer/preflight.h"
+#include "steer/route.h"
 
 #define MARK 0x1000000u
 #define TABLE 100u
