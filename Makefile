@@ -29,6 +29,8 @@ SKEL     := $(BUILD)/bpf/steer.skel.h
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 BPF_TESTS  := $(patsubst tests/bpf/%.c,$(BUILD)/tests/%,$(wildcard tests/bpf/test_*.c))
 TEST_TOOLS := $(patsubst tests/tools/%.c,$(BUILD)/tests/%,$(wildcard tests/tools/*.c))
+# Code the test binaries share (harnesses, network-namespace set-up): linked into each.
+TEST_LIB   := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tests/lib/*.c))
 
 .PHONY: all check demo deps clean unit-check bpf-check net-check
 all: $(BUILD)/steer
@@ -52,13 +54,13 @@ $(BUILD)/libsteer.a: $(LIB_OBJS)
 $(BUILD)/steer: $(BUILD)/obj/steer/main.o $(BUILD)/libsteer.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libsteer.a | $(SKEL)
+$(BUILD)/tests/%: tests/unit/%.c $(TEST_LIB) $(BUILD)/libsteer.a | $(SKEL)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -Wno-unused-parameter -o $@ $< $(BUILD)/libsteer.a $(LDLIBS) -lcmocka
+	$(CC) $(CFLAGS) -Wno-unused-parameter -o $@ $< $(TEST_LIB) $(BUILD)/libsteer.a $(LDLIBS) -lcmocka
 
-$(BUILD)/tests/%: tests/bpf/%.c $(BUILD)/libsteer.a | $(SKEL)
+$(BUILD)/tests/%: tests/bpf/%.c $(TEST_LIB) $(BUILD)/libsteer.a | $(SKEL)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libsteer.a $(LDLIBS)
+	$(CC) $(CFLAGS) -o $@ $< $(TEST_LIB) $(BUILD)/libsteer.a $(LDLIBS)
 
 $(BUILD)/tests/%: tests/tools/%.c $(BUILD)/libsteer.a | $(SKEL)
 	@mkdir -p $(@D)
