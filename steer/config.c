@@ -16,128 +16,7 @@
 #include <sys/un.h>
 
 #include "bpf/steer_abi.h"
-
-/* A valid rule line has at most 9 tokens; beyond this the line is refused whole. */
-#define MAX_TOKENS 32
-
-struct token {
-	char *s;
-	int col;
-};
-
-/*
- * Where errors go and how they are labelled: "FILE:LINE:COL: " for a file,
- * "--KEY: " for a flag.
- */
-struct diag {
-	FILE *errs;
-	const char *file;
-	const char *flag;
-	int line;
-	int nerr;
-};
-
-__attribute__((format(printf, 3, 4))) static void report(struct diag *d, int col, const char *fmt, ...)
-{
-	va_list ap;
-
-	d->nerr++;
-	if (!d->errs)
-		return;
-	if (d->flag)
-		fprintf(d->errs, "--%s: ", d->flag);
-	else if (d->line > 0)
-		fprintf(d->errs, "%s:%d:%d: ", d->file, d->line, col);
-	else if (d->file && d->file[0])
-		/* A setting nobody wrote (a default, a missing directive): the top of the file. */
-		fprintf(d->errs, "%s:1:1: ", d->file);
-	else
-		fprintf(d->errs, "config: ");
-	va_start(ap, fmt);
-	vfprintf(d->errs, fmt, ap);
-	va_end(ap);
-	fputc('\n', d->errs);
-}
-
-static bool is_flag(const struct diag *d)
-{
-	return d->flag != NULL;
-}
-
-static struct config_pos origin(const struct diag *d, int col)
-{
-	if (is_flag(d))
-		return (struct config_pos){ .line = -1, .col = 0 };
-	return (struct config_pos){ .line = d->line, .col = col };
-}
-
-/* ---- values ---- */
-
-/* Strict unsigned number: no sign, no spaces; saturates so huge values still read as "too big". */
-static int parse_number(const char *s, bool allow_hex, uint64_t *out)
-{
-	unsigned base = 10;
-	uint64_t v = 0;
-
-	if (allow_hex && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
-		base = 16;
-		s += 2;
-	}
-	if (!*s)
-		return -1;
-	for (; *s; s++) {
-		unsigned digit;
-
-		if (*s >= '0' && *s <= '9')
-			digit = (unsigned)(*s - '0');
-		else if (base == 16 && *s >= 'a' && *s <= 'f')
-			digit = (unsigned)(*s - 'a' + 10);
-		else if (base == 16 && *s >= 'A' && *s <= 'F')
-			digit = (unsigned)(*s - 'A' + 10);
-		else
-			return -1;
-		v = v > (UINT64_MAX >> 8) ? UINT64_MAX : v * base + digit;
-	}
-	*out = v;
-	return 0;
-}
-
-static int parse_ranged(struct diag *d, const struct token *t, const char *what, uint64_t lo, uint64_t hi,
-			uint64_t *out)
-{
-	if (parse_number(t->s, false, out) < 0 || *out < lo || *out > hi) {
-		report(d, t->col, "bad %s '%s' (expected %llu..%llu)", what, t->s, (unsigned long long)lo,
-		       (unsigned long long)hi);
-		return -1;
-	}
-	return 0;
-}
-
-/* Look t up in names[]; the error lists the accepted words. */
-static int parse_word(struct diag *d, const struct token *t, const char *what, const char *const *names, int n)
-{
-	char expected[128] = "";
-	size_t off = 0;
-
-	for (int i = 0; i < n; i++)
-		if (strcmp(t->s, names[i]) == 0)
-			return i;
-	for (int i = 0; i < n && off < sizeof(expected); i++)
-		off += (size_t)snprintf(expected + off, sizeof(expected) - off, "%s%s",
-					i == 0 ? "" : i == n - 1 ? " or " : ", ", names[i]);
-	report(d, t->col, "unknown %s '%s' (expected %s)", what, t->s, expected);
-	return -1;
-}
-
-static int copy_path(struct diag *d, const struct token *t, char *dst, size_t max)
-{
-	if (strlen(t->s) >= max) {
-		report(d, t->col, "path too long (at most %zu bytes)", max - 1);
-		return -1;
-	}
-	strcpy(dst, t->s);
-	return 0;
-}
+#include "steer/config_syntax.h"
 
 /* ---- scalar directives ---- */
 
@@ -152,26 +31,26 @@ static const char *const proxy_mode_names[] = { "builtin", "external" };
 static int set_backend(struct steer_config *cfg, const struct token *dir, const struct token *args, int nargs,
 		       struct diag *d)
 {
-	int b = parse_word(d, &args[0], "backend", backend_names, 4);
+	int b = cfg_word(d, &args[0], "backend", backend_names, 4);
 	uint64_t pct;
 
 	(void)dir;
 	if (b < 0)
 		return -1;
 	if (b != BACKEND_SPLIT && nargs > 1) {
-		report(d, args[1].col, "unexpected argument '%s'", args[1].s);
+		cfg_report(d, args[1].col, "unexpected argument '%s'", args[1].s);
 		return -1;
 	}
 	if (b == BACKEND_SPLIT) {
 		if (nargs < 2) {
-			report(d, args[0].col, "'split' needs a PERCENT (0..100)");
+			cfg_report(d, args[0].col, "'split' needs a PERCENT (0..100)");
 			return -1;
 		}
 		/* "split 30%" reads naturally; take the sign off before the number. */
 		size_t n = strlen(args[1].s);
 		if (n > 1 && args[1].s[n - 1] == '%')
 			args[1].s[n - 1] = '\0';
-		if (parse_ranged(d, &args[1], "percent", 0, 100, &pct) < 0)
+		if (cfg_ranged(d, &args[1], "percent", 0, 100, &pct) < 0)
 			return -1;
 		cfg->split_percent = (int)pct;
 	}
@@ -185,7 +64,7 @@ static int set_proxy_port(struct steer_config *cfg, const struct token *dir, con
 	uint64_t v;
 
 	(void)dir, (void)nargs;
-	if (parse_ranged(d, &args[0], "proxy-port", 1, 65535, &v) < 0)
+	if (cfg_ranged(d, &args[0], "proxy-port", 1, 65535, &v) < 0)
 		return -1;
 	cfg->proxy_port = (uint16_t)v;
 	return 0;
@@ -194,7 +73,7 @@ static int set_proxy_port(struct steer_config *cfg, const struct token *dir, con
 static int set_upstream_source(struct steer_config *cfg, const struct token *dir, const struct token *args,
 			       int nargs, struct diag *d)
 {
-	int v = parse_word(d, &args[0], "upstream-source", upstream_names, 3);
+	int v = cfg_word(d, &args[0], "upstream-source", upstream_names, 3);
 
 	(void)dir, (void)nargs;
 	if (v < 0)
@@ -206,7 +85,7 @@ static int set_upstream_source(struct steer_config *cfg, const struct token *dir
 static int set_on_proxy_down(struct steer_config *cfg, const struct token *dir, const struct token *args,
 			     int nargs, struct diag *d)
 {
-	int v = parse_word(d, &args[0], "on-proxy-down", proxy_down_names, 2);
+	int v = cfg_word(d, &args[0], "on-proxy-down", proxy_down_names, 2);
 
 	(void)dir, (void)nargs;
 	if (v < 0)
@@ -221,8 +100,8 @@ static int set_mark(struct steer_config *cfg, const struct token *dir, const str
 	uint64_t v;
 
 	(void)dir, (void)nargs;
-	if (parse_number(args[0].s, true, &v) < 0 || v == 0 || v > UINT32_MAX) {
-		report(d, args[0].col, "bad mark '%s' (expected a nonzero 32-bit value, decimal or 0x hex)",
+	if (cfg_number(args[0].s, true, &v) < 0 || v == 0 || v > UINT32_MAX) {
+		cfg_report(d, args[0].col, "bad mark '%s' (expected a nonzero 32-bit value, decimal or 0x hex)",
 		       args[0].s);
 		return -1;
 	}
@@ -236,11 +115,11 @@ static int set_route_table(struct steer_config *cfg, const struct token *dir, co
 	uint64_t v;
 
 	(void)dir, (void)nargs;
-	if (parse_ranged(d, &args[0], "route-table", 1, UINT32_MAX, &v) < 0)
+	if (cfg_ranged(d, &args[0], "route-table", 1, UINT32_MAX, &v) < 0)
 		return -1;
 	/* The kernel's own tables: taking one over would break the host's routing. */
 	if (v >= 253 && v <= 255) {
-		report(d, args[0].col, "route-table %llu is reserved (253 default, 254 main, 255 local)",
+		cfg_report(d, args[0].col, "route-table %llu is reserved (253 default, 254 main, 255 local)",
 		       (unsigned long long)v);
 		return -1;
 	}
@@ -252,7 +131,7 @@ static int set_audit_log(struct steer_config *cfg, const struct token *dir, cons
 			 struct diag *d)
 {
 	(void)dir, (void)nargs;
-	return copy_path(d, &args[0], cfg->audit_log, sizeof(cfg->audit_log));
+	return cfg_path(d, &args[0], cfg->audit_log, sizeof(cfg->audit_log));
 }
 
 static int set_control_socket(struct steer_config *cfg, const struct token *dir, const struct token *args,
@@ -263,10 +142,10 @@ static int set_control_socket(struct steer_config *cfg, const struct token *dir,
 
 	(void)dir, (void)nargs;
 	if (strlen(args[0].s) >= max) {
-		report(d, args[0].col, "socket path too long (at most %zu bytes)", max - 1);
+		cfg_report(d, args[0].col, "socket path too long (at most %zu bytes)", max - 1);
 		return -1;
 	}
-	return copy_path(d, &args[0], cfg->control_socket, sizeof(cfg->control_socket));
+	return cfg_path(d, &args[0], cfg->control_socket, sizeof(cfg->control_socket));
 }
 
 static int set_workers(struct steer_config *cfg, const struct token *dir, const struct token *args, int nargs,
@@ -275,7 +154,7 @@ static int set_workers(struct steer_config *cfg, const struct token *dir, const 
 	uint64_t v;
 
 	(void)dir, (void)nargs;
-	if (parse_ranged(d, &args[0], "workers", 0, 1024, &v) < 0)
+	if (cfg_ranged(d, &args[0], "workers", 0, 1024, &v) < 0)
 		return -1;
 	cfg->workers = (int)v;
 	return 0;
@@ -284,7 +163,7 @@ static int set_workers(struct steer_config *cfg, const struct token *dir, const 
 static int set_proxy(struct steer_config *cfg, const struct token *dir, const struct token *args, int nargs,
 		     struct diag *d)
 {
-	int v = parse_word(d, &args[0], "proxy", proxy_mode_names, 2);
+	int v = cfg_word(d, &args[0], "proxy", proxy_mode_names, 2);
 
 	(void)dir, (void)nargs;
 	if (v < 0)
@@ -299,7 +178,7 @@ static int set_udp_idle_timeout(struct steer_config *cfg, const struct token *di
 	uint64_t v;
 
 	(void)dir, (void)nargs;
-	if (parse_ranged(d, &args[0], "udp-idle-timeout", 1, 86400, &v) < 0)
+	if (cfg_ranged(d, &args[0], "udp-idle-timeout", 1, 86400, &v) < 0)
 		return -1;
 	cfg->udp_idle_timeout = (int)v;
 	return 0;
@@ -318,7 +197,7 @@ static int set_metrics_listen(struct steer_config *cfg, const struct token *dir,
 		return 0;
 	}
 	if (sockaddr_parse(args[0].s, &ss, &err) < 0) {
-		report(d, args[0].col, "bad metrics-listen '%s': %s (expected IP:PORT or [IPv6]:PORT)", args[0].s,
+		cfg_report(d, args[0].col, "bad metrics-listen '%s': %s (expected IP:PORT or [IPv6]:PORT)", args[0].s,
 		       err);
 		return -1;
 	}
@@ -358,40 +237,40 @@ static int add_iface(struct steer_config *cfg, const struct token *t, bool ret, 
 	int i;
 
 	if (problem) {
-		report(d, t->col, "invalid interface name '%s': %s", t->s, problem);
+		cfg_report(d, t->col, "invalid interface name '%s': %s", t->s, problem);
 		return -1;
 	}
 	/* A flag's first use replaces what the file listed. */
-	if (is_flag(d) && *n > 0 && pos[0].line != -1)
+	if (cfg_is_flag(d) && *n > 0 && pos[0].line != -1)
 		*n = 0;
 	i = find_iface(list, *n, t->s);
 	if (i >= 0) {
-		if (pos[i].line > 0 && !is_flag(d))
-			report(d, t->col, "%s '%s' already given at line %d", ret ? "return-interface" : "interface",
+		if (pos[i].line > 0 && !cfg_is_flag(d))
+			cfg_report(d, t->col, "%s '%s' already given at line %d", ret ? "return-interface" : "interface",
 			       t->s, pos[i].line);
 		else
-			report(d, t->col, "'%s' given twice", t->s);
+			cfg_report(d, t->col, "'%s' given twice", t->s);
 		return -1;
 	}
 	/* Flags may still replace the other list; config_validate checks them. */
-	if (!is_flag(d)) {
+	if (!cfg_is_flag(d)) {
 		char (*other)[IF_NAMESIZE] = ret ? cfg->ifaces : cfg->return_ifaces;
 		struct config_pos *opos = ret ? cfg->iface_pos : cfg->return_iface_pos;
 
 		i = find_iface(other, ret ? cfg->n_ifaces : cfg->n_return_ifaces, t->s);
 		if (i >= 0) {
-			report(d, t->col, "'%s' is already %s (line %d): an interface cannot be both", t->s,
+			cfg_report(d, t->col, "'%s' is already %s (line %d): an interface cannot be both", t->s,
 			       ret ? "an interface" : "a return-interface", opos[i].line);
 			return -1;
 		}
 	}
 	if (*n >= STEER_MAX_IFACES) {
-		report(d, t->col, "too many %ss (at most %d)", ret ? "return-interface" : "interface",
+		cfg_report(d, t->col, "too many %ss (at most %d)", ret ? "return-interface" : "interface",
 		       STEER_MAX_IFACES);
 		return -1;
 	}
 	strcpy(list[*n], t->s);
-	pos[*n] = origin(d, t->col);
+	pos[*n] = cfg_origin(d, t->col);
 	(*n)++;
 	return 0;
 }
@@ -410,400 +289,18 @@ static int add_return_interface(struct steer_config *cfg, const struct token *di
 	return add_iface(cfg, &args[0], true, d);
 }
 
-/* ---- rules ---- */
-
-/* One element of a comma list, NUL-terminated in place, with its column. */
-struct elem {
-	char *s;
-	int col;
-};
-
-/*
- * Split a comma list in place. Empty elements are reported (they are always
- * a typo: "80,,443" or a trailing comma). Returns the count, or -1.
- */
-static int split_list(const struct token *t, struct elem **out, struct diag *d)
-{
-	size_t n = 1;
-	int bad = 0;
-
-	for (const char *p = t->s; *p; p++)
-		n += *p == ',';
-	struct elem *e = calloc(n, sizeof(*e));
-	if (!e) {
-		report(d, t->col, "out of memory");
-		return -1;
-	}
-	char *p = t->s;
-	for (size_t i = 0; i < n; i++) {
-		char *comma = strchr(p, ',');
-
-		if (comma)
-			*comma = '\0';
-		e[i].s = p;
-		e[i].col = t->col + (int)(p - t->s);
-		if (!*p) {
-			report(d, e[i].col, "empty element in list");
-			bad = 1;
-		}
-		p = comma ? comma + 1 : p + strlen(p);
-	}
-	if (bad) {
-		free(e);
-		return -1;
-	}
-	*out = e;
-	return (int)n;
-}
-
-struct port_item {
-	struct port_range r;
-	int col;
-};
-
-static int cmp_port_item(const void *a, const void *b)
-{
-	const struct port_item *x = a, *y = b;
-
-	if (x->r.lo != y->r.lo)
-		return x->r.lo < y->r.lo ? -1 : 1;
-	if (x->r.hi != y->r.hi)
-		return x->r.hi < y->r.hi ? -1 : 1;
-	return x->col - y->col;
-}
-
-static void format_range(const struct port_range *r, char *buf, size_t len)
-{
-	if (r->lo == r->hi)
-		snprintf(buf, len, "%u", r->lo);
-	else
-		snprintf(buf, len, "%u-%u", r->lo, r->hi);
-}
-
-/* Sorted by start, a range overlaps an earlier one iff it starts before the furthest end so far. */
-static void check_port_overlaps(struct port_item *items, int n, struct diag *d)
-{
-	const struct port_item *reach = NULL;
-
-	qsort(items, (size_t)n, sizeof(*items), cmp_port_item);
-	for (int i = 0; i < n; i++) {
-		if (reach && items[i].r.lo <= reach->r.hi) {
-			const struct port_item *later = items[i].col > reach->col ? &items[i] : reach;
-			const struct port_item *other = later == reach ? &items[i] : reach;
-			char a[16], b[16];
-
-			format_range(&later->r, a, sizeof(a));
-			format_range(&other->r, b, sizeof(b));
-			if (later->r.lo == other->r.lo && later->r.hi == other->r.hi)
-				report(d, later->col, "duplicate port %s (also at column %d)", a, other->col);
-			else
-				report(d, later->col, "port %s overlaps %s at column %d", a, b, other->col);
-		}
-		if (!reach || items[i].r.hi > reach->r.hi)
-			reach = &items[i];
-	}
-}
-
-static int parse_ports(const struct token *t, struct rule *r, struct diag *d)
-{
-	int nerr0 = d->nerr;
-	struct elem *e;
-	int n = split_list(t, &e, d);
-
-	if (n < 0)
-		return -1;
-	struct port_item *items = calloc((size_t)n, sizeof(*items));
-	if (!items) {
-		free(e);
-		report(d, t->col, "out of memory");
-		return -1;
-	}
-	for (int i = 0; i < n; i++) {
-		const char *err;
-		size_t pos;
-
-		items[i].col = e[i].col;
-		if (port_range_parse(e[i].s, &items[i].r, &err, &pos) < 0)
-			report(d, e[i].col + (int)pos, "bad port '%s': %s", e[i].s, err);
-	}
-	free(e);
-	if (d->nerr == nerr0)
-		check_port_overlaps(items, n, d);
-	if (d->nerr == nerr0) {
-		r->ports = malloc((size_t)n * sizeof(*r->ports));
-		if (!r->ports)
-			report(d, t->col, "out of memory");
-	}
-	if (d->nerr != nerr0) {
-		free(items);
-		return -1;
-	}
-	/* Sorted order is as good as text order for matching, and tidier to print. */
-	for (int i = 0; i < n; i++)
-		r->ports[i] = items[i].r;
-	r->nports = (size_t)n;
-	free(items);
-	return 0;
-}
-
-struct prefix_item {
-	struct prefix p;
-	int col;
-	int idx; /* text order, so the list keeps the operator's order */
-};
-
-static int cmp_prefix_item(const void *a, const void *b)
-{
-	const struct prefix_item *x = a, *y = b;
-	int c;
-
-	if (x->p.family != y->p.family)
-		return x->p.family < y->p.family ? -1 : 1;
-	c = memcmp(x->p.addr, y->p.addr, 16);
-	if (c)
-		return c;
-	if (x->p.len != y->p.len)
-		return x->p.len < y->p.len ? -1 : 1;
-	return x->col - y->col;
-}
-
-static int cmp_prefix_idx(const void *a, const void *b)
-{
-	const struct prefix_item *x = a, *y = b;
-
-	return x->idx - y->idx;
-}
-
-/*
- * Prefixes either nest or are disjoint. Sorted by (family, address, length),
- * every prefix that a list member contains follows it directly, so comparing
- * against the last outermost prefix finds every duplicate and every nested
- * entry in O(n log n).
- */
-static void check_prefix_overlaps(struct prefix_item *items, int n, struct diag *d)
-{
-	const struct prefix_item *outer = NULL;
-
-	qsort(items, (size_t)n, sizeof(*items), cmp_prefix_item);
-	for (int i = 0; i < n; i++) {
-		const struct prefix_item *cur = &items[i];
-		char a[64], b[64];
-
-		if (!outer || outer->p.family != cur->p.family || !prefix_contains(&outer->p, cur->p.addr)) {
-			outer = cur;
-			continue;
-		}
-		prefix_format(&cur->p, a, sizeof(a));
-		prefix_format(&outer->p, b, sizeof(b));
-		if (outer->p.len == cur->p.len)
-			report(d, cur->col, "duplicate prefix %s (also at column %d)", a, outer->col);
-		else
-			report(d, cur->col, "prefix %s overlaps %s at column %d", a, b, outer->col);
-	}
-}
-
-/* The operator most likely meant the network the address is in. */
-static void report_bad_prefix(struct diag *d, const struct elem *e, const char *err, size_t pos)
-{
-	char *slash = strchr(e->s, '/');
-	struct prefix p;
-	char fixed[64];
-
-	if (pos == 0 && slash && strstr(err, "host bits")) {
-		unsigned long len = strtoul(slash + 1, NULL, 10);
-		const char *perr;
-		size_t ppos;
-
-		*slash = '\0';
-		if (prefix_parse(e->s, &p, &perr, &ppos) == 0) {
-			for (unsigned i = (unsigned)len; i < 128; i++)
-				p.addr[i / 8] &= (uint8_t)~(0x80 >> (i % 8));
-			p.len = (uint8_t)len;
-			*slash = '/';
-			report(d, e->col, "bad prefix '%s': %s (did you mean %s?)", e->s, err,
-			       prefix_format(&p, fixed, sizeof(fixed)));
-			return;
-		}
-		*slash = '/';
-	}
-	report(d, e->col + (int)pos, "bad prefix '%s': %s", e->s, err);
-}
-
-static int parse_prefixes(const struct token *t, struct prefix **out, size_t *nout, struct diag *d)
-{
-	int nerr0 = d->nerr;
-	struct elem *e;
-	int n = split_list(t, &e, d);
-
-	if (n < 0)
-		return -1;
-	struct prefix_item *items = calloc((size_t)n, sizeof(*items));
-	if (!items) {
-		free(e);
-		report(d, t->col, "out of memory");
-		return -1;
-	}
-	for (int i = 0; i < n; i++) {
-		const char *err;
-		size_t pos;
-
-		items[i].col = e[i].col;
-		items[i].idx = i;
-		if (prefix_parse(e[i].s, &items[i].p, &err, &pos) < 0)
-			report_bad_prefix(d, &e[i], err, pos);
-	}
-	free(e);
-	if (d->nerr == nerr0)
-		check_prefix_overlaps(items, n, d);
-	if (d->nerr == nerr0) {
-		*out = malloc((size_t)n * sizeof(**out));
-		if (!*out)
-			report(d, t->col, "out of memory");
-	}
-	if (d->nerr != nerr0) {
-		free(items);
-		return -1;
-	}
-	qsort(items, (size_t)n, sizeof(*items), cmp_prefix_idx);
-	for (int i = 0; i < n; i++)
-		(*out)[i] = items[i].p;
-	*nout = (size_t)n;
-	free(items);
-	return 0;
-}
-
-static int proto_number(const char *s)
-{
-	if (strcmp(s, "tcp") == 0)
-		return IPPROTO_TCP;
-	if (strcmp(s, "udp") == 0)
-		return IPPROTO_UDP;
-	return -1;
-}
-
-enum rule_field { FIELD_DPORT, FIELD_DST, FIELD_SRC, FIELD_MAX };
-static const char *const field_names[FIELD_MAX] = { "dport", "dst", "src" };
-
-static int field_index(const char *s)
-{
-	for (int i = 0; i < FIELD_MAX; i++)
-		if (strcmp(s, field_names[i]) == 0)
-			return i;
-	return -1;
-}
-
-static void rule_free(struct rule *r)
-{
-	free(r->ports);
-	free(r->dst);
-	free(r->src);
-	r->ports = NULL;
-	r->dst = r->src = NULL;
-}
-
-/* Leading PROTO: required for steer, optional for bypass (0 = tcp and udp). Returns tokens used. */
-static int parse_rule_proto(const struct token *dir, const struct token *args, int nargs, struct rule *r,
-			    struct diag *d)
-{
-	int proto = nargs > 0 ? proto_number(args[0].s) : -1;
-
-	if (proto >= 0) {
-		r->proto = (uint8_t)proto;
-		return 1;
-	}
-	if (r->bypass && (nargs == 0 || field_index(args[0].s) >= 0))
-		return 0;
-	if (nargs == 0) {
-		report(d, dir->col, "'%s' needs a protocol (tcp or udp)", dir->s);
-		return 0;
-	}
-	if (field_index(args[0].s) >= 0) {
-		report(d, args[0].col, "'%s' needs a protocol (tcp or udp) before '%s'", dir->s, args[0].s);
-		return 0;
-	}
-	if (r->bypass) {
-		/* Either a bad protocol or a bad field name; a field would bring its value along. */
-		report(d, args[0].col, "unknown protocol or field '%s' (expected tcp, udp, dport, dst or src)",
-		       args[0].s);
-		return nargs > 1 && field_index(args[1].s) < 0 ? 2 : 1;
-	}
-	report(d, args[0].col, "unknown protocol '%s' (expected tcp or udp)", args[0].s);
-	return 1;
-}
-
-static void parse_rule_field(const struct token *val, int field, struct rule *r, struct diag *d)
-{
-	if (field == FIELD_DPORT)
-		parse_ports(val, r, d);
-	else if (field == FIELD_DST)
-		parse_prefixes(val, &r->dst, &r->ndst, d);
-	else
-		parse_prefixes(val, &r->src, &r->nsrc, d);
-}
-
-static int append_rule(struct steer_config *cfg, const struct rule *r)
-{
-	struct rule *rules = realloc(cfg->rules, (cfg->nrules + 1) * sizeof(*rules));
-
-	if (!rules)
-		return -1;
-	rules[cfg->nrules++] = *r;
-	cfg->rules = rules;
-	return 0;
-}
-
-static int parse_rule(struct steer_config *cfg, const struct token *dir, const struct token *args, int nargs,
-		      struct diag *d, bool bypass)
-{
-	struct rule r = { .bypass = bypass, .line = is_flag(d) ? 0 : d->line };
-	int seen[FIELD_MAX] = { 0 }; /* column where each field was given */
-	int nerr0 = d->nerr;
-	int i = parse_rule_proto(dir, args, nargs, &r, d);
-
-	/* Fields come as KEYWORD VALUE pairs, so an unknown keyword skips its value too. */
-	for (; i < nargs; i += 2) {
-		const struct token *kw = &args[i];
-		int f = field_index(kw->s);
-
-		if (f < 0 && proto_number(kw->s) >= 0) {
-			report(d, kw->col, "the protocol '%s' must come right after '%s'", kw->s, dir->s);
-			i--; /* a protocol has no value */
-			continue;
-		}
-		if (f < 0) {
-			report(d, kw->col, "unknown rule field '%s' (expected dport, dst or src)", kw->s);
-			continue;
-		}
-		if (i + 1 >= nargs) {
-			report(d, kw->col, "'%s' needs a value", kw->s);
-			break;
-		}
-		if (seen[f]) {
-			report(d, kw->col, "'%s' given twice in one rule (first at column %d)", kw->s, seen[f]);
-			continue;
-		}
-		seen[f] = kw->col;
-		parse_rule_field(&args[i + 1], f, &r, d);
-	}
-	if (d->nerr == nerr0 && append_rule(cfg, &r) < 0)
-		report(d, dir->col, "out of memory");
-	if (d->nerr != nerr0) {
-		rule_free(&r);
-		return -1;
-	}
-	return 0;
-}
+/* ---- rules (grammar in config_rule.c) ---- */
 
 static int add_steer(struct steer_config *cfg, const struct token *dir, const struct token *args, int nargs,
 		     struct diag *d)
 {
-	return parse_rule(cfg, dir, args, nargs, d, false);
+	return cfg_rule_directive(cfg, dir, args, nargs, d, false);
 }
 
 static int add_bypass(struct steer_config *cfg, const struct token *dir, const struct token *args, int nargs,
 		      struct diag *d)
 {
-	return parse_rule(cfg, dir, args, nargs, d, true);
+	return cfg_rule_directive(cfg, dir, args, nargs, d, true);
 }
 
 /* ---- the directive table ---- */
@@ -858,20 +355,20 @@ static void run_directive(struct steer_config *cfg, const struct directive *dv, 
 	const struct token *args = tok + 1;
 	int nargs = ntok - 1;
 
-	if (dv->key >= 0 && !is_flag(d) && cfg->key_pos[dv->key].line > 0) {
-		report(d, tok[0].col, "'%s' already set at line %d", dv->name, cfg->key_pos[dv->key].line);
+	if (dv->key >= 0 && !cfg_is_flag(d) && cfg->key_pos[dv->key].line > 0) {
+		cfg_report(d, tok[0].col, "'%s' already set at line %d", dv->name, cfg->key_pos[dv->key].line);
 		return;
 	}
 	if (nargs < dv->min_args) {
-		report(d, tok[0].col, "'%s' needs a value", dv->name);
+		cfg_report(d, tok[0].col, "'%s' needs a value", dv->name);
 		return;
 	}
 	if (nargs > dv->max_args) {
-		report(d, args[dv->max_args].col, "unexpected argument '%s'", args[dv->max_args].s);
+		cfg_report(d, args[dv->max_args].col, "unexpected argument '%s'", args[dv->max_args].s);
 		return;
 	}
 	if (dv->fn(cfg, &tok[0], tok + 1, nargs, d) == 0 && dv->key >= 0)
-		cfg->key_pos[dv->key] = origin(d, args[0].col);
+		cfg->key_pos[dv->key] = cfg_origin(d, args[0].col);
 }
 
 /*
@@ -914,11 +411,11 @@ static void parse_line(struct steer_config *cfg, char *line, struct diag *d)
 		return;
 	const struct directive *dv = find_directive(tok[0].s);
 	if (!dv) {
-		report(d, tok[0].col, "unknown directive '%s'", tok[0].s);
+		cfg_report(d, tok[0].col, "unknown directive '%s'", tok[0].s);
 		return;
 	}
 	if (n > MAX_TOKENS) {
-		report(d, overflow_col, "too many arguments");
+		cfg_report(d, overflow_col, "too many arguments");
 		return;
 	}
 	run_directive(cfg, dv, tok, n, d);
@@ -946,7 +443,7 @@ void config_init(struct steer_config *cfg)
 void config_free(struct steer_config *cfg)
 {
 	for (size_t i = 0; i < cfg->nrules; i++)
-		rule_free(&cfg->rules[i]);
+		cfg_rule_free(&cfg->rules[i]);
 	free(cfg->rules);
 	cfg->rules = NULL;
 	cfg->nrules = 0;
@@ -960,7 +457,7 @@ int config_parse_string(struct steer_config *cfg, const char *name, const char *
 	snprintf(cfg->path, sizeof(cfg->path), "%s", name);
 	if (!copy) {
 		d.line = 1;
-		report(&d, 1, "out of memory");
+		cfg_report(&d, 1, "out of memory");
 		return d.nerr;
 	}
 	char *line = copy;
@@ -1012,7 +509,7 @@ static void report_nul(const char *path, const char *buf, FILE *errs, int *nerr)
 			bol = p + 1;
 		}
 	struct diag d = { .errs = errs, .file = path, .line = line };
-	report(&d, (int)(buf + strlen(buf) - bol) + 1, "NUL byte in file");
+	cfg_report(&d, (int)(buf + strlen(buf) - bol) + 1, "NUL byte in file");
 	*nerr += d.nerr;
 }
 
@@ -1025,12 +522,12 @@ int config_parse_file(struct steer_config *cfg, const char *path, FILE *errs)
 	int nerr;
 
 	if (!f) {
-		report(&d, 1, "cannot open: %s", strerror(errno));
+		cfg_report(&d, 1, "cannot open: %s", strerror(errno));
 		return d.nerr;
 	}
 	buf = read_all(f, &len);
 	if (!buf || ferror(f)) {
-		report(&d, 1, "cannot read: %s", buf ? strerror(errno) : "out of memory");
+		cfg_report(&d, 1, "cannot read: %s", buf ? strerror(errno) : "out of memory");
 		fclose(f);
 		free(buf);
 		return d.nerr;
@@ -1051,19 +548,19 @@ int config_apply_flag(struct steer_config *cfg, const char *key, const char *val
 	int overflow_col, n;
 
 	if (!dv) {
-		report(&d, 0, "unknown option");
+		cfg_report(&d, 0, "unknown option");
 		return d.nerr;
 	}
 	char *copy = strdup(value ? value : "");
 	if (!copy) {
-		report(&d, 0, "out of memory");
+		cfg_report(&d, 0, "out of memory");
 		return d.nerr;
 	}
 	/* Tokens start at index 1: slot 0 stands for the flag's name. */
 	n = tokenize(copy, tok + 1, &overflow_col);
 	tok[0] = (struct token){ .s = (char *)dv->name, .col = 0 };
 	if (n > MAX_TOKENS)
-		report(&d, 0, "too many arguments");
+		cfg_report(&d, 0, "too many arguments");
 	else
 		run_directive(cfg, dv, tok, n + 1, &d);
 	free(copy);
@@ -1083,7 +580,7 @@ static void validate_return_ifaces(const struct steer_config *cfg, FILE *errs, i
 
 	if (cfg->upstream_source == UPSTREAM_GATEWAY || cfg->n_return_ifaces > 0)
 		return;
-	report(&d, pos.col, "upstream-source %s%s needs at least one return-interface",
+	cfg_report(&d, pos.col, "upstream-source %s%s needs at least one return-interface",
 	       upstream_source_name(cfg->upstream_source), pos.line == 0 ? " (the default)" : "");
 	*nerr += d.nerr;
 }
@@ -1101,7 +598,7 @@ static void validate_iface_overlap(const struct steer_config *cfg, FILE *errs, i
 		struct config_pos pos = ret_later ? cfg->return_iface_pos[j] : cfg->iface_pos[i];
 		struct diag d = diag_at(cfg, errs, pos, ret_later ? "return-interface" : "interface");
 
-		report(&d, pos.col, "'%s' is both an interface and a return-interface", cfg->ifaces[i]);
+		cfg_report(&d, pos.col, "'%s' is both an interface and a return-interface", cfg->ifaces[i]);
 		*nerr += d.nerr;
 	}
 }
@@ -1116,7 +613,7 @@ static void validate_rules(const struct steer_config *cfg, FILE *errs, int *nerr
 	if (nsteer == 0) {
 		struct diag d = diag_at(cfg, errs, (struct config_pos){ 0, 1 }, NULL);
 
-		report(&d, 1, "no 'steer' rule: nothing would be steered");
+		cfg_report(&d, 1, "no 'steer' rule: nothing would be steered");
 		*nerr += d.nerr;
 	}
 	if (cfg->nrules > STEER_MAX_RULES) {
@@ -1124,7 +621,7 @@ static void validate_rules(const struct steer_config *cfg, FILE *errs, int *nerr
 		struct config_pos pos = { r->line > 0 ? r->line : -1, 1 };
 		struct diag d = diag_at(cfg, errs, pos, r->bypass ? "bypass" : "steer");
 
-		report(&d, 1, "too many rules: %zu (at most %d)", cfg->nrules, STEER_MAX_RULES);
+		cfg_report(&d, 1, "too many rules: %zu (at most %d)", cfg->nrules, STEER_MAX_RULES);
 		*nerr += d.nerr;
 	}
 }
@@ -1142,7 +639,7 @@ int config_validate(const struct steer_config *cfg, FILE *errs)
 	if (cfg->n_ifaces == 0) {
 		struct diag d = diag_at(cfg, errs, (struct config_pos){ 0, 1 }, NULL);
 
-		report(&d, 1, "no 'interface': at least one client-facing interface is required");
+		cfg_report(&d, 1, "no 'interface': at least one client-facing interface is required");
 		nerr += d.nerr;
 	}
 	validate_return_ifaces(cfg, errs, &nerr);
@@ -1152,7 +649,7 @@ int config_validate(const struct steer_config *cfg, FILE *errs)
 		struct config_pos pos = cfg->key_pos[CONFIG_KEY_BACKEND];
 		struct diag d = diag_at(cfg, errs, pos, key_name(CONFIG_KEY_BACKEND));
 
-		report(&d, pos.col, "split percent %d out of range (0..100)", cfg->split_percent);
+		cfg_report(&d, pos.col, "split percent %d out of range (0..100)", cfg->split_percent);
 		nerr += d.nerr;
 	}
 	return nerr;

@@ -1,0 +1,423 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The rule grammar of steer.conf: `steer PROTO [dport PORTS] [dst PREFIXES]
+ * [src PREFIXES]` and `bypass [PROTO] ...`, with overlap checks that point at
+ * both columns.
+ */
+#include "steer/config_syntax.h"
+
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* One element of a comma list, NUL-terminated in place, with its column. */
+struct elem {
+	char *s;
+	int col;
+};
+
+/*
+ * Split a comma list in place. Empty elements are reported (they are always
+ * a typo: "80,,443" or a trailing comma). Returns the count, or -1.
+ */
+static int split_list(const struct token *t, struct elem **out, struct diag *d)
+{
+	size_t n = 1;
+	int bad = 0;
+
+	for (const char *p = t->s; *p; p++)
+		n += *p == ',';
+	struct elem *e = calloc(n, sizeof(*e));
+	if (!e) {
+		cfg_report(d, t->col, "out of memory");
+		return -1;
+	}
+	char *p = t->s;
+	for (size_t i = 0; i < n; i++) {
+		char *comma = strchr(p, ',');
+
+		if (comma)
+			*comma = '\0';
+		e[i].s = p;
+		e[i].col = t->col + (int)(p - t->s);
+		if (!*p) {
+			cfg_report(d, e[i].col, "empty element in list");
+			bad = 1;
+		}
+		p = comma ? comma + 1 : p + strlen(p);
+	}
+	if (bad) {
+		free(e);
+		return -1;
+	}
+	*out = e;
+	return (int)n;
+}
+
+/*
+ * A comma list of one kind of value: every element is parsed (all errors
+ * reported), then checked as a whole (overlaps), then emitted into a new
+ * array. Returns 0 with *out and *nout set, or -1 with nothing allocated.
+ */
+struct list_kind {
+	size_t item_size, out_size;
+	void (*parse)(void *item, const struct elem *e, int idx, struct diag *d);
+	void (*check)(void *items, int n, struct diag *d);
+	void (*emit)(void *items, int n, void *out);
+};
+
+static int parse_list(const struct token *t, const struct list_kind *k, void **out, size_t *nout, struct diag *d)
+{
+	int nerr0 = d->nerr;
+	struct elem *e;
+	int n = split_list(t, &e, d);
+
+	if (n < 0)
+		return -1;
+	char *items = calloc((size_t)n, k->item_size);
+	if (!items) {
+		free(e);
+		cfg_report(d, t->col, "out of memory");
+		return -1;
+	}
+	for (int i = 0; i < n; i++)
+		k->parse(items + (size_t)i * k->item_size, &e[i], i, d);
+	free(e);
+	if (d->nerr == nerr0)
+		k->check(items, n, d);
+	if (d->nerr == nerr0) {
+		*out = malloc((size_t)n * k->out_size);
+		if (!*out)
+			cfg_report(d, t->col, "out of memory");
+	}
+	if (d->nerr != nerr0) {
+		free(items);
+		return -1;
+	}
+	k->emit(items, n, *out);
+	*nout = (size_t)n;
+	free(items);
+	return 0;
+}
+
+struct port_item {
+	struct port_range r;
+	int col;
+};
+
+static int cmp_port_item(const void *a, const void *b)
+{
+	const struct port_item *x = a, *y = b;
+
+	if (x->r.lo != y->r.lo)
+		return x->r.lo < y->r.lo ? -1 : 1;
+	if (x->r.hi != y->r.hi)
+		return x->r.hi < y->r.hi ? -1 : 1;
+	return x->col - y->col;
+}
+
+static void format_range(const struct port_range *r, char *buf, size_t len)
+{
+	if (r->lo == r->hi)
+		snprintf(buf, len, "%u", r->lo);
+	else
+		snprintf(buf, len, "%u-%u", r->lo, r->hi);
+}
+
+/* Sorted by start, a range overlaps an earlier one iff it starts before the furthest end so far. */
+static void check_port_overlaps(struct port_item *items, int n, struct diag *d)
+{
+	const struct port_item *reach = NULL;
+
+	qsort(items, (size_t)n, sizeof(*items), cmp_port_item);
+	for (int i = 0; i < n; i++) {
+		if (reach && items[i].r.lo <= reach->r.hi) {
+			const struct port_item *later = items[i].col > reach->col ? &items[i] : reach;
+			const struct port_item *other = later == reach ? &items[i] : reach;
+			char a[16], b[16];
+
+			format_range(&later->r, a, sizeof(a));
+			format_range(&other->r, b, sizeof(b));
+			if (later->r.lo == other->r.lo && later->r.hi == other->r.hi)
+				cfg_report(d, later->col, "duplicate port %s (also at column %d)", a, other->col);
+			else
+				cfg_report(d, later->col, "port %s overlaps %s at column %d", a, b, other->col);
+		}
+		if (!reach || items[i].r.hi > reach->r.hi)
+			reach = &items[i];
+	}
+}
+
+/* Sorted order is as good as text order for matching, and tidier to print. */
+static void emit_ports(void *items, int n, void *out)
+{
+	const struct port_item *it = items;
+
+	for (int i = 0; i < n; i++)
+		((struct port_range *)out)[i] = it[i].r;
+}
+
+static void parse_port_item(void *item, const struct elem *e, int idx, struct diag *d)
+{
+	struct port_item *it = item;
+	const char *err;
+	size_t pos;
+
+	(void)idx;
+	it->col = e->col;
+	if (port_range_parse(e->s, &it->r, &err, &pos) < 0)
+		cfg_report(d, e->col + (int)pos, "bad port '%s': %s", e->s, err);
+}
+
+static void check_ports(void *items, int n, struct diag *d)
+{
+	check_port_overlaps(items, n, d);
+}
+
+static const struct list_kind port_list = {
+	.item_size = sizeof(struct port_item),
+	.out_size = sizeof(struct port_range),
+	.parse = parse_port_item,
+	.check = check_ports,
+	.emit = emit_ports,
+};
+
+struct prefix_item {
+	struct prefix p;
+	int col;
+	int idx; /* text order, so the list keeps the operator's order */
+};
+
+static int cmp_prefix_item(const void *a, const void *b)
+{
+	const struct prefix_item *x = a, *y = b;
+	int c;
+
+	if (x->p.family != y->p.family)
+		return x->p.family < y->p.family ? -1 : 1;
+	c = memcmp(x->p.addr, y->p.addr, 16);
+	if (c)
+		return c;
+	if (x->p.len != y->p.len)
+		return x->p.len < y->p.len ? -1 : 1;
+	return x->col - y->col;
+}
+
+static int cmp_prefix_idx(const void *a, const void *b)
+{
+	const struct prefix_item *x = a, *y = b;
+
+	return x->idx - y->idx;
+}
+
+/*
+ * Prefixes either nest or are disjoint. Sorted by (family, address, length),
+ * every prefix that a list member contains follows it directly, so comparing
+ * against the last outermost prefix finds every duplicate and every nested
+ * entry in O(n log n).
+ */
+static void check_prefix_overlaps(struct prefix_item *items, int n, struct diag *d)
+{
+	const struct prefix_item *outer = NULL;
+
+	qsort(items, (size_t)n, sizeof(*items), cmp_prefix_item);
+	for (int i = 0; i < n; i++) {
+		const struct prefix_item *cur = &items[i];
+		char a[64], b[64];
+
+		if (!outer || outer->p.family != cur->p.family || !prefix_contains(&outer->p, cur->p.addr)) {
+			outer = cur;
+			continue;
+		}
+		prefix_format(&cur->p, a, sizeof(a));
+		prefix_format(&outer->p, b, sizeof(b));
+		if (outer->p.len == cur->p.len)
+			cfg_report(d, cur->col, "duplicate prefix %s (also at column %d)", a, outer->col);
+		else
+			cfg_report(d, cur->col, "prefix %s overlaps %s at column %d", a, b, outer->col);
+	}
+}
+
+/* The operator most likely meant the network the address is in. */
+static void report_bad_prefix(struct diag *d, const struct elem *e, const char *err, size_t pos)
+{
+	char *slash = strchr(e->s, '/');
+	struct prefix p;
+	char fixed[64];
+
+	if (pos == 0 && slash && strstr(err, "host bits")) {
+		unsigned long len = strtoul(slash + 1, NULL, 10);
+		const char *perr;
+		size_t ppos;
+
+		*slash = '\0';
+		if (prefix_parse(e->s, &p, &perr, &ppos) == 0) {
+			for (unsigned i = (unsigned)len; i < 128; i++)
+				p.addr[i / 8] &= (uint8_t)~(0x80 >> (i % 8));
+			p.len = (uint8_t)len;
+			*slash = '/';
+			cfg_report(d, e->col, "bad prefix '%s': %s (did you mean %s?)", e->s, err,
+			       prefix_format(&p, fixed, sizeof(fixed)));
+			return;
+		}
+		*slash = '/';
+	}
+	cfg_report(d, e->col + (int)pos, "bad prefix '%s': %s", e->s, err);
+}
+
+static void parse_prefix_item(void *item, const struct elem *e, int idx, struct diag *d)
+{
+	struct prefix_item *it = item;
+	const char *err;
+	size_t pos;
+
+	it->col = e->col;
+	it->idx = idx;
+	if (prefix_parse(e->s, &it->p, &err, &pos) < 0)
+		report_bad_prefix(d, e, err, pos);
+}
+
+static void check_prefixes(void *items, int n, struct diag *d)
+{
+	check_prefix_overlaps(items, n, d);
+}
+
+/* The overlap check sorted the list; the operator's order is kept. */
+static void emit_prefixes(void *items, int n, void *out)
+{
+	struct prefix_item *it = items;
+
+	qsort(it, (size_t)n, sizeof(*it), cmp_prefix_idx);
+	for (int i = 0; i < n; i++)
+		((struct prefix *)out)[i] = it[i].p;
+}
+
+static const struct list_kind prefix_list = {
+	.item_size = sizeof(struct prefix_item),
+	.out_size = sizeof(struct prefix),
+	.parse = parse_prefix_item,
+	.check = check_prefixes,
+	.emit = emit_prefixes,
+};
+
+static int proto_number(const char *s)
+{
+	if (strcmp(s, "tcp") == 0)
+		return IPPROTO_TCP;
+	if (strcmp(s, "udp") == 0)
+		return IPPROTO_UDP;
+	return -1;
+}
+
+enum rule_field { FIELD_DPORT, FIELD_DST, FIELD_SRC, FIELD_MAX };
+static const char *const field_names[FIELD_MAX] = { "dport", "dst", "src" };
+
+static int field_index(const char *s)
+{
+	for (int i = 0; i < FIELD_MAX; i++)
+		if (strcmp(s, field_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+void cfg_rule_free(struct rule *r)
+{
+	free(r->ports);
+	free(r->dst);
+	free(r->src);
+	r->ports = NULL;
+	r->dst = r->src = NULL;
+}
+
+/* Leading PROTO: required for steer, optional for bypass (0 = tcp and udp). Returns tokens used. */
+static int parse_rule_proto(const struct token *dir, const struct token *args, int nargs, struct rule *r,
+			    struct diag *d)
+{
+	int proto = nargs > 0 ? proto_number(args[0].s) : -1;
+
+	if (proto >= 0) {
+		r->proto = (uint8_t)proto;
+		return 1;
+	}
+	if (r->bypass && (nargs == 0 || field_index(args[0].s) >= 0))
+		return 0;
+	if (nargs == 0) {
+		cfg_report(d, dir->col, "'%s' needs a protocol (tcp or udp)", dir->s);
+		return 0;
+	}
+	if (field_index(args[0].s) >= 0) {
+		cfg_report(d, args[0].col, "'%s' needs a protocol (tcp or udp) before '%s'", dir->s, args[0].s);
+		return 0;
+	}
+	if (r->bypass) {
+		/* Either a bad protocol or a bad field name; a field would bring its value along. */
+		cfg_report(d, args[0].col, "unknown protocol or field '%s' (expected tcp, udp, dport, dst or src)",
+		       args[0].s);
+		return nargs > 1 && field_index(args[1].s) < 0 ? 2 : 1;
+	}
+	cfg_report(d, args[0].col, "unknown protocol '%s' (expected tcp or udp)", args[0].s);
+	return 1;
+}
+
+static void parse_rule_field(const struct token *val, int field, struct rule *r, struct diag *d)
+{
+	if (field == FIELD_DPORT)
+		parse_list(val, &port_list, (void **)&r->ports, &r->nports, d);
+	else if (field == FIELD_DST)
+		parse_list(val, &prefix_list, (void **)&r->dst, &r->ndst, d);
+	else
+		parse_list(val, &prefix_list, (void **)&r->src, &r->nsrc, d);
+}
+
+static int append_rule(struct steer_config *cfg, const struct rule *r)
+{
+	struct rule *rules = realloc(cfg->rules, (cfg->nrules + 1) * sizeof(*rules));
+
+	if (!rules)
+		return -1;
+	rules[cfg->nrules++] = *r;
+	cfg->rules = rules;
+	return 0;
+}
+
+int cfg_rule_directive(struct steer_config *cfg, const struct token *dir, const struct token *args, int nargs,
+		       struct diag *d, bool bypass)
+{
+	struct rule r = { .bypass = bypass, .line = cfg_is_flag(d) ? 0 : d->line };
+	int seen[FIELD_MAX] = { 0 }; /* column where each field was given */
+	int nerr0 = d->nerr;
+	int i = parse_rule_proto(dir, args, nargs, &r, d);
+
+	/* Fields come as KEYWORD VALUE pairs, so an unknown keyword skips its value too. */
+	for (; i < nargs; i += 2) {
+		const struct token *kw = &args[i];
+		int f = field_index(kw->s);
+
+		if (f < 0 && proto_number(kw->s) >= 0) {
+			cfg_report(d, kw->col, "the protocol '%s' must come right after '%s'", kw->s, dir->s);
+			i--; /* a protocol has no value */
+			continue;
+		}
+		if (f < 0) {
+			cfg_report(d, kw->col, "unknown rule field '%s' (expected dport, dst or src)", kw->s);
+			continue;
+		}
+		if (i + 1 >= nargs) {
+			cfg_report(d, kw->col, "'%s' needs a value", kw->s);
+			break;
+		}
+		if (seen[f]) {
+			cfg_report(d, kw->col, "'%s' given twice in one rule (first at column %d)", kw->s, seen[f]);
+			continue;
+		}
+		seen[f] = kw->col;
+		parse_rule_field(&args[i + 1], f, &r, d);
+	}
+	if (d->nerr == nerr0 && append_rule(cfg, &r) < 0)
+		cfg_report(d, dir->col, "out of memory");
+	if (d->nerr != nerr0) {
+		cfg_rule_free(&r);
+		return -1;
+	}
+	return 0;
+}
