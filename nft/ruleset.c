@@ -876,14 +876,119 @@ static int config_rule(struct ctx *c, const struct rule *cr, const struct rule_s
 	return 0;
 }
 
+/* (4): packets to the gateway's own addresses are never steered. */
+static int local_rule(struct ctx *c)
+{
+	struct nftnl_rule *r = new_rule();
+	bool ok = false;
+
+	if (r) {
+		struct nftnl_expr *e = nftnl_expr_alloc("fib");
+		uint32_t local = RTN_LOCAL;
+
+		ok = e != NULL;
+		if (e) {
+			nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_DREG, NFT_REG_1);
+			nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_RESULT, NFT_FIB_RESULT_ADDRTYPE);
+			nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_FLAGS, NFTA_FIB_F_DADDR);
+			ok = add(r, e) && e_cmp(r, NFT_CMP_EQ, &local, sizeof(local)) && e_counter(r) &&
+			     e_verdict(r, NFT_RETURN);
+		}
+	}
+	return finish_rule(c, r, r && ok, "to the gateway itself: never steered");
+}
+
+/* (1)-(5b): what every ruleset has, before the operator's rules. */
+static int fixed_rules(struct ctx *c, uint32_t client_id, uint32_t return_id)
+{
+	struct nftnl_rule *r;
+	bool ok;
+
+	/* (1) already steered by eBPF */
+	r = new_rule();
+	ok = r && e_meta_load(r, NFT_META_MARK) && e_bitwise(r, 4, &c->cfg->mark, &(uint32_t){ 0 }) &&
+	     e_cmp(r, NFT_CMP_EQ, &c->cfg->mark, 4) && e_counter(r) && e_verdict(r, NF_ACCEPT);
+	if (finish_rule(c, r, ok, "steered by eBPF at TC ingress (runs before netfilter)") < 0)
+		return -1;
+
+	/* (2) return path */
+	if (c->cfg->n_return_ifaces > 0) {
+		r = new_rule();
+		ok = r && e_meta_load(r, NFT_META_IIFNAME) && e_lookup(r, "return_ifaces", return_id, false) &&
+		     e_socket(r, NFT_SOCKET_TRANSPARENT, 1) && e_socket(r, NFT_SOCKET_WILDCARD, 0) && e_counter(r) &&
+		     e_mark_or(r, c->cfg->mark) && e_verdict(r, NF_ACCEPT);
+		if (finish_rule(c, r, ok, "replies to the proxy's upstream sockets") < 0)
+			return -1;
+	}
+
+	/* (3) client-facing interfaces only from here */
+	r = new_rule();
+	ok = r && e_meta_load(r, NFT_META_IIFNAME) && e_lookup(r, "client_ifaces", client_id, true) &&
+	     e_verdict(r, NFT_RETURN);
+	if (finish_rule(c, r, ok, NULL) < 0)
+		return -1;
+
+	/* (4) the gateway's own addresses */
+	if (local_rule(c) < 0)
+		return -1;
+
+	/* (4b) broadcast and multicast are delivered locally too (DHCP, mDNS, SSDP) */
+	r = new_rule();
+	ok = r && e_meta_load(r, NFT_META_PKTTYPE) && e_cmp_u8(r, NFT_CMP_NEQ, PACKET_HOST) && e_counter(r) &&
+	     e_verdict(r, NFT_RETURN);
+	if (finish_rule(c, r, ok, "broadcast and multicast: never steered") < 0)
+		return -1;
+
+	/* (5) flows the proxy holds */
+	r = new_rule();
+	ok = r && e_meta_load(r, NFT_META_L4PROTO) && e_cmp_u8(r, NFT_CMP_EQ, IPPROTO_TCP) &&
+	     e_tcp_syn(r, NFT_CMP_NEQ) && e_socket(r, NFT_SOCKET_TRANSPARENT, 1) && e_counter(r) &&
+	     e_mark_or(r, c->cfg->mark) && e_verdict(r, NF_ACCEPT);
+	if (finish_rule(c, r, ok, "flows the proxy holds (SYNs go to tproxy: TIME_WAIT)") < 0)
+		return -1;
+
+	/*
+	 * (5b) ICMP errors about packets the proxy's sockets sent (frag needed,
+	 * unreachable): the socket expression looks up the quoted tuple.
+	 */
+	for (int icmp = 0; icmp < 2; icmp++) {
+		r = new_rule();
+		ok = r && e_meta_load(r, NFT_META_L4PROTO) &&
+		     e_cmp_u8(r, NFT_CMP_EQ, icmp ? IPPROTO_ICMPV6 : IPPROTO_ICMP) &&
+		     e_socket(r, NFT_SOCKET_TRANSPARENT, 1) && e_counter(r) && e_mark_or(r, c->cfg->mark) &&
+		     e_verdict(r, NF_ACCEPT);
+		if (finish_rule(c, r, ok, "ICMP errors for the proxy's sockets (path MTU)") < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* (6) bypass, (7) steer, each followed by (8) its fail-closed drop */
+static int operator_rules(struct ctx *c, const struct rule_sets *rs)
+{
+	const struct steer_config *cfg = c->cfg;
+
+	for (size_t i = 0; i < cfg->nrules; i++)
+		if (cfg->rules[i].bypass && config_rule(c, &cfg->rules[i], &rs[i], ACT_BYPASS) < 0)
+			return -1;
+	for (size_t i = 0; i < cfg->nrules; i++) {
+		if (cfg->rules[i].bypass)
+			continue;
+		if (config_rule(c, &cfg->rules[i], &rs[i], ACT_STEER) < 0)
+			return -1;
+		if (cfg->on_proxy_down == PROXY_DOWN_FAIL_CLOSED &&
+		    config_rule(c, &cfg->rules[i], &rs[i], ACT_DROP) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 /* Sets and rules, in the order of the comment at the top of this file. */
 static int body(struct nft_batch *b, const struct steer_config *cfg, bool with_chain)
 {
 	struct ctx c = { .b = b, .cfg = cfg };
 	struct rule_sets *rs = calloc(cfg->nrules ? cfg->nrules : 1, sizeof(*rs));
 	uint32_t client_id, return_id = 0;
-	struct nftnl_rule *r;
-	bool ok;
 	int ret = -1;
 
 	if (!rs)
@@ -910,91 +1015,8 @@ static int body(struct nft_batch *b, const struct steer_config *cfg, bool with_c
 			goto out;
 	if (with_chain && add_chain(b) < 0)
 		goto out;
-
-	/* (1) already steered by eBPF */
-	r = new_rule();
-	ok = r && e_meta_load(r, NFT_META_MARK) && e_bitwise(r, 4, &cfg->mark, &(uint32_t){ 0 }) &&
-	     e_cmp(r, NFT_CMP_EQ, &cfg->mark, 4) && e_counter(r) && e_verdict(r, NF_ACCEPT);
-	if (finish_rule(&c, r, ok, "steered by eBPF at TC ingress (runs before netfilter)") < 0)
+	if (fixed_rules(&c, client_id, return_id) < 0 || operator_rules(&c, rs) < 0)
 		goto out;
-
-	/* (2) return path */
-	if (cfg->n_return_ifaces > 0) {
-		r = new_rule();
-		ok = r && e_meta_load(r, NFT_META_IIFNAME) && e_lookup(r, "return_ifaces", return_id, false) &&
-		     e_socket(r, NFT_SOCKET_TRANSPARENT, 1) && e_socket(r, NFT_SOCKET_WILDCARD, 0) && e_counter(r) &&
-		     e_mark_or(r, cfg->mark) && e_verdict(r, NF_ACCEPT);
-		if (finish_rule(&c, r, ok, "replies to the proxy's upstream sockets") < 0)
-			goto out;
-	}
-
-	/* (3) client-facing interfaces only from here */
-	r = new_rule();
-	ok = r && e_meta_load(r, NFT_META_IIFNAME) && e_lookup(r, "client_ifaces", client_id, true) &&
-	     e_verdict(r, NFT_RETURN);
-	if (finish_rule(&c, r, ok, NULL) < 0)
-		goto out;
-
-	/* (4) the gateway's own addresses */
-	r = new_rule();
-	if (r) {
-		struct nftnl_expr *e = nftnl_expr_alloc("fib");
-		uint32_t local = RTN_LOCAL;
-
-		ok = e != NULL;
-		if (e) {
-			nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_DREG, NFT_REG_1);
-			nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_RESULT, NFT_FIB_RESULT_ADDRTYPE);
-			nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_FLAGS, NFTA_FIB_F_DADDR);
-			ok = add(r, e) && e_cmp(r, NFT_CMP_EQ, &local, sizeof(local)) && e_counter(r) &&
-			     e_verdict(r, NFT_RETURN);
-		}
-	}
-	if (finish_rule(&c, r, r && ok, "to the gateway itself: never steered") < 0)
-		goto out;
-
-	/* (4b) broadcast and multicast are delivered locally too (DHCP, mDNS, SSDP) */
-	r = new_rule();
-	ok = r && e_meta_load(r, NFT_META_PKTTYPE) && e_cmp_u8(r, NFT_CMP_NEQ, PACKET_HOST) && e_counter(r) &&
-	     e_verdict(r, NFT_RETURN);
-	if (finish_rule(&c, r, ok, "broadcast and multicast: never steered") < 0)
-		goto out;
-
-	/* (5) flows the proxy holds */
-	r = new_rule();
-	ok = r && e_meta_load(r, NFT_META_L4PROTO) && e_cmp_u8(r, NFT_CMP_EQ, IPPROTO_TCP) &&
-	     e_tcp_syn(r, NFT_CMP_NEQ) && e_socket(r, NFT_SOCKET_TRANSPARENT, 1) && e_counter(r) &&
-	     e_mark_or(r, cfg->mark) && e_verdict(r, NF_ACCEPT);
-	if (finish_rule(&c, r, ok, "flows the proxy holds (SYNs go to tproxy: TIME_WAIT)") < 0)
-		goto out;
-
-	/*
-	 * (5b) ICMP errors about packets the proxy's sockets sent (frag needed,
-	 * unreachable): the socket expression looks up the quoted tuple.
-	 */
-	for (int icmp = 0; icmp < 2; icmp++) {
-		r = new_rule();
-		ok = r && e_meta_load(r, NFT_META_L4PROTO) &&
-		     e_cmp_u8(r, NFT_CMP_EQ, icmp ? IPPROTO_ICMPV6 : IPPROTO_ICMP) &&
-		     e_socket(r, NFT_SOCKET_TRANSPARENT, 1) && e_counter(r) && e_mark_or(r, cfg->mark) &&
-		     e_verdict(r, NF_ACCEPT);
-		if (finish_rule(&c, r, ok, "ICMP errors for the proxy's sockets (path MTU)") < 0)
-			goto out;
-	}
-
-	/* (6) bypass, (7) steer, each followed by (8) its fail-closed drop */
-	for (size_t i = 0; i < cfg->nrules; i++)
-		if (cfg->rules[i].bypass && config_rule(&c, &cfg->rules[i], &rs[i], ACT_BYPASS) < 0)
-			goto out;
-	for (size_t i = 0; i < cfg->nrules; i++) {
-		if (cfg->rules[i].bypass)
-			continue;
-		if (config_rule(&c, &cfg->rules[i], &rs[i], ACT_STEER) < 0)
-			goto out;
-		if (cfg->on_proxy_down == PROXY_DOWN_FAIL_CLOSED &&
-		    config_rule(&c, &cfg->rules[i], &rs[i], ACT_DROP) < 0)
-			goto out;
-	}
 	ret = 0;
 out:
 	free(rs);
