@@ -138,40 +138,11 @@ void proxy_get_stats(struct proxy *p, struct proxy_stats *out)
 	for (int i = 0; i < p->nworkers; i++) {
 		struct worker *w = &p->workers[i];
 
-		out->accepted += LOAD(accepted);
-		out->open += LOAD(open);
-		out->upstream_connected += LOAD(upstream_connected);
-		out->bytes_up += LOAD(bytes_up);
-		out->bytes_down += LOAD(bytes_down);
+#define SUM(field, ...) out->field += LOAD(field);
+		PROXY_STATS(SUM)
+#undef SUM
 		for (int r = 0; r < CLOSE_REASON_MAX; r++)
 			out->closed[r] += LOAD(closed[r]);
-		out->accept_errors += LOAD(accept_errors);
-		out->emfile += LOAD(emfile);
-		out->conn_limit_hits += LOAD(conn_limit_hits);
-		out->connect_refused += LOAD(connect_refused);
-		out->connect_unreachable += LOAD(connect_unreachable);
-		out->connect_timeout += LOAD(connect_timeout);
-		out->connect_other += LOAD(connect_other);
-		out->upstream_errors += LOAD(upstream_errors);
-		out->loop_rejected += LOAD(loop_rejected);
-		out->pipe_errors += LOAD(pipe_errors);
-		out->splice_errors += LOAD(splice_errors);
-		out->resets_sent += LOAD(resets_sent);
-		out->pipes_created += LOAD(pipes_created);
-		out->pipes_reused += LOAD(pipes_reused);
-		out->udp_sessions_open += LOAD(udp_sessions_open);
-		out->udp_sessions_total += LOAD(udp_sessions_total);
-		out->udp_expired += LOAD(udp_expired);
-		out->udp_session_limit += LOAD(udp_session_limit);
-		out->udp_icmp_errors += LOAD(udp_icmp_errors);
-		out->udp_datagrams_up += LOAD(udp_datagrams_up);
-		out->udp_datagrams_down += LOAD(udp_datagrams_down);
-		out->udp_bytes_up += LOAD(udp_bytes_up);
-		out->udp_bytes_down += LOAD(udp_bytes_down);
-		out->udp_oversize += LOAD(udp_oversize);
-		out->udp_send_errors += LOAD(udp_send_errors);
-		out->udp_session_errors += LOAD(udp_session_errors);
-		out->udp_recv_errors += LOAD(udp_recv_errors);
 	}
 }
 

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "proxy/stats.h"
 #include "steer/config.h"
 
 struct proxy;
@@ -80,37 +81,14 @@ struct proxy_conn_event {
 };
 
 /*
- * Counters since proxy_create, summed over workers. `open` is a gauge: the
- * connections accepted and not yet closed. Bytes are counted as they are
- * delivered to the destination socket.
+ * Counters since proxy_create, summed over workers: one uint64_t per row of
+ * PROXY_STATS (proxy/stats.h), where each is described.
  */
 struct proxy_stats {
-	uint64_t accepted, open, upstream_connected;
-	uint64_t bytes_up, bytes_down;
-	uint64_t closed[CLOSE_REASON_MAX];
-	uint64_t accept_errors, emfile, conn_limit_hits;
-	/* upstream connect failures, by cause (the client is reset for each) */
-	uint64_t connect_refused;     /* ECONNREFUSED */
-	uint64_t connect_unreachable; /* EHOSTUNREACH, ENETUNREACH, ... */
-	uint64_t connect_timeout;     /* connect_timeout_ms or ETIMEDOUT */
-	uint64_t connect_other;       /* any other errno */
-	uint64_t upstream_errors;     /* socket/setsockopt/bind of the upstream socket failed */
-	uint64_t loop_rejected;       /* original destination port == proxy port */
-	uint64_t pipe_errors;         /* pipe2() failed (connection reset) */
-	uint64_t splice_errors;       /* unexpected splice() errno (connection reset) */
-	uint64_t resets_sent;         /* sockets closed with SO_LINGER {1,0} */
-	uint64_t pipes_created, pipes_reused;
-	/* UDP relay. udp_sessions_open is a gauge. */
-	uint64_t udp_sessions_open, udp_sessions_total;
-	uint64_t udp_expired;         /* sessions ended by udp_idle_timeout_ms */
-	uint64_t udp_session_limit;   /* datagrams dropped: the session bound was reached */
-	uint64_t udp_icmp_errors;     /* sessions ended by an ICMP error / unreachable upstream */
-	uint64_t udp_datagrams_up, udp_datagrams_down;
-	uint64_t udp_bytes_up, udp_bytes_down;
-	uint64_t udp_oversize;        /* datagrams truncated by the receive buffer: dropped */
-	uint64_t udp_send_errors;     /* datagrams dropped: send() failed (EAGAIN, ENOBUFS, ...) */
-	uint64_t udp_session_errors;  /* socket/bind/connect of a new session failed: dropped */
-	uint64_t udp_recv_errors;     /* recvmmsg() errors, datagrams without an original destination */
+#define PROXY_STAT_FIELD(field, ...) uint64_t field;
+	PROXY_STATS(PROXY_STAT_FIELD)
+#undef PROXY_STAT_FIELD
+	uint64_t closed[CLOSE_REASON_MAX]; /* TCP connections closed, by reason */
 };
 
 /*

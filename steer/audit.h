@@ -17,13 +17,29 @@
 
 struct audit;
 
+/*
+ * The audit's counters, one row each, with the columns of PROXY_STATS
+ * (proxy/stats.h): X(field, type, metric, labels, help, line, text).
+ */
+#define AUDIT_STATS(X)                                                                                       \
+	X(written, "counter", "steer_audit_records_total", "result=\"written\"",                             \
+	  "Audit records written, and lost (queue full or sink error).", AUDIT, "written") /* to the sink */ \
+	X(lost, "counter", "steer_audit_records_total", "result=\"lost\"", NULL, AUDIT,                      \
+	  "lost") /* records dropped (queue full or sink error) */                                           \
+	X(queued, "gauge", "steer_audit_queue_length", NULL, "Audit records waiting for the writer.", AUDIT, \
+	  "queued") /* waiting now */                                                                        \
+	/* flow events the kernel could not put in the ring (the metric: steer_kernel_events_lost_total) */  \
+	X(kernel_lost, "counter", NULL, NULL, NULL, AUDIT, "kernel lost")                                    \
+	X(joined, "counter", "steer_audit_flows_total", "join=\"joined\"",                                   \
+	  "Proxied flows by whether their kernel record was found (joined: backend and steer_us known).",    \
+	  AUDIT, "joined") /* proxy flows matched with their kernel record (steer_us known) */               \
+	X(unjoined, "counter", "steer_audit_flows_total", "join=\"unjoined\"", NULL, AUDIT,                  \
+	  "unjoined") /* proxy flows without a kernel record */
+
 struct audit_stats {
-	uint64_t written;     /* records written to the sink */
-	uint64_t lost;        /* records dropped (queue full or sink error) */
-	uint64_t queued;      /* waiting now */
-	uint64_t kernel_lost; /* flow events the kernel could not put in the ring */
-	uint64_t joined;      /* proxy flows matched with their kernel record (steer_us known) */
-	uint64_t unjoined;    /* proxy flows without a kernel record */
+#define AUDIT_STAT_FIELD(field, ...) uint64_t field;
+	AUDIT_STATS(AUDIT_STAT_FIELD)
+#undef AUDIT_STAT_FIELD
 };
 
 /*

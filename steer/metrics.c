@@ -1,60 +1,48 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 #include "steer/metrics.h"
 
-#include <stddef.h>
+#include <stdbool.h>
 #include <string.h>
-
-#include "bpf/steer_abi.h"
-
-struct stat_desc {
-	const char *name, *help, *type;
-	const char *label; /* "key=\"value\"" or NULL */
-	size_t offset;     /* into struct proxy_stats */
-};
-
-#define PS(field) offsetof(struct proxy_stats, field)
-
-/* One line per value; consecutive entries of the same name form one family. */
-static const struct stat_desc proxy_stats[] = {
-	{ "steer_proxy_connections_accepted_total", "TCP connections the proxy accepted.", "counter", NULL, PS(accepted) },
-	{ "steer_proxy_connections_open", "TCP connections open now.", "gauge", NULL, PS(open) },
-	{ "steer_proxy_upstream_connected_total", "Upstream TCP connections established.", "counter", NULL,
-	  PS(upstream_connected) },
-	{ "steer_proxy_bytes_total", "Bytes relayed, by direction (up: client to server).", "counter",
-	  "proto=\"tcp\",direction=\"up\"", PS(bytes_up) },
-	{ "steer_proxy_bytes_total", NULL, NULL, "proto=\"tcp\",direction=\"down\"", PS(bytes_down) },
-	{ "steer_proxy_bytes_total", NULL, NULL, "proto=\"udp\",direction=\"up\"", PS(udp_bytes_up) },
-	{ "steer_proxy_bytes_total", NULL, NULL, "proto=\"udp\",direction=\"down\"", PS(udp_bytes_down) },
-	{ "steer_proxy_errors_total", "Proxy errors by kind.", "counter", "kind=\"accept\"", PS(accept_errors) },
-	{ "steer_proxy_errors_total", NULL, NULL, "kind=\"emfile\"", PS(emfile) },
-	{ "steer_proxy_errors_total", NULL, NULL, "kind=\"conn_limit\"", PS(conn_limit_hits) },
-	{ "steer_proxy_errors_total", NULL, NULL, "kind=\"connect_refused\"", PS(connect_refused) },
-	{ "steer_proxy_errors_total", NULL, NULL, "kind=\"connect_unreachable\"", PS(connect_unreachable) },
-	{ "steer_proxy_errors_total", NULL, NULL, "kind=\"connect_timeout\"", PS(connect_timeout) },
-	{ "steer_proxy_errors_total", NULL, NULL, "kind=\"connect_other\"", PS(connect_other) },
-	{ "steer_proxy_errors_total", NULL, NULL, "kind=\"upstream_socket\"", PS(upstream_errors) },
-	{ "steer_proxy_errors_total", NULL, NULL, "kind=\"loop_rejected\"", PS(loop_rejected) },
-	{ "steer_proxy_errors_total", NULL, NULL, "kind=\"pipe\"", PS(pipe_errors) },
-	{ "steer_proxy_errors_total", NULL, NULL, "kind=\"splice\"", PS(splice_errors) },
-	{ "steer_proxy_udp_sessions_open", "UDP sessions open now.", "gauge", NULL, PS(udp_sessions_open) },
-	{ "steer_proxy_udp_sessions_total", "UDP sessions created.", "counter", NULL, PS(udp_sessions_total) },
-	{ "steer_proxy_udp_sessions_ended_total", "UDP sessions ended, by cause.", "counter", "reason=\"idle_timeout\"",
-	  PS(udp_expired) },
-	{ "steer_proxy_udp_sessions_ended_total", NULL, NULL, "reason=\"icmp_error\"", PS(udp_icmp_errors) },
-	{ "steer_proxy_udp_datagrams_total", "UDP datagrams relayed, by direction.", "counter", "direction=\"up\"",
-	  PS(udp_datagrams_up) },
-	{ "steer_proxy_udp_datagrams_total", NULL, NULL, "direction=\"down\"", PS(udp_datagrams_down) },
-	{ "steer_proxy_udp_drops_total", "UDP datagrams dropped, by cause.", "counter", "reason=\"session_limit\"",
-	  PS(udp_session_limit) },
-	{ "steer_proxy_udp_drops_total", NULL, NULL, "reason=\"oversize\"", PS(udp_oversize) },
-	{ "steer_proxy_udp_drops_total", NULL, NULL, "reason=\"send_error\"", PS(udp_send_errors) },
-	{ "steer_proxy_udp_drops_total", NULL, NULL, "reason=\"session_error\"", PS(udp_session_errors) },
-	{ "steer_proxy_udp_drops_total", NULL, NULL, "reason=\"recv_error\"", PS(udp_recv_errors) },
-};
 
 static void family(struct strbuf *b, const char *name, const char *type, const char *help)
 {
 	sb_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static bool same_family(const struct stat_row *a, const struct stat_row *b)
+{
+	return a->metric && b->metric && !strcmp(a->metric, b->metric);
+}
+
+/* Row i starts a family: it has a metric no earlier row has. */
+static bool family_first(const struct stat_table *t, size_t i)
+{
+	for (size_t j = 0; j < i; j++)
+		if (same_family(&t->rows[j], &t->rows[i]))
+			return false;
+	return t->rows[i].metric != NULL;
+}
+
+/*
+ * Each family of the table once, at its first row, with every row of that
+ * name (the exposition format wants a family's samples together).
+ */
+static void stat_metrics(struct strbuf *b, const struct stat_table *t, const void *stats)
+{
+	for (size_t i = 0; i < t->n; i++) {
+		const struct stat_row *f = &t->rows[i];
+
+		if (!family_first(t, i))
+			continue;
+		family(b, f->metric, f->type, f->help);
+		for (size_t j = i; j < t->n; j++) {
+			const struct stat_row *r = &t->rows[j];
+
+			if (same_family(r, f))
+				sb_printf(b, r->labels ? "%s{%s} %llu\n" : "%s%s %llu\n", r->metric,
+					  r->labels ? r->labels : "", (unsigned long long)stat_value(r, stats));
+		}
+	}
 }
 
 static void kernel_metrics(const struct status_view *v, struct strbuf *b)
@@ -96,30 +84,14 @@ void metrics_format(const struct status_view *v, struct strbuf *b)
 		struct proxy_stats ps;
 
 		proxy_get_stats(v->proxy, &ps);
-		for (size_t i = 0; i < sizeof(proxy_stats) / sizeof(proxy_stats[0]); i++) {
-			const struct stat_desc *d = &proxy_stats[i];
-			uint64_t val = *(const uint64_t *)((const char *)&ps + d->offset);
-
-			if (d->help)
-				family(b, d->name, d->type, d->help);
-			sb_printf(b, d->label ? "%s{%s} %llu\n" : "%s%s %llu\n", d->name, d->label ? d->label : "",
-				  (unsigned long long)val);
-		}
+		stat_metrics(b, &proxy_stat_table, &ps);
 		family(b, "steer_proxy_closed_total", "counter", "Proxied TCP connections closed, by reason.");
 		for (int r = 0; r < CLOSE_REASON_MAX; r++)
 			sb_printf(b, "steer_proxy_closed_total{reason=\"%s\"} %llu\n", proxy_close_reason_name(r),
 				  (unsigned long long)ps.closed[r]);
 	}
 	audit_get_stats(v->audit, &as);
-	family(b, "steer_audit_records_total", "counter", "Audit records written, and lost (queue full or sink error).");
-	sb_printf(b, "steer_audit_records_total{result=\"written\"} %llu\n", (unsigned long long)as.written);
-	sb_printf(b, "steer_audit_records_total{result=\"lost\"} %llu\n", (unsigned long long)as.lost);
-	family(b, "steer_audit_queue_length", "gauge", "Audit records waiting for the writer.");
-	sb_printf(b, "steer_audit_queue_length %llu\n", (unsigned long long)as.queued);
-	family(b, "steer_audit_flows_total", "counter",
-	       "Proxied flows by whether their kernel record was found (joined: backend and steer_us known).");
-	sb_printf(b, "steer_audit_flows_total{join=\"joined\"} %llu\n", (unsigned long long)as.joined);
-	sb_printf(b, "steer_audit_flows_total{join=\"unjoined\"} %llu\n", (unsigned long long)as.unjoined);
+	stat_metrics(b, &audit_stat_table, &as);
 }
 
 void metrics_http(const struct status_view *v, const char *request, struct strbuf *out)

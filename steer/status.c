@@ -3,6 +3,53 @@
 
 #include <string.h>
 
+#include "steer/version.h"
+
+/* The lines of `steer status` that print stats rows, in print order. */
+enum text_line {
+	LINE_CONNECTIONS,
+	LINE_BYTES,
+	LINE_CLOSED, /* the close reasons, not rows */
+	LINE_ERRORS,
+	LINE_CONNECT,
+	LINE_RELAY,
+	LINE_UDP,
+	LINE_UDP_ERRORS,
+	LINE_AUDIT,
+	LINE_MAX,
+};
+
+/* A line lists "N text, N text" or, named, " text=N text=N". */
+static const struct {
+	const char *head;
+	bool named;
+} text_lines[LINE_MAX] = {
+	[LINE_CONNECTIONS] = { "connections: ", false },
+	[LINE_BYTES] = { "bytes:       ", false },
+	[LINE_CLOSED] = { "closed:     ", true },
+	[LINE_ERRORS] = { "errors:     ", true },
+	[LINE_CONNECT] = { "connect:    ", true },
+	[LINE_RELAY] = { "relay:       ", false },
+	[LINE_UDP] = { "udp:         ", false },
+	[LINE_UDP_ERRORS] = { "udp errors: ", true },
+	[LINE_AUDIT] = { "audit:       ", false },
+};
+
+#define STAT_ROW(stats, field, type_, metric_, labels_, help_, line_, text_)                                \
+	{ .key = #field, .type = type_, .metric = metric_, .labels = labels_, .help = help_, .text = text_, \
+	  .line = LINE_##line_, .offset = offsetof(struct stats, field) },
+#define PROXY_ROW(...) STAT_ROW(proxy_stats, __VA_ARGS__)
+#define AUDIT_ROW(...) STAT_ROW(audit_stats, __VA_ARGS__)
+static const struct stat_row proxy_rows[] = { PROXY_STATS(PROXY_ROW) };
+static const struct stat_row audit_rows[] = { AUDIT_STATS(AUDIT_ROW) };
+const struct stat_table proxy_stat_table = { proxy_rows, sizeof(proxy_rows) / sizeof(proxy_rows[0]) };
+const struct stat_table audit_stat_table = { audit_rows, sizeof(audit_rows) / sizeof(audit_rows[0]) };
+
+uint64_t stat_value(const struct stat_row *r, const void *stats)
+{
+	return *(const uint64_t *)((const char *)stats + r->offset);
+}
+
 
 struct status_data {
 	struct counter_group groups[4];
@@ -37,12 +84,21 @@ static void json_names(struct strbuf *b, const char (*names)[IF_NAMESIZE], int n
 	sb_printf(b, "]");
 }
 
+/* The rows as JSON members, "key":N separated by commas. */
+static void json_stats(struct strbuf *b, const struct stat_table *t, const void *stats)
+{
+	for (size_t i = 0; i < t->n; i++)
+		sb_printf(b, "%s\"%s\":%llu", i ? "," : "", t->rows[i].key,
+			  (unsigned long long)stat_value(&t->rows[i], stats));
+}
+
 static void format_json(const struct status_view *v, const struct status_data *s, struct strbuf *b)
 {
 	const struct steer_config *cfg = v->cfg;
-	const struct proxy_stats *ps = &s->ps;
 
-	sb_printf(b, "{\"backend\":\"%s\",\"uptime_s\":%ld,\"interfaces\":", s->backend, s->uptime);
+	sb_printf(b, "{\"schema\":%d,\"version\":", STATUS_JSON_SCHEMA);
+	sb_json_str(b, steer_version());
+	sb_printf(b, ",\"backend\":\"%s\",\"uptime_s\":%ld,\"interfaces\":", s->backend, s->uptime);
 	json_names(b, cfg->ifaces, cfg->n_ifaces);
 	sb_printf(b, ",\"return_interfaces\":");
 	json_names(b, cfg->return_ifaces, cfg->n_return_ifaces);
@@ -51,29 +107,13 @@ static void format_json(const struct status_view *v, const struct status_data *s
 		  cfg->proxy == PROXY_BUILTIN ? "builtin" : "external", cfg->proxy_port,
 		  upstream_source_name(cfg->upstream_source));
 	if (v->proxy) {
-		sb_printf(b, ",\"accepted\":%llu,\"open\":%llu,\"upstream_connected\":%llu,"
-			  "\"bytes_up\":%llu,\"bytes_down\":%llu,\"accept_errors\":%llu,"
-			  "\"emfile\":%llu,\"conn_limit_hits\":%llu,\"closed\":{",
-			  (unsigned long long)ps->accepted, (unsigned long long)ps->open,
-			  (unsigned long long)ps->upstream_connected, (unsigned long long)ps->bytes_up,
-			  (unsigned long long)ps->bytes_down, (unsigned long long)ps->accept_errors,
-			  (unsigned long long)ps->emfile, (unsigned long long)ps->conn_limit_hits);
+		sb_printf(b, ",");
+		json_stats(b, &proxy_stat_table, &s->ps);
+		sb_printf(b, ",\"closed\":{");
 		for (int r = 0; r < CLOSE_REASON_MAX; r++)
 			sb_printf(b, "%s\"%s\":%llu", r ? "," : "", proxy_close_reason_name(r),
-				  (unsigned long long)ps->closed[r]);
+				  (unsigned long long)s->ps.closed[r]);
 		sb_printf(b, "}");
-		sb_printf(b, ",\"udp_sessions_open\":%llu,\"udp_sessions_total\":%llu,\"udp_expired\":%llu,"
-			  "\"udp_session_limit\":%llu,\"udp_icmp_errors\":%llu,\"udp_datagrams_up\":%llu,"
-			  "\"udp_datagrams_down\":%llu,\"udp_bytes_up\":%llu,\"udp_bytes_down\":%llu,"
-			  "\"udp_oversize\":%llu,\"udp_send_errors\":%llu,\"udp_session_errors\":%llu,"
-			  "\"udp_recv_errors\":%llu,\"loop_rejected\":%llu",
-			  (unsigned long long)ps->udp_sessions_open, (unsigned long long)ps->udp_sessions_total,
-			  (unsigned long long)ps->udp_expired, (unsigned long long)ps->udp_session_limit,
-			  (unsigned long long)ps->udp_icmp_errors, (unsigned long long)ps->udp_datagrams_up,
-			  (unsigned long long)ps->udp_datagrams_down, (unsigned long long)ps->udp_bytes_up,
-			  (unsigned long long)ps->udp_bytes_down, (unsigned long long)ps->udp_oversize,
-			  (unsigned long long)ps->udp_send_errors, (unsigned long long)ps->udp_session_errors,
-			  (unsigned long long)ps->udp_recv_errors, (unsigned long long)ps->loop_rejected);
 	}
 	sb_printf(b, "},\"counters\":{");
 	for (size_t g = 0; g < s->ngroups; g++) {
@@ -83,15 +123,48 @@ static void format_json(const struct status_view *v, const struct status_data *s
 				  (unsigned long long)s->groups[g].c[i].value);
 		sb_printf(b, "}");
 	}
-	sb_printf(b, "},\"audit\":{\"written\":%llu,\"lost\":%llu,\"queued\":%llu}}\n",
-		  (unsigned long long)s->as.written, (unsigned long long)s->as.lost,
-		  (unsigned long long)s->as.queued);
+	sb_printf(b, "},\"audit\":{");
+	json_stats(b, &audit_stat_table, &s->as);
+	sb_printf(b, "}}\n");
+}
+
+/* One text line: its head, then the rows printed on it. */
+static void text_line(struct strbuf *b, enum text_line l, const struct stat_table *t, const void *stats)
+{
+	int n = 0;
+
+	sb_printf(b, "%s", text_lines[l].head);
+	for (size_t i = 0; i < t->n; i++) {
+		const struct stat_row *r = &t->rows[i];
+		unsigned long long val = stat_value(r, stats);
+
+		if (r->line != (int)l)
+			continue;
+		if (text_lines[l].named)
+			sb_printf(b, " %s=%llu", r->text, val);
+		else
+			sb_printf(b, "%s%llu %s", n++ ? ", " : "", val, r->text);
+	}
+	sb_printf(b, "\n");
+}
+
+static void text_proxy(struct strbuf *b, const struct proxy_stats *ps)
+{
+	for (enum text_line l = LINE_CONNECTIONS; l <= LINE_UDP_ERRORS; l++) {
+		if (l != LINE_CLOSED) {
+			text_line(b, l, &proxy_stat_table, ps);
+			continue;
+		}
+		sb_printf(b, "%s", text_lines[l].head);
+		for (int r = 0; r < CLOSE_REASON_MAX; r++)
+			sb_printf(b, " %s=%llu", proxy_close_reason_name(r), (unsigned long long)ps->closed[r]);
+		sb_printf(b, "\n");
+	}
 }
 
 static void format_text(const struct status_view *v, const struct status_data *s, struct strbuf *b)
 {
 	const struct steer_config *cfg = v->cfg;
-	const struct proxy_stats *ps = &s->ps;
 
 	sb_printf(b, "backend:     %s (up %lds)\ninterfaces: ", s->backend, s->uptime);
 	for (int i = 0; i < cfg->n_ifaces; i++)
@@ -102,37 +175,15 @@ static void format_text(const struct status_view *v, const struct status_data *s
 	sb_printf(b, "proxy:       %s, port %u (tcp4 tcp6 udp4 udp6), upstream-source %s\n",
 		  cfg->proxy == PROXY_BUILTIN ? "builtin" : "external", cfg->proxy_port,
 		  upstream_source_name(cfg->upstream_source));
-	if (v->proxy) {
-		sb_printf(b, "connections: %llu open, %llu accepted, %llu connected upstream\n",
-			  (unsigned long long)ps->open, (unsigned long long)ps->accepted,
-			  (unsigned long long)ps->upstream_connected);
-		sb_printf(b, "bytes:       %llu up, %llu down\nclosed:     ",
-			  (unsigned long long)ps->bytes_up, (unsigned long long)ps->bytes_down);
-		for (int r = 0; r < CLOSE_REASON_MAX; r++)
-			sb_printf(b, " %s=%llu", proxy_close_reason_name(r), (unsigned long long)ps->closed[r]);
-		sb_printf(b, "\nerrors:      accept=%llu emfile=%llu conn_limit=%llu\n",
-			  (unsigned long long)ps->accept_errors, (unsigned long long)ps->emfile,
-			  (unsigned long long)ps->conn_limit_hits);
-		sb_printf(b, "udp:         %llu sessions open, %llu total, %llu expired, %llu datagrams up, "
-			  "%llu down, %llu bytes up, %llu down\n",
-			  (unsigned long long)ps->udp_sessions_open, (unsigned long long)ps->udp_sessions_total,
-			  (unsigned long long)ps->udp_expired, (unsigned long long)ps->udp_datagrams_up,
-			  (unsigned long long)ps->udp_datagrams_down, (unsigned long long)ps->udp_bytes_up,
-			  (unsigned long long)ps->udp_bytes_down);
-		sb_printf(b, "udp errors:  session_limit=%llu icmp=%llu oversize=%llu send=%llu session=%llu recv=%llu\n",
-			  (unsigned long long)ps->udp_session_limit, (unsigned long long)ps->udp_icmp_errors,
-			  (unsigned long long)ps->udp_oversize, (unsigned long long)ps->udp_send_errors,
-			  (unsigned long long)ps->udp_session_errors, (unsigned long long)ps->udp_recv_errors);
-	}
+	if (v->proxy)
+		text_proxy(b, &s->ps);
 	for (size_t g = 0; g < s->ngroups; g++) {
 		sb_printf(b, "kernel (%s):\n", s->groups[g].backend);
 		for (size_t i = 0; i < s->groups[g].n; i++)
 			sb_printf(b, "  %-22s %llu\n", s->groups[g].c[i].name,
 				  (unsigned long long)s->groups[g].c[i].value);
 	}
-	sb_printf(b, "audit:       %llu written, %llu lost, %llu queued\n",
-		  (unsigned long long)s->as.written, (unsigned long long)s->as.lost,
-		  (unsigned long long)s->as.queued);
+	text_line(b, LINE_AUDIT, &audit_stat_table, &s->as);
 }
 
 void status_format(const struct status_view *v, bool json, struct strbuf *out)

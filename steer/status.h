@@ -4,6 +4,8 @@
 #define STEER_STATUS_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 #include "proxy/proxy.h"
@@ -18,6 +20,32 @@ struct status_view {
 	struct audit *audit;
 	time_t started;
 };
+
+/*
+ * The "schema" of `steer status --json`: raised when a key is removed or
+ * changes meaning, not when keys are added.
+ */
+#define STATUS_JSON_SCHEMA 1
+
+/*
+ * A row of a stats table (PROXY_STATS in proxy/stats.h, AUDIT_STATS in
+ * steer/audit.h) as the views read it; columns described there.
+ */
+struct stat_row {
+	const char *key, *type, *metric, *labels, *help, *text;
+	int line;      /* the status text line, private to status.c */
+	size_t offset; /* of its uint64_t in the stats struct */
+};
+
+struct stat_table {
+	const struct stat_row *rows;
+	size_t n;
+};
+
+/* Rows over struct proxy_stats and struct audit_stats. */
+extern const struct stat_table proxy_stat_table, audit_stat_table;
+
+uint64_t stat_value(const struct stat_row *r, const void *stats);
 
 void status_format(const struct status_view *v, bool json, struct strbuf *out);
 

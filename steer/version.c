@@ -33,12 +33,17 @@ static int find_nftnl(struct dl_phdr_info *info, size_t size, void *data)
 	return 0;
 }
 
+const char *steer_version(void)
+{
+	return STEER_VERSION;
+}
+
 int print_version(FILE *out)
 {
 	char nftnl[128] = "not loaded";
 
 	dl_iterate_phdr(find_nftnl, nftnl);
-	fprintf(out, "steer %s\nlibbpf %s\nlibnftnl %s (built against; running %s)\n", STEER_VERSION,
+	fprintf(out, "steer %s\nlibbpf %s\nlibnftnl %s (built against; running %s)\n", steer_version(),
 		libbpf_version_string(), LIBNFTNL_VERSION, nftnl);
 	return 0;
 }

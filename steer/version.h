@@ -4,6 +4,9 @@
 
 #include <stdio.h>
 
+/* steer's own version, as `steer version` and `steer status --json` name it. */
+const char *steer_version(void);
+
 /* `steer version`: steer's version and the libraries it runs with. Returns 0. */
 int print_version(FILE *out);
 

@@ -35,6 +35,8 @@ def metric(name, **labels):
     return samples.get((name, tuple(sorted(labels.items()))))
 
 
+check(f"status schema = {status.get('schema')}", status.get("schema") == 1)
+check(f"status version = {status.get('version')!r}", isinstance(status.get("version"), str) and status["version"] != "")
 check("backend_info names the active backend", metric("steer_backend_info", backend=status["backend"]) == 1)
 for backend, counters in status["counters"].items():
     for reason, value in counters.items():
@@ -52,7 +54,15 @@ for reason, value in proxy["closed"].items():
     check(f"closed {reason} = {value}", metric("steer_proxy_closed_total", reason=reason) == value)
 check(f"udp sessions = {proxy['udp_sessions_total']}",
       metric("steer_proxy_udp_sessions_total") == proxy["udp_sessions_total"])
+for kind, key in [("accept", "accept_errors"), ("emfile", "emfile"), ("conn_limit", "conn_limit_hits"),
+                  ("connect_refused", "connect_refused"), ("connect_unreachable", "connect_unreachable"),
+                  ("connect_timeout", "connect_timeout"), ("connect_other", "connect_other"),
+                  ("upstream_socket", "upstream_errors"), ("loop_rejected", "loop_rejected"),
+                  ("pipe", "pipe_errors"), ("splice", "splice_errors")]:
+    check(f"error {kind} = {proxy.get(key)}", key in proxy and metric("steer_proxy_errors_total", kind=kind) == proxy[key])
 audit = status["audit"]
 check(f"audit written = {audit['written']}", metric("steer_audit_records_total", result="written") == audit["written"])
 check(f"audit lost = {audit['lost']}", metric("steer_audit_records_total", result="lost") == audit["lost"])
+for join in ("joined", "unjoined"):
+    check(f"audit {join} = {audit.get(join)}", join in audit and metric("steer_audit_flows_total", join=join) == audit[join])
 sys.exit(1 if failures else 0)

@@ -2,7 +2,8 @@
 # The metrics endpoint: valid Prometheus exposition text (checked with the
 # Prometheus client's own parser), every family with HELP and TYPE, values
 # equal to `steer status --json`, a backend label; wrong paths and methods
-# get 404 and 405.
+# get 404 and 405. The JSON names its schema and steer's version, and lists
+# the audit's joined flows and the proxy's connect, pipe and splice errors.
 . "$(dirname "$0")/lib.sh"
 
 setup "lab" lab_up
@@ -17,6 +18,11 @@ lab_status >"$LAB_DIR/status.json"
 out=$(/usr/bin/python3 "$(dirname "$0")/metrics_check.py" "$LAB_DIR/metrics.txt" "$LAB_DIR/status.json")
 rc=$?
 expect_eq "metrics parse and match status ($(grep -c '^ok' <<<"$out") checks; $(grep '^FAIL' <<<"$out" | head -3 | tr '\n' ';'))" "$rc" 0
+expect_eq "status --json: schema 1" "$(jq .schema "$LAB_DIR/status.json")" 1
+expect_eq "status --json: version is steer's" "$(jq -r .version "$LAB_DIR/status.json")" "$("$STEER" version | awk 'NR == 1 { print $2 }')"
+expect_eq "status --json: each of the 20 flows joined or not" "$(jq '.audit.joined + .audit.unjoined' "$LAB_DIR/status.json")" 20
+expect "status --json: connect, pipe and splice errors listed" \
+	jq -e '.proxy | has("connect_refused") and has("connect_unreachable") and has("connect_timeout") and has("connect_other") and has("upstream_errors") and has("pipe_errors") and has("splice_errors")' "$LAB_DIR/status.json"
 expect_eq "20 connections counted" "$(grep '^steer_proxy_connections_accepted_total ' "$LAB_DIR/metrics.txt" | cut -d' ' -f2)" 20
 expect_eq "unknown path: 404" "$(ip netns exec "$LAB_G" curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:9464/nope)" 404
 expect_eq "POST: 405" "$(ip netns exec "$LAB_G" curl -s -o /dev/null -w '%{http_code}' -d x http://127.0.0.1:9464/metrics)" 405
