@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * The nftables backend's internals: the ruleset compiled from the config into
- * one nfnetlink batch (ruleset.c), and the netlink plumbing that sends it and
- * reads the kernel's answers (nft_backend.c).
+ * one nfnetlink batch (ruleset.c), sent and its answers checked by
+ * nft_backend.c through steer/nl.h.
  */
 #ifndef STEER_NFT_H
 #define STEER_NFT_H

@@ -18,25 +18,13 @@
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
-#include <linux/netlink.h>
-#include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <time.h>
 
 #include "nft/nft.h"
-
-#ifndef NETLINK_EXT_ACK
-#define NETLINK_EXT_ACK 11
-#endif
-#ifndef NETLINK_CAP_ACK
-#define NETLINK_CAP_ACK 10
-#endif
-
-#define DUMP_BUF (1 << 16)
+#include "steer/nl.h"
 
 struct nft_backend {
 	struct backend base; /* first: the daemon's handle */
@@ -44,220 +32,57 @@ struct nft_backend {
 	uint64_t base_counts[NFT_C_MAX];
 };
 
-/* ---- netlink ---- */
+/* ---- netlink (steer/nl.h) ---- */
 
-static uint32_t next_seq(void)
+/* A socket for one operation's dumps and batch; says why when there is none. */
+static int nft_open(struct nl_sock *s)
 {
-	static uint32_t seq;
+	int err = nl_open(s, NETLINK_NETFILTER, 0, 0);
 
-	if (!seq)
-		seq = (uint32_t)time(NULL);
-	return seq += 1u << 20; /* room for a batch's messages between two calls */
-}
-
-static struct mnl_socket *nl_open(size_t sndbuf, size_t rcvbuf)
-{
-	struct mnl_socket *nl = mnl_socket_open(NETLINK_NETFILTER);
-	int one = 1, fd, snd = (int)sndbuf, rcv = (int)rcvbuf;
-
-	if (!nl) {
-		fprintf(stderr, "steer: nft: netlink socket: %s\n", strerror(errno));
-		return NULL;
-	}
-	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
-		fprintf(stderr, "steer: nft: netlink bind: %s\n", strerror(errno));
-		mnl_socket_close(nl);
-		return NULL;
-	}
-	fd = mnl_socket_get_fd(nl);
-	/* Extended ACK: the kernel's reason in words; capped ACK: no copy of a big request. */
-	setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof(one));
-	setsockopt(fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof(one));
-	/* A batch is one sendmsg(): the send buffer must hold all of it (FORCE: root may exceed wmem_max). */
-	if (sndbuf && setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &snd, sizeof(snd)) < 0)
-		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &snd, sizeof(snd));
-	if (rcvbuf && setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcv, sizeof(rcv)) < 0)
-		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
-	return nl;
-}
-
-/* The kernel's extended-ACK message, if the error carries one. */
-static const char *extack_msg(const struct nlmsghdr *nlh)
-{
-	const struct nlmsgerr *err = mnl_nlmsg_get_payload(nlh);
-	size_t off = sizeof(*err);
-	const struct nlattr *a;
-
-	if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS))
-		return NULL;
-	if (!(nlh->nlmsg_flags & NLM_F_CAPPED))
-		off += err->msg.nlmsg_len - sizeof(err->msg);
-	mnl_attr_for_each(a, nlh, off) {
-		if (mnl_attr_get_type(a) == NLMSGERR_ATTR_MSG && mnl_attr_validate(a, MNL_TYPE_NUL_STRING) == 0)
-			return mnl_attr_get_str(a);
-	}
-	return NULL;
-}
-
-struct talk {
-	const struct nft_batch *b;
-	size_t acks;
-	int err;          /* the first failure (lowest seq), as -errno */
-	uint32_t err_seq;
-	char msg[256];
-};
-
-static void record_error(struct talk *t, const struct nlmsghdr *nlh, const struct nlmsgerr *e)
-{
-	const char *ext;
-
-	if (t->err && e->msg.nlmsg_seq >= t->err_seq)
-		return;
-	t->err = e->error;
-	t->err_seq = e->msg.nlmsg_seq;
-	ext = extack_msg(nlh);
-	snprintf(t->msg, sizeof(t->msg), "%s", ext ? ext : "");
-}
-
-static void replies(struct talk *t, const char *buf, size_t len)
-{
-	const struct nlmsghdr *nlh = (const struct nlmsghdr *)buf;
-	int n = (int)len;
-
-	for (; mnl_nlmsg_ok(nlh, n); nlh = mnl_nlmsg_next(nlh, &n)) {
-		const struct nlmsgerr *e;
-
-		if (nlh->nlmsg_type != NLMSG_ERROR ||
-		    nlh->nlmsg_len < NLMSG_LENGTH(sizeof(struct nlmsgerr)))
-			continue;
-		e = mnl_nlmsg_get_payload(nlh);
-		if (e->error)
-			record_error(t, nlh, e);
-		else
-			t->acks++;
-	}
+	if (err)
+		fprintf(stderr, "steer: nft: netlink socket: %s\n", strerror(-err));
+	else
+		nl_set_bufs(s, 0, 1 << 20);
+	return err;
 }
 
 /*
- * Send the batch and check its answers. nfnetlink handles a batch inside
- * sendmsg(), so every answer is queued when it returns; the wait below only
- * covers what cannot happen in practice. Returns 0 or -errno, with the
+ * Send the batch and check its answers. Returns 0 or -errno, with the
  * error printed as "steer: nft: WHAT: strerror (kernel's message)".
  */
-static int batch_send(const struct nft_batch *b)
+static int batch_send(struct nl_sock *s, const struct nft_batch *b)
 {
-	size_t rcvbuf = (b->nacks + 16) * 1024 + (1 << 20);
-	struct mnl_socket *nl = nl_open(b->len + (1 << 16), rcvbuf);
-	struct talk t = { .b = b };
-	char *buf;
-	int fd;
+	const char *what;
+	int err;
 
-	if (!nl)
-		return -errno;
-	buf = malloc(1 << 16);
-	if (!buf) {
-		mnl_socket_close(nl);
-		return -ENOMEM;
+	/* A batch is one sendmsg(): the send buffer must hold all of it, the receive buffer its answers. */
+	nl_set_bufs(s, b->len + (1 << 16), (b->nacks + 16) * 1024 + (1 << 20));
+	err = nl_send(s, b->buf, b->len);
+	if (err) {
+		fprintf(stderr, "steer: nft: send batch (%zu bytes): %s\n", b->len, strerror(-err));
+		return err;
 	}
-	fd = mnl_socket_get_fd(nl);
-	if (mnl_socket_sendto(nl, b->buf, b->len) < 0) {
-		int e = errno;
-
-		fprintf(stderr, "steer: nft: send batch (%zu bytes): %s\n", b->len, strerror(e));
-		free(buf);
-		mnl_socket_close(nl);
-		return -e;
-	}
-	for (;;) {
-		ssize_t n = recv(fd, buf, 1 << 16, MSG_DONTWAIT);
-
-		if (n > 0) {
-			replies(&t, buf, (size_t)n);
-			continue;
-		}
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == ENOBUFS) {
-			/* Answers were lost: no way to know which; a lost error would hide a failure. */
-			t.err = t.err ? t.err : -ENOBUFS;
-			snprintf(t.msg, sizeof(t.msg), "answers lost");
-			break;
-		}
-		if (t.err || t.acks >= b->nacks)
-			break;
-		/* Nothing queued yet and answers missing: wait a little. */
-		struct pollfd p = { .fd = fd, .events = POLLIN };
-
-		if (poll(&p, 1, 2000) <= 0) {
-			t.err = -ETIMEDOUT;
-			snprintf(t.msg, sizeof(t.msg), "%zu of %zu acknowledgements", t.acks, b->nacks);
-			break;
-		}
-	}
-	free(buf);
-	mnl_socket_close(nl);
-	if (!t.err)
+	err = nl_acks(s, b->nacks);
+	if (!err)
 		return 0;
-	{
-		const char *what = nft_batch_what(b, t.err_seq);
-
-		if (!what[0])
-			what = "commit";
-		if (t.err == -EEXIST && strcmp(what, "add table inet " NFT_STEER_TABLE) == 0)
-			fprintf(stderr, "steer: nft: table inet " NFT_STEER_TABLE " exists (run steer cleanup)\n");
-		else if (t.msg[0])
-			fprintf(stderr, "steer: nft: %s: %s (%s)\n", what, strerror(-t.err), t.msg);
-		else
-			fprintf(stderr, "steer: nft: %s: %s\n", what, strerror(-t.err));
-	}
-	return t.err;
-}
-
-/* A dump request; cb gets every message. Returns 0 or -errno (ENOENT: no table). */
-static int dump(struct nlmsghdr *(*build)(char *buf, uint32_t seq), mnl_cb_t cb, void *data)
-{
-	struct mnl_socket *nl = nl_open(0, 1 << 20);
-	char *buf = malloc(DUMP_BUF);
-	uint32_t seq = next_seq(), portid;
-	struct nlmsghdr *nlh;
-	int ret = -ENOMEM;
-
-	if (!nl) {
-		free(buf);
-		return -EIO;
-	}
-	if (!buf)
-		goto out;
-	portid = mnl_socket_get_portid(nl);
-	nlh = build(buf, seq);
-	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
-		ret = -errno;
-		goto out;
-	}
-	for (;;) {
-		ssize_t n = mnl_socket_recvfrom(nl, buf, DUMP_BUF);
-
-		if (n < 0) {
-			ret = -errno;
-			break;
-		}
-		ret = mnl_cb_run(buf, (size_t)n, seq, portid, cb, data);
-		if (ret <= MNL_CB_STOP) {
-			ret = ret < 0 ? -errno : 0;
-			break;
-		}
-	}
-out:
-	free(buf);
-	mnl_socket_close(nl);
-	return ret;
+	what = nft_batch_what(b, s->err_seq);
+	if (!what[0])
+		what = "commit";
+	if (err == -EEXIST && strcmp(what, "add table inet " NFT_STEER_TABLE) == 0)
+		fprintf(stderr, "steer: nft: table inet " NFT_STEER_TABLE " exists (run steer cleanup)\n");
+	else if (s->msg[0])
+		fprintf(stderr, "steer: nft: %s: %s (%s)\n", what, strerror(-err), s->msg);
+	else
+		fprintf(stderr, "steer: nft: %s: %s\n", what, strerror(-err));
+	return err;
 }
 
 /* ---- set names (replace deletes the named sets it finds) ---- */
 
-static struct nlmsghdr *build_getset(char *buf, uint32_t seq)
+/* The sequence number is nl_dump's. */
+static struct nlmsghdr *build_getset(char *buf)
 {
-	struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETSET, NFPROTO_INET, NLM_F_DUMP | NLM_F_ACK, seq);
+	struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETSET, NFPROTO_INET, NLM_F_DUMP | NLM_F_ACK, 0);
 	struct nftnl_set *s = nftnl_set_alloc();
 
 	if (s) {
@@ -295,11 +120,25 @@ skip:
 	return MNL_CB_OK;
 }
 
+/* An interrupted dump starts over: names from its first part would be deleted twice. */
+static void names_restart(void *data)
+{
+	((struct nft_names *)data)->n = 0;
+}
+
+/* The named sets of the table. 0 or -errno (-ENOENT: no table). */
+static int list_sets(struct nl_sock *s, struct nft_names *names)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+
+	return nl_dump(s, build_getset(buf), set_name_cb, names, names_restart);
+}
+
 /* ---- counters ---- */
 
-static struct nlmsghdr *build_getrule(char *buf, uint32_t seq)
+static struct nlmsghdr *build_getrule(char *buf)
 {
-	struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETRULE, NFPROTO_INET, NLM_F_DUMP | NLM_F_ACK, seq);
+	struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETRULE, NFPROTO_INET, NLM_F_DUMP | NLM_F_ACK, 0);
 	struct nftnl_rule *r = nftnl_rule_alloc();
 
 	if (r) {
@@ -386,27 +225,49 @@ static int rule_counter_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
-static int read_counters(uint64_t *totals)
+static void totals_restart(void *data)
 {
-	memset(totals, 0, NFT_C_MAX * sizeof(*totals));
-	return dump(build_getrule, rule_counter_cb, totals);
+	memset(data, 0, NFT_C_MAX * sizeof(uint64_t));
+}
+
+static int read_counters(struct nl_sock *s, uint64_t *totals)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+
+	totals_restart(totals);
+	return nl_dump(s, build_getrule(buf), rule_counter_cb, totals, totals_restart);
 }
 
 /* ---- the backend ---- */
 
-static int run_batch(int (*fill)(struct nft_batch *, const struct steer_config *, const struct nft_names *),
-		     const struct steer_config *cfg, const struct nft_names *names)
+typedef int (*batch_fill)(struct nft_batch *, const struct steer_config *, const struct nft_names *);
+
+static int run_batch(struct nl_sock *s, batch_fill fill, const struct steer_config *cfg,
+		     const struct nft_names *names)
 {
 	struct nft_batch b;
 	int ret;
 
-	if (nft_batch_init(&b, next_seq()) < 0 || fill(&b, cfg, names) < 0 || b.oom) {
+	if (nft_batch_init(&b, nl_next_seq(s)) < 0 || fill(&b, cfg, names) < 0 || b.oom) {
 		fprintf(stderr, "steer: nft: building the batch: %s\n", strerror(ENOMEM));
 		nft_batch_free(&b);
 		return -ENOMEM;
 	}
-	ret = batch_send(&b);
+	ret = batch_send(s, &b);
 	nft_batch_free(&b);
+	return ret;
+}
+
+/* A batch on a socket of its own. */
+static int run_batch_alone(batch_fill fill, const struct steer_config *cfg)
+{
+	struct nl_sock s;
+	int ret = nft_open(&s);
+
+	if (ret)
+		return ret;
+	ret = run_batch(&s, fill, cfg, NULL);
+	nl_close(&s);
 	return ret;
 }
 
@@ -441,7 +302,7 @@ static struct backend *nft_install(const struct backend_env *env)
 	if (!b)
 		return NULL;
 	b->base.ops = &nft_backend_ops;
-	if (run_batch(fill_install, cfg, NULL) < 0) {
+	if (run_batch_alone(fill_install, cfg) < 0) {
 		free(b);
 		return NULL;
 	}
@@ -453,6 +314,7 @@ static int nft_replace_rules(struct backend *base, const struct steer_config *cf
 	struct nft_backend *b = (struct nft_backend *)base;
 	struct nft_names names = { 0 };
 	uint64_t before[NFT_C_MAX];
+	struct nl_sock s;
 	bool have_before;
 	int ret;
 
@@ -460,19 +322,23 @@ static int nft_replace_rules(struct backend *base, const struct steer_config *cf
 		fprintf(stderr, "steer: nft: too many rules (at most %d)\n", STEER_MAX_RULES);
 		return -EINVAL;
 	}
-	ret = dump(build_getset, set_name_cb, &names);
+	ret = nft_open(&s);
+	if (ret)
+		return ret;
+	ret = list_sets(&s, &names);
 	if (ret < 0) {
 		fprintf(stderr, "steer: nft: list sets of table inet " NFT_STEER_TABLE ": %s\n", strerror(-ret));
-		free(names.name);
-		return ret;
+		goto out;
 	}
 	/* The counters die with the old rules: keep their totals (packets between this read and the commit are lost). */
-	have_before = read_counters(before) == 0;
-	ret = run_batch(fill_replace, cfg, &names);
-	free(names.name);
+	have_before = read_counters(&s, before) == 0;
+	ret = run_batch(&s, fill_replace, cfg, &names);
 	if (ret == 0 && have_before)
 		for (int i = 0; i < NFT_C_MAX; i++)
 			b->base_counts[i] += before[i];
+out:
+	free(names.name);
+	nl_close(&s);
 	return ret;
 }
 
@@ -482,11 +348,17 @@ static size_t nft_counters(const struct backend_env *env, struct backend *base, 
 	static const char *const names[] = NFT_COUNTER_NAMES;
 	struct nft_backend *b = (struct nft_backend *)base;
 	uint64_t now[NFT_C_MAX];
+	struct nl_sock s;
 	size_t n = 0;
+	int err;
 
 	_Static_assert(sizeof(names) / sizeof(names[0]) == NFT_C_MAX, "a counter has no name");
 	(void)env;
-	if (!b || read_counters(now) < 0)
+	if (!b || nft_open(&s) < 0)
+		return 0;
+	err = read_counters(&s, now);
+	nl_close(&s);
+	if (err < 0)
 		return 0;
 	for (; n < NFT_C_MAX && n < max; n++) {
 		out[n].name = names[n];
@@ -499,7 +371,7 @@ static int nft_remove(struct backend *base)
 {
 	if (!base)
 		return 0;
-	if (run_batch(fill_delete, NULL, NULL) < 0)
+	if (run_batch_alone(fill_delete, NULL) < 0)
 		return -1; /* the table still steers: keep the handle, so a retry can remove it */
 	free(base);
 	return 0;
@@ -508,27 +380,27 @@ static int nft_remove(struct backend *base)
 /* Quietly: a missing table is the normal case. */
 static int nft_cleanup_stale(void)
 {
+	struct nft_names names = { 0 };
 	struct nft_batch b;
-	int ret;
-	int saved;
+	struct nl_sock s;
+	int ret = nft_open(&s);
 
-	if (nft_batch_init(&b, next_seq()) < 0 || nft_ruleset_delete(&b) < 0 || b.oom) {
-		nft_batch_free(&b);
-		return -ENOMEM;
-	}
+	if (ret)
+		return ret;
 	/* Probe first so that "no table" is not printed as an error. */
-	{
-		struct nft_names names = { 0 };
-
-		saved = dump(build_getset, set_name_cb, &names);
-		free(names.name);
-	}
-	if (saved == -ENOENT) {
+	ret = list_sets(&s, &names);
+	free(names.name);
+	if (ret == -ENOENT)
+		goto out;
+	if (nft_batch_init(&b, nl_next_seq(&s)) < 0 || nft_ruleset_delete(&b) < 0 || b.oom) {
 		nft_batch_free(&b);
-		return 0;
+		ret = -ENOMEM;
+		goto out;
 	}
-	ret = batch_send(&b);
+	ret = batch_send(&s, &b);
 	nft_batch_free(&b);
+out:
+	nl_close(&s);
 	if (ret == -ENOENT)
 		return 0;
 	return ret < 0 ? ret : 1;

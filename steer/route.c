@@ -1,13 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Policy routing for local delivery (rtnetlink through libmnl) and the
+ * Policy routing for local delivery (rtnetlink, through nl.h) and the
  * address dump/monitor. Every operation opens its own netlink socket and
  * closes it before returning; every request asks for an ACK and checks it.
  */
 #include "steer/route.h"
 
+#include "steer/nl.h"
+
 #include <errno.h>
-#include <fcntl.h>
 #include <libmnl/libmnl.h>
 #include <linux/fib_rules.h>
 #include <linux/if_addr.h>
@@ -18,222 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
-#include <unistd.h>
 
-#define NL_BUFSZ 32768 /* large enough for one dump datagram */
 #define EXISTS_HINT "(another steer running? run `steer cleanup`)"
-
-/* ---------------------------------------------------------------------------
- * Netlink plumbing
- */
-
-struct nl {
-	struct mnl_socket *sock;
-	unsigned int portid;
-	unsigned int seq;
-	char extack[160]; /* the kernel's extended-ACK message of the last error */
-};
-
-static int nl_open(struct nl *n)
-{
-	int one = 1;
-
-	memset(n, 0, sizeof(*n));
-	n->sock = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
-	if (!n->sock)
-		return -errno;
-	if (mnl_socket_bind(n->sock, 0, MNL_SOCKET_AUTOPID) < 0) {
-		int err = -errno;
-
-		mnl_socket_close(n->sock);
-		n->sock = NULL;
-		return err;
-	}
-	/* Best effort: older kernels lack them, the ACK is still checked. */
-	mnl_socket_setsockopt(n->sock, NETLINK_EXT_ACK, &one, sizeof(one));
-	mnl_socket_setsockopt(n->sock, NETLINK_CAP_ACK, &one, sizeof(one));
-	n->portid = mnl_socket_get_portid(n->sock);
-	n->seq = (unsigned int)time(NULL);
-	return 0;
-}
-
-static void nl_close(struct nl *n)
-{
-	if (n->sock)
-		mnl_socket_close(n->sock);
-	n->sock = NULL;
-}
-
-/* What the callbacks of one request/reply exchange see. */
-struct talk {
-	struct nl *n;
-	mnl_cb_t data_cb;
-	void *data_ctx;
-};
-
-static int extack_attr_cb(const struct nlattr *attr, void *data)
-{
-	struct nl *n = data;
-
-	if (mnl_attr_get_type(attr) == NLMSGERR_ATTR_MSG &&
-	    mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) == 0) {
-		snprintf(n->extack, sizeof(n->extack), "%s", mnl_attr_get_str(attr));
-		/* drop a trailing newline some messages carry */
-		n->extack[strcspn(n->extack, "\n")] = '\0';
-	}
-	return MNL_CB_OK;
-}
-
-/* NLMSG_ERROR: like libmnl's default, but keeps the extended-ACK text. */
-static int error_cb(const struct nlmsghdr *nlh, void *data)
-{
-	struct talk *t = data;
-	const struct nlmsgerr *err = mnl_nlmsg_get_payload(nlh);
-	size_t plen = mnl_nlmsg_get_payload_len(nlh);
-
-	if (plen < sizeof(*err)) {
-		errno = EBADMSG;
-		return MNL_CB_ERROR;
-	}
-	if (nlh->nlmsg_flags & NLM_F_ACK_TLVS) {
-		size_t off = sizeof(*err);
-
-		if (!(nlh->nlmsg_flags & NLM_F_CAPPED))
-			off += err->msg.nlmsg_len > sizeof(struct nlmsghdr) ?
-				       err->msg.nlmsg_len - sizeof(struct nlmsghdr) : 0;
-		off = MNL_ALIGN(off);
-		if (off < plen)
-			mnl_attr_parse_payload((const char *)err + off, plen - off,
-					       extack_attr_cb, t->n);
-	}
-	if (err->error == 0)
-		return MNL_CB_STOP;
-	errno = err->error < 0 ? -err->error : err->error;
-	return MNL_CB_ERROR;
-}
-
-/* NLMSG_DONE ends a dump; it may carry the dump's error. */
-static int done_cb(const struct nlmsghdr *nlh, void *data)
-{
-	(void)data;
-	if (mnl_nlmsg_get_payload_len(nlh) >= sizeof(int)) {
-		int e = *(const int *)mnl_nlmsg_get_payload(nlh);
-
-		if (e < 0) {
-			errno = -e;
-			return MNL_CB_ERROR;
-		}
-	}
-	return MNL_CB_STOP;
-}
-
-static int noop_cb(const struct nlmsghdr *nlh, void *data)
-{
-	(void)nlh;
-	(void)data;
-	return MNL_CB_OK;
-}
-
-static int data_shim(const struct nlmsghdr *nlh, void *data)
-{
-	struct talk *t = data;
-
-	return t->data_cb ? t->data_cb(nlh, t->data_ctx) : MNL_CB_OK;
-}
-
-static mnl_cb_t ctl_cbs[NLMSG_MIN_TYPE] = {
-	[NLMSG_NOOP] = noop_cb,
-	[NLMSG_ERROR] = error_cb,
-	[NLMSG_DONE] = done_cb,
-	[NLMSG_OVERRUN] = noop_cb,
-};
-
-/* NLM_F_DUMP shares bits with NLM_F_EXCL/NLM_F_REPLACE: only a GET is a dump. */
-static bool is_dump(const struct nlmsghdr *nlh)
-{
-	return nlh->nlmsg_type % 4 == RTM_GETLINK % 4 &&
-	       (nlh->nlmsg_flags & NLM_F_DUMP) == NLM_F_DUMP;
-}
-
-static bool has_dump_end(const void *buf, size_t len)
-{
-	const struct nlmsghdr *nlh = buf;
-	int rem = (int)len;
-
-	for (; mnl_nlmsg_ok(nlh, rem); nlh = mnl_nlmsg_next(nlh, &rem))
-		if (nlh->nlmsg_type == NLMSG_DONE || nlh->nlmsg_type == NLMSG_ERROR)
-			return true;
-	return false;
-}
-
-/* Discard the remainder of a dump whose datagram is in buf. Returns 0 or -errno. */
-static int drain_dump(struct nl *n, char *buf, size_t len)
-{
-	while (!has_dump_end(buf, len)) {
-		ssize_t r = mnl_socket_recvfrom(n->sock, buf, NL_BUFSZ);
-
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		len = (size_t)r;
-	}
-	return 0;
-}
-
-/*
- * Send nlh and process replies until the ACK (or NLMSG_DONE for a dump).
- * data_cb sees every data message. Returns 0 or -errno (-EINTR: an
- * interrupted dump, to be repeated).
- */
-static int nl_talk(struct nl *n, struct nlmsghdr *nlh, mnl_cb_t data_cb, void *data_ctx)
-{
-	struct talk t = { n, data_cb, data_ctx };
-	unsigned int seq = ++n->seq;
-	char *buf;
-	int ret;
-
-	nlh->nlmsg_seq = seq;
-	if (!is_dump(nlh))
-		nlh->nlmsg_flags |= NLM_F_ACK; /* dumps end with NLMSG_DONE instead */
-	n->extack[0] = '\0';
-	if (mnl_socket_sendto(n->sock, nlh, nlh->nlmsg_len) < 0)
-		return -errno;
-	buf = malloc(NL_BUFSZ);
-	if (!buf)
-		return -ENOMEM;
-	for (;;) {
-		ssize_t len = mnl_socket_recvfrom(n->sock, buf, NL_BUFSZ);
-
-		if (len < 0) {
-			if (errno == EINTR)
-				continue;
-			ret = -errno;
-			break;
-		}
-		ret = mnl_cb_run2(buf, (size_t)len, seq, n->portid, data_shim, &t,
-				  ctl_cbs, NLMSG_MIN_TYPE);
-		if (ret == MNL_CB_ERROR && errno == EINTR && is_dump(nlh)) {
-			/* NLM_F_DUMP_INTR: read the rest so the socket stays usable */
-			ret = drain_dump(n, buf, (size_t)len);
-			if (ret == 0)
-				ret = -EINTR;
-			break;
-		}
-		if (ret == MNL_CB_ERROR) {
-			ret = -errno;
-			break;
-		}
-		if (ret == MNL_CB_STOP) {
-			ret = 0;
-			break;
-		}
-	}
-	free(buf);
-	return ret;
-}
 
 /* ---------------------------------------------------------------------------
  * Message builders and descriptions
@@ -310,11 +97,11 @@ static struct nlmsghdr *build_route(char *buf, uint16_t type, uint16_t flags, in
 	return nlh;
 }
 
-static void print_nl_error(const struct nl *n, const char *what, const char *obj, int err)
+static void print_nl_error(const struct nl_sock *n, const char *what, const char *obj, int err)
 {
-	if (n->extack[0])
+	if (n->msg[0])
 		fprintf(stderr, "steer: %s %s: %s (kernel: %s)\n", what, obj, strerror(-err),
-			n->extack);
+			n->msg);
 	else
 		fprintf(stderr, "steer: %s %s: %s\n", what, obj, strerror(-err));
 }
@@ -395,11 +182,11 @@ static bool gone_ok(int err)
 }
 
 /* Delete one object; missing is fine. Returns 1 if deleted, 0 if absent, -errno. */
-static int del_obj(struct nl *n, const struct obj *o, uint32_t mark, uint32_t table, uint32_t lo)
+static int del_obj(struct nl_sock *n, const struct obj *o, uint32_t mark, uint32_t table, uint32_t lo)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	char desc[128];
-	int err = nl_talk(n, build_obj(buf, o, false, mark, table, lo), NULL, NULL);
+	int err = nl_request(n, build_obj(buf, o, false, mark, table, lo));
 
 	if (err == 0)
 		return 1;
@@ -411,7 +198,7 @@ static int del_obj(struct nl *n, const struct obj *o, uint32_t mark, uint32_t ta
 }
 
 /* What install and remove both need: valid arguments, lo's index, a socket. */
-static int route_begin(uint32_t mark, uint32_t table, struct nl *n, uint32_t *lo)
+static int route_begin(uint32_t mark, uint32_t table, struct nl_sock *n, uint32_t *lo)
 {
 	int err = check_args(mark, table);
 
@@ -420,7 +207,7 @@ static int route_begin(uint32_t mark, uint32_t table, struct nl *n, uint32_t *lo
 	err = lo_index(lo);
 	if (err)
 		return err;
-	err = nl_open(n);
+	err = nl_open(n, NETLINK_ROUTE, 0, 0);
 	if (err)
 		fprintf(stderr, "steer: cannot open rtnetlink socket: %s\n", strerror(-err));
 	return err;
@@ -428,7 +215,7 @@ static int route_begin(uint32_t mark, uint32_t table, struct nl *n, uint32_t *lo
 
 int route_install(uint32_t mark, uint32_t table)
 {
-	struct nl n;
+	struct nl_sock n;
 	uint32_t lo;
 	bool added[N_OBJS] = { false };
 	bool skip_v6 = false;
@@ -445,7 +232,7 @@ int route_install(uint32_t mark, uint32_t table)
 
 		if (o->family == AF_INET6 && skip_v6)
 			continue;
-		err = nl_talk(&n, build_obj(buf, o, true, mark, table, lo), NULL, NULL);
+		err = nl_request(&n, build_obj(buf, o, true, mark, table, lo));
 		if (err == 0) {
 			added[i] = true;
 			continue;
@@ -475,7 +262,7 @@ int route_install(uint32_t mark, uint32_t table)
 
 int route_remove(uint32_t mark, uint32_t table)
 {
-	struct nl n;
+	struct nl_sock n;
 	uint32_t lo;
 	int err, ret = 0;
 	size_t i;
@@ -504,6 +291,7 @@ struct stale_rule {
 struct stale_list {
 	struct stale_rule *v;
 	size_t n, cap;
+	size_t start; /* where the current dump's rules begin */
 	int err;
 };
 
@@ -572,44 +360,45 @@ static void stale_list_free(struct stale_list *l)
 	memset(l, 0, sizeof(*l));
 }
 
-static int dump_rules(struct nl *n, int family, struct stale_list *l)
+/* An interrupted dump is repeated: forget what its first part collected. */
+static void stale_list_restart(void *data)
 {
-	for (int attempt = 0; attempt < 5; attempt++) {
-		char buf[MNL_SOCKET_BUFFER_SIZE];
-		struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-		struct fib_rule_hdr *frh;
-		size_t start = l->n;
-		int err;
+	struct stale_list *l = data;
 
-		nlh->nlmsg_type = RTM_GETRULE;
-		nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-		frh = mnl_nlmsg_put_extra_header(nlh, sizeof(*frh));
-		frh->family = (uint8_t)family;
-		err = nl_talk(n, nlh, rule_dump_cb, l);
-		if (err == -EINTR) { /* NLM_F_DUMP_INTR: the list changed, dump again */
-			while (l->n > start)
-				free(l->v[--l->n].msg);
-			continue;
-		}
-		if (err == 0 && l->err)
-			err = l->err;
-		return err;
-	}
-	return -EINTR;
+	while (l->n > l->start)
+		free(l->v[--l->n].msg);
+}
+
+static int dump_rules(struct nl_sock *n, int family, struct stale_list *l)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct fib_rule_hdr *frh;
+	int err;
+
+	nlh->nlmsg_type = RTM_GETRULE;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	frh = mnl_nlmsg_put_extra_header(nlh, sizeof(*frh));
+	frh->family = (uint8_t)family;
+	l->start = l->n;
+	err = nl_dump(n, nlh, rule_dump_cb, l, stale_list_restart);
+	if (err == 0 && l->err)
+		err = l->err;
+	return err;
 }
 
 int route_cleanup_stale(void)
 {
 	static const int families[] = { AF_INET, AF_INET6 };
 	struct stale_list l = { 0 };
-	struct nl n;
+	struct nl_sock n;
 	uint32_t lo;
 	int err, ret = 0, count = 0;
 
 	err = lo_index(&lo);
 	if (err)
 		return err;
-	err = nl_open(&n);
+	err = nl_open(&n, NETLINK_ROUTE, 0, 0);
 	if (err) {
 		fprintf(stderr, "steer: cannot open rtnetlink socket: %s\n", strerror(-err));
 		return err;
@@ -640,7 +429,7 @@ int route_cleanup_stale(void)
 		mask = ra.tb[FRA_FWMASK] ? mnl_attr_get_u32(ra.tb[FRA_FWMASK]) : 0xffffffffu;
 		nlh->nlmsg_type = RTM_DELRULE;
 		nlh->nlmsg_flags = NLM_F_REQUEST;
-		err = nl_talk(&n, nlh, NULL, NULL);
+		err = nl_request(&n, nlh);
 		if (err == 0) {
 			count++;
 		} else if (!gone_ok(err)) {
@@ -729,29 +518,25 @@ int addr_dump(addr_cb cb, void *ctx)
 {
 	static const int families[] = { AF_INET, AF_INET6 };
 	struct addr_ctx a = { cb, ctx, 0 };
-	struct nl n;
+	struct nl_sock n;
 	int err;
 
-	err = nl_open(&n);
+	err = nl_open(&n, NETLINK_ROUTE, 0, 0);
 	if (err) {
 		fprintf(stderr, "steer: cannot open rtnetlink socket: %s\n", strerror(-err));
 		return err;
 	}
 	for (size_t f = 0; f < 2; f++) {
-		int attempt = 0;
+		char buf[MNL_SOCKET_BUFFER_SIZE];
+		struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+		struct ifaddrmsg *ifa;
 
-		do {
-			char buf[MNL_SOCKET_BUFFER_SIZE];
-			struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-			struct ifaddrmsg *ifa;
-
-			nlh->nlmsg_type = RTM_GETADDR;
-			nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-			ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
-			ifa->ifa_family = (uint8_t)families[f];
-			/* an interrupted dump is repeated; adds are idempotent for the caller */
-			err = nl_talk(&n, nlh, addr_msg_cb, &a);
-		} while (err == -EINTR && ++attempt < 5);
+		nlh->nlmsg_type = RTM_GETADDR;
+		nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+		ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
+		ifa->ifa_family = (uint8_t)families[f];
+		/* an interrupted dump is repeated as it is: adds are idempotent for the caller */
+		err = nl_dump(&n, nlh, addr_msg_cb, &a, NULL);
 		if (err == -EAFNOSUPPORT && families[f] == AF_INET6) {
 			err = 0;
 			continue;
@@ -767,87 +552,45 @@ int addr_dump(addr_cb cb, void *ctx)
 }
 
 struct addr_monitor {
-	struct mnl_socket *sock;
+	struct nl_sock s;
 };
 
 struct addr_monitor *addr_monitor_open(void)
 {
 	struct addr_monitor *m = calloc(1, sizeof(*m));
-	int rcvbuf = 4 << 20;
+	int err;
 
 	if (!m)
 		return NULL;
-	m->sock = mnl_socket_open2(NETLINK_ROUTE, SOCK_NONBLOCK | SOCK_CLOEXEC);
-	if (!m->sock)
-		goto fail;
-	if (mnl_socket_bind(m->sock, RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR,
-			    MNL_SOCKET_AUTOPID) < 0)
-		goto fail;
-	/* a bigger queue makes overruns (ENOBUFS) unlikely; best effort */
-	if (setsockopt(mnl_socket_get_fd(m->sock), SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf,
-		       sizeof(rcvbuf)) < 0)
-		setsockopt(mnl_socket_get_fd(m->sock), SOL_SOCKET, SO_RCVBUF, &rcvbuf,
-			   sizeof(rcvbuf));
-	return m;
-fail:
-	fprintf(stderr, "steer: cannot open address monitor: %s\n", strerror(errno));
-	{
-		int e = errno;
-
-		if (m->sock)
-			mnl_socket_close(m->sock);
+	err = nl_open(&m->s, NETLINK_ROUTE, RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR, SOCK_NONBLOCK);
+	if (err) {
+		fprintf(stderr, "steer: cannot open address monitor: %s\n", strerror(-err));
 		free(m);
-		errno = e;
+		errno = -err;
+		return NULL;
 	}
-	return NULL;
+	/* a bigger queue makes overruns (ENOBUFS) unlikely; best effort */
+	nl_set_bufs(&m->s, 0, 4 << 20);
+	return m;
 }
 
 int addr_monitor_fd(struct addr_monitor *m)
 {
-	return mnl_socket_get_fd(m->sock);
+	return mnl_socket_get_fd(m->s.mnl);
 }
 
 int addr_monitor_read(struct addr_monitor *m, addr_cb cb, void *ctx)
 {
 	struct addr_ctx a = { cb, ctx, 0 };
-	bool overrun = false;
-	char *buf = malloc(NL_BUFSZ);
+	int err = nl_read_notifications(&m->s, addr_msg_cb, &a);
 
-	if (!buf)
-		return -ENOMEM;
-	for (;;) {
-		ssize_t len = mnl_socket_recvfrom(m->sock, buf, NL_BUFSZ);
-
-		if (len < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == ENOBUFS) { /* the kernel dropped notifications */
-				overrun = true;
-				continue;
-			}
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				break;
-			{
-				int err = -errno;
-
-				free(buf);
-				return err;
-			}
-		}
-		if (len == 0)
-			break;
-		/* notifications: no sequence number or port to check */
-		mnl_cb_run(buf, (size_t)len, 0, 0, addr_msg_cb, &a);
-	}
-	free(buf);
-	return overrun ? -ENOBUFS : a.count;
+	return err ? err : a.count;
 }
 
 void addr_monitor_close(struct addr_monitor *m)
 {
 	if (!m)
 		return;
-	if (m->sock)
-		mnl_socket_close(m->sock);
+	nl_close(&m->s);
 	free(m);
 }

@@ -5,7 +5,6 @@
  * operator sees it: `nft list table inet steer`.
  */
 #include <errno.h>
-#include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,32 +19,16 @@
 
 #include "steer/backend.h"
 #include "steer/config.h"
+#include "tests/lib/netns.h"
 
 /* ---------------------------------------------------------------- helpers */
 
+/* Output whatever the exit status: `nft list` of a missing table is read too. */
 static char *run_cmd(const char *cmd)
 {
-	FILE *p = popen(cmd, "r");
-	char *out = NULL;
-	size_t len = 0, cap = 0;
-	char chunk[4096];
-	size_t n;
+	char *out = cmd_output(cmd, NULL);
 
-	assert_non_null(p);
-	while ((n = fread(chunk, 1, sizeof(chunk), p)) > 0) {
-		if (len + n + 1 > cap) {
-			cap = (len + n + 1) * 2;
-			out = realloc(out, cap);
-			assert_non_null(out);
-		}
-		memcpy(out + len, chunk, n);
-		len += n;
-	}
-	pclose(p);
-	if (!out)
-		out = calloc(1, 1);
-	else
-		out[len] = 0;
+	assert_non_null(out);
 	return out;
 }
 
@@ -90,21 +73,14 @@ static struct backend *install(const struct steer_config *cfg)
 /* stderr of fn() into buf. */
 static void capture_stderr(void (*fn)(void *), void *arg, char *buf, size_t len)
 {
-	FILE *tmp = tmpfile();
-	int saved = dup(2);
-	size_t n;
+	char *got;
 
-	assert_non_null(tmp);
-	fflush(stderr);
-	dup2(fileno(tmp), 2);
+	assert_int_equal(capture_stderr_begin(), 0);
 	fn(arg);
-	fflush(stderr);
-	dup2(saved, 2);
-	close(saved);
-	rewind(tmp);
-	n = fread(buf, 1, len - 1, tmp);
-	buf[n] = 0;
-	fclose(tmp);
+	got = capture_stderr_end();
+	assert_non_null(got);
+	snprintf(buf, len, "%s", got);
+	free(got);
 	fputs(buf, stderr); /* still visible in the test log */
 }
 
@@ -137,15 +113,9 @@ static void assert_text(const char *got, const char *want)
 static int group_setup(void **state)
 {
 	(void)state;
-	if (geteuid() != 0) {
-		fprintf(stderr, "test_nft: must run as root (private network namespace, nftables)\n");
+	if (netns_enter("test_nft") != 0)
 		return -1;
-	}
-	if (unshare(CLONE_NEWNET) < 0) {
-		fprintf(stderr, "test_nft: unshare(CLONE_NEWNET): %s\n", strerror(errno));
-		return -1;
-	}
-	if (system("ip link set lo up && ip link add cli0 type veth peer name cli1 && "
+	if (system("ip link add cli0 type veth peer name cli1 && "
 		   "ip link add srv0 type veth peer name srv1 && ip link set cli0 up && ip link set srv0 up") != 0) {
 		fprintf(stderr, "test_nft: cannot create the veth interfaces\n");
 		return -1;

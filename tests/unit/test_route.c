@@ -8,7 +8,6 @@
 #include <errno.h>
 #include <net/if.h>
 #include <poll.h>
-#include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -26,6 +24,7 @@
 #include "steer/config.h"
 #include "steer/preflight.h"
 #include "steer/route.h"
+#include "tests/lib/netns.h"
 
 #define MARK 0x1000000u
 #define TABLE 100u
@@ -35,28 +34,11 @@
 
 static char *run_cmd(const char *cmd)
 {
-	FILE *p = popen(cmd, "r");
-	char *out = NULL;
-	size_t len = 0, cap = 0;
-	char chunk[4096];
-	size_t n;
+	int status;
+	char *out = cmd_output(cmd, &status);
 
-	assert_non_null(p);
-	while ((n = fread(chunk, 1, sizeof(chunk), p)) > 0) {
-		if (len + n + 1 > cap) {
-			cap = (len + n + 1) * 2;
-			out = realloc(out, cap);
-			assert_non_null(out);
-		}
-		memcpy(out + len, chunk, n);
-		len += n;
-	}
-	if (!out) {
-		out = malloc(1);
-		assert_non_null(out);
-	}
-	out[len] = '\0';
-	assert_int_equal(pclose(p), 0);
+	assert_non_null(out);
+	assert_int_equal(status, 0);
 	return out;
 }
 
@@ -106,37 +88,17 @@ static void assert_has_line(const char *text, const char *prefix, int want)
 }
 
 /* Redirect stderr into a temporary file while code under test runs. */
-static FILE *capture;
-static int saved_stderr = -1;
-
 static void stderr_capture_begin(void)
 {
-	fflush(stderr);
-	capture = tmpfile();
-	assert_non_null(capture);
-	saved_stderr = dup(2);
-	assert_true(saved_stderr >= 0);
-	assert_true(dup2(fileno(capture), 2) >= 0);
+	assert_int_equal(capture_stderr_begin(), 0);
 }
 
 /* Returns what was written to stderr (malloc'd). */
 static char *stderr_capture_end(void)
 {
-	long len;
-	char *s;
+	char *s = capture_stderr_end();
 
-	fflush(stderr);
-	assert_true(dup2(saved_stderr, 2) >= 0);
-	close(saved_stderr);
-	saved_stderr = -1;
-	len = ftell(capture);
-	assert_true(len >= 0);
-	s = calloc(1, (size_t)len + 1);
 	assert_non_null(s);
-	rewind(capture);
-	assert_int_equal(fread(s, 1, (size_t)len, capture), (size_t)len);
-	fclose(capture);
-	capture = NULL;
 	return s;
 }
 
@@ -606,23 +568,6 @@ static int group_setup(void **state)
 	return 0;
 }
 
-static int lo_up(void)
-{
-	struct ifreq ifr = { 0 };
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	int ret = -1;
-
-	if (fd < 0)
-		return -1;
-	snprintf(ifr.ifr_name, IF_NAMESIZE, "lo");
-	if (ioctl(fd, SIOCGIFFLAGS, &ifr) == 0) {
-		ifr.ifr_flags |= IFF_UP;
-		ret = ioctl(fd, SIOCSIFFLAGS, &ifr);
-	}
-	close(fd);
-	return ret;
-}
-
 int main(void)
 {
 	const struct CMUnitTest route_tests[] = {
@@ -640,18 +585,7 @@ int main(void)
 		cmocka_unit_test(test_preflight_not_root),
 	};
 
-	if (geteuid() != 0) {
-		fprintf(stderr, "test_route: FAILED: must run as root (it creates a network "
-				"namespace and installs rules and routes in it)\n");
+	if (netns_enter("test_route") != 0)
 		return 1;
-	}
-	if (unshare(CLONE_NEWNET) != 0) {
-		fprintf(stderr, "test_route: FAILED: unshare(CLONE_NEWNET): %s\n", strerror(errno));
-		return 1;
-	}
-	if (lo_up() != 0) {
-		fprintf(stderr, "test_route: FAILED: cannot bring lo up: %s\n", strerror(errno));
-		return 1;
-	}
 	return cmocka_run_group_tests(route_tests, group_setup, NULL);
 }
