@@ -33,11 +33,7 @@ static void local_addresses(void)
 static void broadcast_multicast(void)
 {
 	struct inst in = ct_ready("install rules A");
-	const struct {
-		const char *name;
-		struct spec s;
-		int want;
-	} m[] = {
+	const struct ct_match m[] = {
 		{ "v4 limited broadcast never steered", ct_udp(4, "192.168.1.2", "255.255.255.255", 68, 53),
 		  STEER_C_LOCAL_DST },
 		{ "v4 multicast never steered", ct_udp(4, "192.168.1.2", "224.0.0.251", 5353, 53), STEER_C_LOCAL_DST },
@@ -48,8 +44,7 @@ static void broadcast_multicast(void)
 		  X_STEER },
 	};
 
-	for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++)
-		ct_expect_spec(&in, false, m[i].name, &m[i].s, m[i].want);
+	CT_EXPECT_ALL(&in, m);
 	ct_destroy(&in);
 }
 

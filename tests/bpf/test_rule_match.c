@@ -4,25 +4,11 @@
 
 #include "tests/lib/classifier_harness.h"
 
-struct match {
-	const char *name;
-	struct spec s;
-	int want;
-};
-
-static void expect_all(struct inst *in, const struct match *m, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		ct_expect_spec(in, false, m[i].name, &m[i].s, m[i].want);
-}
-
-#define EXPECT_ALL(in, m) expect_all(in, m, sizeof(m) / sizeof((m)[0]))
-
 static void ipv4_fields(void)
 {
 	struct inst in = ct_ready("install rules A");
 	const int NOT = STEER_C_NOT_MATCHED;
-	const struct match m[] = {
+	const struct ct_match m[] = {
 		{ "v4 syn matches rule 0 (port 80)", ct_syn4("192.168.1.2", "10.1.2.3", 80), X_STEER },
 		{ "v4 syn port range low end", ct_syn4("192.168.1.2", "10.1.2.3", 8000), X_STEER },
 		{ "v4 syn port range high end", ct_syn4("192.168.1.2", "10.1.2.3", 8999), X_STEER },
@@ -41,21 +27,21 @@ static void ipv4_fields(void)
 		{ "v4 rule 4 src outside", ct_syn4("172.32.0.1", "203.0.113.9", 443), NOT },
 	};
 
-	EXPECT_ALL(&in, m);
+	CT_EXPECT_ALL(&in, m);
 	ct_destroy(&in);
 }
 
 static void tcp_flow_starts_only(void)
 {
 	struct inst in = ct_ready("install rules A");
-	const struct match m[] = {
+	const struct ct_match m[] = {
 		{ "v4 ack without socket not steered", ct_tcp(4, "192.168.1.2", "10.1.2.3", 80, F_ACK),
 		  STEER_C_NOT_MATCHED },
 		{ "v4 syn+ack not steered", ct_tcp(4, "192.168.1.2", "10.1.2.3", 80, F_SYN | F_ACK),
 		  STEER_C_NOT_MATCHED },
 	};
 
-	EXPECT_ALL(&in, m);
+	CT_EXPECT_ALL(&in, m);
 	ct_destroy(&in);
 }
 
@@ -63,7 +49,7 @@ static void ipv6_fields(void)
 {
 	struct inst in = ct_ready("install rules A");
 	const int NOT = STEER_C_NOT_MATCHED;
-	const struct match m[] = {
+	const struct ct_match m[] = {
 		{ "v6 syn matches rule 0", ct_syn6("fd00::2", "2001:db8::10", 80), X_STEER },
 		{ "v6 syn port range", ct_syn6("fd00::2", "2001:db8::10", 8500), X_STEER },
 		{ "v6 syn port outside", ct_syn6("fd00::2", "2001:db8::10", 9000), NOT },
@@ -75,7 +61,7 @@ static void ipv6_fields(void)
 		{ "v6 never matches a v4-only src rule", ct_syn6("fd00::2", "2001:db8::10", 443), NOT },
 	};
 
-	EXPECT_ALL(&in, m);
+	CT_EXPECT_ALL(&in, m);
 	ct_destroy(&in);
 }
 

@@ -374,6 +374,12 @@ void ct_expect_spec(struct inst *in, bool ret, const char *name, const struct sp
 	ct_expect(in, ret, name, buf, len, want);
 }
 
+void ct_expect_matches(struct inst *in, const struct ct_match *m, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		ct_expect_spec(in, false, m[i].name, &m[i].s, m[i].want);
+}
+
 void ct_expect_ev(struct inst *in, bool ret, const char *name, const struct spec *s, int want, int nwant)
 {
 	uint8_t buf[CT_PKT_MAX];
@@ -414,6 +420,24 @@ void ct_expect_icmp_both(struct inst *in, const char *name, const struct icmp_sp
 	ct_expect_icmp(in, false, n, s, want);
 	snprintf(n, sizeof(n), "return: %s", name);
 	ct_expect_icmp(in, true, n, s, want);
+}
+
+void ct_expect_no_listener(struct inst *in, const char *tag, int want)
+{
+	const struct ct_match m[] = {
+		{ "v4 tcp no listener", ct_syn4("192.168.1.2", "10.1.2.3", 80), want },
+		{ "v6 tcp no listener", ct_syn6("fd00::2", "2001:db8::10", 80), want },
+		{ "v4 udp no listener", ct_udp(4, "1.2.3.4", "8.8.8.8", 5555, 53), want },
+		{ "unmatched still passes", ct_syn4("192.168.1.2", "10.1.2.3", 81), STEER_C_NOT_MATCHED },
+	};
+
+	ct_clear_listeners(in);
+	for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++) {
+		char name[128];
+
+		snprintf(name, sizeof(name), "%s: %s", tag, m[i].name);
+		ct_expect_spec(in, false, name, &m[i].s, m[i].want);
+	}
 }
 
 /* ---- split ---- */

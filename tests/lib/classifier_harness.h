@@ -116,6 +116,14 @@ void ct_expect(struct inst *in, bool ret, const char *name, const uint8_t *pkt, 
 void ct_expect_spec(struct inst *in, bool ret, const char *name, const struct spec *s, int want);
 /* ct_expect_spec, and exactly nwant events (the one with the spec's tuple); nwant -1: not checked. */
 void ct_expect_ev(struct inst *in, bool ret, const char *name, const struct spec *s, int want, int nwant);
+/* A table of specs, each through the client program. */
+struct ct_match {
+	const char *name;
+	struct spec s;
+	int want;
+};
+void ct_expect_matches(struct inst *in, const struct ct_match *m, size_t n);
+#define CT_EXPECT_ALL(in, m) ct_expect_matches(in, m, sizeof(m) / sizeof((m)[0]))
 /* A fragment: the built spec with this IP id and (ulen != 0) UDP length. */
 void ct_expect_frag(struct inst *in, bool ret, const char *name, struct spec s, uint32_t id, uint16_t ulen,
 		    int want);
@@ -124,6 +132,9 @@ void ct_expect_frag_ev(struct inst *in, bool ret, const char *name, struct spec 
 /* An ICMP error (never a new flow: no event); _both on the client program, then the return program. */
 void ct_expect_icmp(struct inst *in, bool ret, const char *name, const struct icmp_spec *s, int want);
 void ct_expect_icmp_both(struct inst *in, const char *name, const struct icmp_spec *s, int want);
+
+/* Every sockmap slot emptied: v4/v6 TCP and v4 UDP new flows move want; an unmatched SYN still passes. */
+void ct_expect_no_listener(struct inst *in, const char *tag, int want);
 
 /* The user-space split bucket of a spec's tuple (steer_abi.h's hash). */
 uint32_t ct_bucket(const struct spec *s);
