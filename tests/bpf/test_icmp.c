@@ -60,27 +60,45 @@ static struct icmp_spec too_big6(void)
 				   .dst = "::1", .sport = 34800, .dport = 9081 };
 }
 
+/* One kind of error (type, code, info) through the client program, the return program or both. */
+struct kind {
+	const char *name;
+	uint8_t type, code;
+	uint32_t info;
+	enum { INGRESS, RETURN, BOTH } on;
+	int want;
+};
+
+static void expect_kinds(struct inst *in, struct icmp_spec s, const struct kind *k, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		s.type = k[i].type;
+		s.code = k[i].code;
+		s.info = k[i].info;
+		if (k[i].on == BOTH)
+			ct_expect_icmp_both(in, k[i].name, &s, k[i].want);
+		else
+			ct_expect_icmp(in, k[i].on == RETURN, k[i].name, &s, k[i].want);
+	}
+}
+
 static void v4_tcp(void)
 {
 	struct env e = env_up();
 	struct inst *in = &e.in;
 	struct icmp_spec s = frag_needed4();
 
-	ct_expect_icmp_both(in, "v4 frag needed for an established tcp socket: marked, icmp_delivered", &s,
-			    DELIVERED);
-	s.code = 3;
-	s.info = 0;
-	ct_expect_icmp_both(in, "v4 port unreachable for a tcp socket: delivered", &s, DELIVERED);
-	s.code = 1;
-	ct_expect_icmp(in, false, "v4 host unreachable: delivered", &s, DELIVERED);
-	s.type = 11;
-	s.code = 0;
-	ct_expect_icmp(in, false, "v4 time exceeded: delivered", &s, DELIVERED);
-	s.type = 12;
-	ct_expect_icmp(in, true, "v4 parameter problem: delivered", &s, DELIVERED);
-	s.type = 5; /* redirect: not an error we deliver */
-	ct_expect_icmp_both(in, "v4 redirect quoting the socket's segment: not_ip", &s, STEER_C_NOT_IP);
-	s = frag_needed4();
+	const struct kind kinds[] = {
+		{ "v4 frag needed for an established tcp socket: marked, icmp_delivered", 3, 4, 1280, BOTH, DELIVERED },
+		{ "v4 port unreachable for a tcp socket: delivered", 3, 3, 0, BOTH, DELIVERED },
+		{ "v4 host unreachable: delivered", 3, 1, 0, INGRESS, DELIVERED },
+		{ "v4 time exceeded: delivered", 11, 0, 0, INGRESS, DELIVERED },
+		{ "v4 parameter problem: delivered", 12, 0, 0, RETURN, DELIVERED },
+		/* redirect: not an error we deliver */
+		{ "v4 redirect quoting the socket's segment: not_ip", 5, 0, 0, BOTH, STEER_C_NOT_IP },
+	};
+
+	expect_kinds(in, s, kinds, sizeof(kinds) / sizeof(kinds[0]));
 	s.sport = 9080;
 	s.dport = 34800;
 	ct_expect_icmp(in, false, "v4 frag needed for the accepted socket's segment: delivered", &s, DELIVERED);
@@ -157,21 +175,18 @@ static void v6_tcp(void)
 	struct inst *in = &e.in;
 	struct icmp_spec s = too_big6();
 
-	ct_expect_icmp_both(in, "v6 packet too big for an established tcp socket: delivered", &s, DELIVERED);
-	s.type = 1;
-	s.code = 4; /* port unreachable */
-	s.info = 0;
-	ct_expect_icmp_both(in, "v6 destination unreachable (port) for a tcp socket: delivered", &s, DELIVERED);
-	s.code = 3;
-	ct_expect_icmp(in, false, "v6 address unreachable: delivered", &s, DELIVERED);
-	s.type = 3;
-	s.code = 0;
-	ct_expect_icmp(in, false, "v6 time exceeded: delivered", &s, DELIVERED);
-	s.type = 4;
-	ct_expect_icmp(in, true, "v6 parameter problem: delivered", &s, DELIVERED);
-	s.type = 128; /* echo request */
-	ct_expect_icmp(in, false, "v6 echo request shaped like an error: not_ip", &s, STEER_C_NOT_IP);
+	const struct kind kinds[] = {
+		{ "v6 packet too big for an established tcp socket: delivered", 2, 0, 1280, BOTH, DELIVERED },
+		{ "v6 destination unreachable (port) for a tcp socket: delivered", 1, 4, 0, BOTH, DELIVERED },
+		{ "v6 address unreachable: delivered", 1, 3, 0, INGRESS, DELIVERED },
+		{ "v6 time exceeded: delivered", 3, 0, 0, INGRESS, DELIVERED },
+		{ "v6 parameter problem: delivered", 4, 0, 0, RETURN, DELIVERED },
+		{ "v6 echo request shaped like an error: not_ip", 128, 0, 0, INGRESS, STEER_C_NOT_IP },
+	};
+
+	expect_kinds(in, s, kinds, sizeof(kinds) / sizeof(kinds[0]));
 	s.type = 2;
+	s.info = 0;
 	s.sport = 34801;
 	ct_expect_icmp_both(in, "v6 packet too big quoting a tuple with no socket: passed", &s, STEER_C_NOT_IP);
 	s.sport = 34800;
