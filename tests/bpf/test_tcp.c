@@ -1,0 +1,102 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* Classifier, TCP: the listener slot, established flows (client and return programs), no listener. */
+#include "tests/lib/classifier_harness.h"
+
+/* A TCP listener slot holding a non-listening socket counts as no listener. */
+static void slot_holding_established_socket(void)
+{
+	struct inst in = ct_ready("install rules A");
+	struct ct_pair p = ct_tcp_pair("127.0.0.1", 35000, "127.0.0.1", 9010);
+	struct spec s = ct_syn4("192.168.1.2", "10.1.2.3", 80);
+
+	steer_bpf_set_listener(in.b, STEER_LISTEN_TCP4, p.accepted);
+	ct_expect_spec(&in, false, "tcp slot holding an established socket: no listener", &s,
+		       STEER_C_NO_LISTENER_PASS);
+	steer_bpf_set_listener(in.b, STEER_LISTEN_TCP4, in.lfd[STEER_LISTEN_TCP4]);
+	ct_expect_spec(&in, false, "tcp listener back in its slot", &s, X_STEER);
+	ct_pair_close(&p);
+	ct_destroy(&in);
+}
+
+/* Established: the client's packet finds the accepted socket (8900: a steered port). */
+static void established_v4(void)
+{
+	struct inst in = ct_ready("install rules A");
+	struct ct_pair p = ct_tcp_pair("127.0.0.1", 34567, "127.0.0.1", 8900);
+	struct spec s = ct_tcp_flow(4, "127.0.0.1", 34567, "127.0.0.1", 8900, F_ACK);
+
+	ct_expect_spec(&in, false, "v4 established flow's packet assigned to its socket", &s, X_EST);
+	/* Only an older generation steered 8900: its flows keep going to the proxy. */
+	ct_check("sockets: rules without port 8900", ct_install(&in, ct_rules_b(), CT_RULES_B_N) == 0, "failed");
+	ct_expect_spec(&in, false, "v4 established flow on a port no longer steered still assigned", &s, X_EST);
+	ct_install_rules_a(&in, "sockets: rules A back");
+	s.sport = 34568; /* same listener, no established socket */
+	ct_expect_spec(&in, false, "v4 ack to a listener only: not matched", &s, STEER_C_NOT_MATCHED);
+	s.flags = F_SYN;
+	ct_expect_spec(&in, false, "v4 syn to a listener (ignored, no rule)", &s, STEER_C_NOT_MATCHED);
+	/* return program: same lookup, for upstream sockets */
+	s.sport = 34567;
+	s.flags = F_ACK;
+	ct_expect_spec(&in, true, "return: v4 reply assigned to the established socket", &s, X_RET);
+	s.sport = 34568;
+	ct_expect_spec(&in, true, "return: no socket passed", &s, STEER_C_RETURN_PASSED);
+	s.flags = F_SYN;
+	ct_expect_spec(&in, true, "return: listener only passed", &s, STEER_C_RETURN_PASSED);
+	ct_pair_close(&p);
+	ct_destroy(&in);
+}
+
+/*
+ * A port no rule ever steered (a bypass rule covers every port): its
+ * packets skip the socket lookup, so even a local established socket
+ * is not assigned. The return program still looks every socket up.
+ */
+static void never_steered_port(void)
+{
+	struct inst in = ct_ready("install rules A");
+	struct ct_pair p = ct_tcp_pair("127.0.0.1", 34567, "127.0.0.1", 9000);
+	struct spec s = ct_tcp_flow(4, "127.0.0.1", 34567, "127.0.0.1", 9000, F_ACK);
+
+	ct_expect_spec(&in, false, "v4 packet to a never-steered port: no lookup, not matched", &s,
+		       STEER_C_NOT_MATCHED);
+	ct_expect_spec(&in, true, "return: reply on a never-steered port still assigned", &s, X_RET);
+	ct_pair_close(&p);
+	ct_destroy(&in);
+}
+
+static void established_v6(void)
+{
+	struct inst in = ct_ready("install rules A");
+	struct ct_pair p = ct_tcp_pair("::1", 34567, "::1", 8901);
+	struct spec s = ct_tcp_flow(6, "::1", 34567, "::1", 8901, F_ACK);
+
+	ct_expect_spec(&in, false, "v6 established flow's packet assigned to its socket", &s, X_EST);
+	ct_expect_spec(&in, true, "return: v6 reply assigned to the established socket", &s, X_RET);
+	ct_pair_close(&p);
+	ct_destroy(&in);
+}
+
+static void return_new_flow_and_fragment(void)
+{
+	struct inst in = ct_ready("install rules A");
+	struct spec s = ct_syn4("192.168.1.2", "10.1.2.3", 80);
+
+	ct_expect_spec(&in, true, "return: a new flow is never steered", &s, STEER_C_RETURN_PASSED);
+	s.src = "192.168.1.4";
+	s.frag = 0x0010;
+	ct_expect_spec(&in, true, "return: fragment counted", &s, STEER_C_FRAGMENT);
+	ct_destroy(&in);
+}
+
+static void no_listener_fail_open(void)
+{
+	struct inst in = ct_ready("install rules A");
+
+	ct_expect_no_listener(&in, "fail-open", STEER_C_NO_LISTENER_PASS);
+	ct_destroy(&in);
+}
+
+CT_CASES({ "slot_holding_established_socket", slot_holding_established_socket },
+	 { "established_v4", established_v4 }, { "never_steered_port", never_steered_port },
+	 { "established_v6", established_v6 }, { "return_new_flow_and_fragment", return_new_flow_and_fragment },
+	 { "no_listener_fail_open", no_listener_fail_open })
