@@ -46,6 +46,8 @@ struct pkt {
 	struct bpf_sock_tuple t; /* packet's own tuple, network byte order (FRAG_REST: addresses only) */
 };
 
+/* parse(): a TCP/UDP packet (p->frag FRAG_FIRST: the first fragment of one). */
+#define PARSE_OK (-1)
 /* parse(): a non-first fragment; family, addresses, proto and frag_id are set. */
 #define PARSE_FRAG_REST (-2)
 /*
@@ -55,10 +57,8 @@ struct pkt {
  * quoted daddr, sport = the quoted dport, ...), ready for a socket lookup.
  */
 #define PARSE_ICMP_ERR (-3)
-/* parse(): a TCP/UDP packet (p->frag FRAG_FIRST: the first fragment of one). */
-#define PARSE_OK (-1)
 
-/* The packet's own ports (network order) into its tuple. */
+/* Ports (network order) into the packet's tuple. */
 static __always_inline void pkt_set_ports(struct pkt *p, __be16 sport, __be16 dport)
 {
 	if (p->family == 4) {
