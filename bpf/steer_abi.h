@@ -237,54 +237,64 @@ struct steer_frag_key {
  */
 
 /*
- * Per-CPU counters (steer_counters, PERCPU_ARRAY indexed by this enum).
- * Every packet the classifier sees moves exactly one of them, besides
- * EVENTS_LOST (records) and the steer_lookup counters (socket lookups).
+ * Per-CPU counters (steer_counters, PERCPU_ARRAY indexed by enum
+ * steer_counter). Every packet the classifier sees moves exactly one of them,
+ * besides EVENTS_LOST (records) and the steer_lookup counters (socket
+ * lookups).
+ *
+ * One table, X(ID, name, help): ID makes STEER_C_<ID>, name is the counter's
+ * name in user space (STEER_COUNTER_NAMES: status, metrics, audit), help says
+ * what moves it. The order is the index, and the index is ABI: append only.
  */
+#define STEER_COUNTERS(X)                                                                               \
+	X(STEERED_NEW, steered_new, "new flow assigned to the proxy listener")                          \
+	X(STEERED_ESTABLISHED, steered_established, "packet of a flow the proxy holds")                 \
+	X(RETURN_ASSIGNED, return_assigned, "return-interface reply assigned to upstream socket")       \
+	X(RETURN_PASSED, return_passed, "return-interface packet not for the proxy (PROBE: every one)") \
+	X(BYPASSED, bypassed, "matched a bypass rule")                                                  \
+	X(NOT_MATCHED, not_matched,                                                                     \
+	  "no rule matched, or not a new flow (PROBE: any TCP packet but a new SYN)")                   \
+	X(LOCAL_DST, local_dst, "addressed to the gateway itself")                                      \
+	X(TIME_WAIT_SYN, time_wait_syn, "new SYN hit a TIME_WAIT socket: sent to listener")             \
+	X(NO_LISTENER_PASS, no_listener_pass, "no listener, on-proxy-down fail-open")                   \
+	X(NO_LISTENER_DROP, no_listener_drop, "no listener, on-proxy-down fail-closed")                 \
+	X(ASSIGN_FAILED, assign_failed, "bpf_sk_assign refused the socket")                             \
+	X(MALFORMED, malformed, "truncated or invalid header: passed untouched")                        \
+	X(FRAGMENT, fragment,                                                                           \
+	  "non-first fragment of no steered datagram (or before its first): passed")                    \
+	X(NOT_IP, not_ip, "not IPv4/IPv6, or not TCP/UDP")                                              \
+	X(PROBED, probed, "new matching flow left to nft (probe/split)")                                \
+	X(EVENTS_LOST, events_lost, "ring buffer full: an event not written (not per packet)")          \
+	X(FRAGMENT_STEERED, fragment_steered,                                                           \
+	  "fragment of a steered UDP datagram or TCP segment (new flow, or one the proxy holds; "       \
+	  "or of a reply to an upstream socket, return program): marked for local delivery")            \
+	/* steer_lookup (the netns sk_lookup program), not per classifier packet: */                    \
+	X(TW_REDIRECTED, tw_redirected,                                                                 \
+	  "TIME_WAIT SYN's (or reassembled fragmented SYN's) listener lookup given the proxy "          \
+	  "listener")                                                                                   \
+	X(FRAG_REDIRECTED, frag_redirected,                                                             \
+	  "reassembled datagram's socket lookup given the UDP listener")                                \
+	X(LOOKUP_FAILED, lookup_failed,                                                                 \
+	  "recorded tuple, but no listener in the slot or assign refused")                              \
+	/* classifier, per packet (appended: the indices above are stable): */                          \
+	X(ICMP_DELIVERED, icmp_delivered,                                                               \
+	  "ICMP/ICMPv6 error quoting a packet one of the proxy's sockets sent (a connected TCP "        \
+	  "socket, not LISTEN/TIME_WAIT, or a connected UDP socket): marked for local delivery, "       \
+	  "where icmp_rcv/icmpv6_rcv hand it to that socket. Other ICMP: not_ip; an error whose "       \
+	  "quoted IP header or first 8 L4 bytes are cut: malformed")
+
+#define STEER_COUNTER_ENUM_(id, name, help) STEER_C_##id,
 enum steer_counter {
-	STEER_C_STEERED_NEW = 0,     /* new flow assigned to the proxy listener */
-	STEER_C_STEERED_ESTABLISHED, /* packet of a flow the proxy holds */
-	STEER_C_RETURN_ASSIGNED,     /* return-interface reply assigned to upstream socket */
-	STEER_C_RETURN_PASSED,       /* return-interface packet not for the proxy (PROBE: every one) */
-	STEER_C_BYPASSED,            /* matched a bypass rule */
-	STEER_C_NOT_MATCHED,         /* no rule matched, or not a new flow (PROBE: any TCP packet but a new SYN) */
-	STEER_C_LOCAL_DST,           /* addressed to the gateway itself */
-	STEER_C_TIME_WAIT_SYN,       /* new SYN hit a TIME_WAIT socket: sent to listener */
-	STEER_C_NO_LISTENER_PASS,    /* no listener, on-proxy-down fail-open */
-	STEER_C_NO_LISTENER_DROP,    /* no listener, on-proxy-down fail-closed */
-	STEER_C_ASSIGN_FAILED,       /* bpf_sk_assign refused the socket */
-	STEER_C_MALFORMED,           /* truncated or invalid header: passed untouched */
-	STEER_C_FRAGMENT,            /* non-first fragment of no steered datagram (or before its first): passed */
-	STEER_C_NOT_IP,              /* not IPv4/IPv6, or not TCP/UDP */
-	STEER_C_PROBED,              /* new matching flow left to nft (probe/split) */
-	STEER_C_EVENTS_LOST,         /* ring buffer full: an event not written (not per packet) */
-	STEER_C_FRAGMENT_STEERED,    /* fragment of a steered UDP datagram or TCP segment (new
-					flow, or one the proxy holds; or of a reply to an upstream
-					socket, return program): marked for local delivery */
-	/* steer_lookup (the netns sk_lookup program), not per classifier packet: */
-	STEER_C_TW_REDIRECTED,       /* TIME_WAIT SYN's (or reassembled fragmented SYN's) listener
-					lookup given the proxy listener */
-	STEER_C_FRAG_REDIRECTED,     /* reassembled datagram's socket lookup given the UDP listener */
-	STEER_C_LOOKUP_FAILED,       /* recorded tuple, but no listener in the slot or assign refused */
-	/* classifier, per packet (appended: the indices above are stable): */
-	STEER_C_ICMP_DELIVERED,      /* ICMP/ICMPv6 error quoting a packet one of the proxy's sockets
-					sent (a connected TCP socket, not LISTEN/TIME_WAIT, or a
-					connected UDP socket): marked for local delivery, where
-					icmp_rcv/icmpv6_rcv hand it to that socket. Other ICMP: not_ip;
-					an error whose quoted IP header or first 8 L4 bytes are cut:
-					malformed */
+	STEER_COUNTERS(STEER_COUNTER_ENUM_)
 	STEER_C_MAX,
 };
+#undef STEER_COUNTER_ENUM_
 
-#define STEER_COUNTER_NAMES                                                  \
-	{                                                                    \
-		"steered_new", "steered_established", "return_assigned",    \
-		"return_passed", "bypassed", "not_matched", "local_dst",    \
-		"time_wait_syn", "no_listener_pass", "no_listener_drop",    \
-		"assign_failed", "malformed", "fragment", "not_ip",         \
-		"probed", "events_lost", "fragment_steered",                \
-		"tw_redirected", "frag_redirected", "lookup_failed",        \
-		"icmp_delivered",                                           \
-	}
+/* Pins the ABI: a counter inserted above the last one would renumber the rest. */
+_Static_assert(STEER_C_ICMP_DELIVERED == 20, "steer counters are append-only");
+
+/* The counters' names, indexed by enum steer_counter: an array initializer. */
+#define STEER_COUNTER_NAME_(id, name, help) #name,
+#define STEER_COUNTER_NAMES { STEER_COUNTERS(STEER_COUNTER_NAME_) }
 
 #endif

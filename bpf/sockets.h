@@ -1,0 +1,178 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Sockets: the lookups the TC programs make (a flow's own socket, the
+ * proxy's listener), the assign of a new flow to the listener, and the two
+ * cases an assign cannot settle (a SYN that meets a TIME_WAIT socket, a
+ * fragmented first datagram), which are recorded in steer_redirect for the
+ * sk_lookup program.
+ */
+#ifndef STEER_BPF_SOCKETS_H
+#define STEER_BPF_SOCKETS_H
+
+#include "bpf/frags.h"
+#include "bpf/keys.h"
+#include "bpf/verdict.h"
+
+/* The TCP socket of the packet's tuple, any state (a reference). */
+static __always_inline struct bpf_sock *skc_lookup(struct __sk_buff *skb, struct pkt *p)
+{
+	if (p->family == 4)
+		return bpf_skc_lookup_tcp(skb, &p->t, sizeof(p->t.ipv4), BPF_F_CURRENT_NETNS, 0);
+	return bpf_skc_lookup_tcp(skb, &p->t, sizeof(p->t.ipv6), BPF_F_CURRENT_NETNS, 0);
+}
+
+/* The UDP socket the packet's tuple would be delivered to (a reference). */
+static __always_inline struct bpf_sock *udp_lookup(struct __sk_buff *skb, struct pkt *p)
+{
+	if (p->family == 4)
+		return bpf_sk_lookup_udp(skb, &p->t, sizeof(p->t.ipv4), BPF_F_CURRENT_NETNS, 0);
+	return bpf_sk_lookup_udp(skb, &p->t, sizeof(p->t.ipv6), BPF_F_CURRENT_NETNS, 0);
+}
+
+static __always_inline __u32 listen_slot(const struct pkt *p)
+{
+	if (p->proto == IPPROTO_TCP)
+		return p->family == 4 ? STEER_LISTEN_TCP4 : STEER_LISTEN_TCP6;
+	return p->family == 4 ? STEER_LISTEN_UDP4 : STEER_LISTEN_UDP6;
+}
+
+/* Find the proxy's listener for this packet's family/protocol (a reference). */
+static __always_inline struct bpf_sock *find_listener(struct __sk_buff *skb, struct pkt *p)
+{
+	if (steer_external_proxy) {
+		struct bpf_sock_tuple t = {};
+
+		if (p->family == 4) {
+			t.ipv4.saddr = p->t.ipv4.saddr;
+			t.ipv4.sport = p->t.ipv4.sport;
+			t.ipv4.daddr = bpf_htonl(0x7f000001);
+			t.ipv4.dport = bpf_htons(steer_proxy_port);
+			if (p->proto == IPPROTO_TCP)
+				return bpf_sk_lookup_tcp(skb, &t, sizeof(t.ipv4), BPF_F_CURRENT_NETNS, 0);
+			return bpf_sk_lookup_udp(skb, &t, sizeof(t.ipv4), BPF_F_CURRENT_NETNS, 0);
+		}
+		__builtin_memcpy(t.ipv6.saddr, p->t.ipv6.saddr, 16);
+		t.ipv6.sport = p->t.ipv6.sport;
+		t.ipv6.daddr[3] = bpf_htonl(1);
+		t.ipv6.dport = bpf_htons(steer_proxy_port);
+		if (p->proto == IPPROTO_TCP)
+			return bpf_sk_lookup_tcp(skb, &t, sizeof(t.ipv6), BPF_F_CURRENT_NETNS, 0);
+		return bpf_sk_lookup_udp(skb, &t, sizeof(t.ipv6), BPF_F_CURRENT_NETNS, 0);
+	}
+
+	__u32 slot = listen_slot(p);
+
+	return bpf_map_lookup_elem(&steer_listen, &slot);
+}
+
+/* The flow's next socket lookup gets the listener of this slot (steer_lookup). */
+static __always_inline void redirect_record(const struct pkt *p, __u32 slot)
+{
+	struct steer_redirect_val v = { .ts = bpf_ktime_get_ns(), .slot = slot };
+	struct steer_flow_key k;
+
+	flow_key_make(&k, p);
+	bpf_map_update_elem(&steer_redirect, &k, &v, BPF_ANY);
+}
+
+/*
+ * A SYN of a steered flow that met a TIME_WAIT socket. Assigning it to the
+ * listener does not work: the listener's request would be dropped as a
+ * duplicate of the TIME_WAIT socket's tuple. So the SYN goes to the TIME_WAIT
+ * socket, the kernel's TW_SYN path (tcp_timewait_state_process: when the SYN's
+ * sequence or timestamp is newer, as for any SYN) looks up a listener for the
+ * original destination, steer_lookup answers with ours from steer_redirect,
+ * and the kernel deschedules the TIME_WAIT socket and hands the SYN to the
+ * listener, as nft's TPROXY does. The mark alone already makes the kernel find
+ * the TIME_WAIT socket (or, if it just went away, the listener through
+ * steer_lookup), so a refused assign changes nothing. tw_sk is the socket
+ * steer_ingress found (its reference stays with the caller).
+ */
+static __always_inline int steer_tw(struct __sk_buff *skb, struct pkt *p, struct bpf_sock *tw_sk, __u32 slot,
+				    __u32 *c)
+{
+	redirect_record(p, slot);
+	bpf_sk_assign(skb, tw_sk, 0);
+	skb->mark |= steer_mark;
+	*c = STEER_C_TIME_WAIT_SYN;
+	return STEER_PASS;
+}
+
+/*
+ * The first fragment of a steered UDP datagram or TCP SYN: reassembly orphans
+ * the skb (an assigned socket would be dropped), so every fragment is only
+ * marked for local delivery (the later ones through steer_frags) and the
+ * reassembled datagram's socket lookup (TCP: the SYN's listener lookup, also
+ * the one a TIME_WAIT socket's TW_SYN path makes) finds the proxy's listener
+ * through steer_lookup.
+ */
+static __always_inline int steer_frag_first(struct __sk_buff *skb, struct pkt *p, __u32 slot, __u32 *c)
+{
+	frag_record(p);
+	redirect_record(p, slot);
+	skb->mark |= steer_mark;
+	*c = STEER_C_FRAGMENT_STEERED;
+	return STEER_PASS;
+}
+
+/* Steer a new flow to the proxy's listener; *c is the counter to move. */
+static __always_inline int steer_new(struct __sk_buff *skb, struct pkt *p, struct bpf_sock *tw_sk, __u32 *c)
+{
+	struct bpf_sock *sk = find_listener(skb, p);
+	long err;
+
+	if (sk && p->proto == IPPROTO_TCP && sk->state != BPF_TCP_LISTEN) {
+		bpf_sk_release(sk);
+		sk = NULL;
+	}
+	if (!sk) {
+		if (steer_fail_closed) {
+			*c = STEER_C_NO_LISTENER_DROP;
+			return TC_ACT_SHOT;
+		}
+		*c = STEER_C_NO_LISTENER_PASS;
+		return STEER_PASS;
+	}
+	if (tw_sk || p->frag) {
+		__u32 slot = listen_slot(p);
+
+		/*
+		 * steer_lookup cannot look sockets up: it finds an external proxy's
+		 * here. Written only while the slot is empty (the kernel empties it
+		 * when that listener closes): any listener of the proxy's reuseport
+		 * group will do, since the kernel balances the group after the
+		 * assign, and each rewrite tore down and rebuilt a listener's psock;
+		 * alternating between two listeners, a rebuild could meet the
+		 * previous teardown and fail (-EBUSY), a dropped SYN and a 1 s stall.
+		 */
+		err = 0;
+		if (steer_external_proxy) {
+			struct bpf_sock *cur = bpf_map_lookup_elem(&steer_ext_listen, &slot);
+
+			if (cur)
+				bpf_sk_release(cur);
+			else
+				err = bpf_map_update_elem(&steer_ext_listen, &slot, sk, BPF_ANY);
+		}
+		bpf_sk_release(sk);
+		if (err) {
+			*c = STEER_C_ASSIGN_FAILED;
+			return fail_verdict();
+		}
+		/* fragmented (even a TIME_WAIT SYN: the reassembled one meets it) */
+		if (p->frag || !tw_sk)
+			return steer_frag_first(skb, p, slot, c);
+		return steer_tw(skb, p, tw_sk, slot, c);
+	}
+	err = bpf_sk_assign(skb, sk, 0);
+	bpf_sk_release(sk);
+	if (err) {
+		*c = STEER_C_ASSIGN_FAILED;
+		return fail_verdict();
+	}
+	skb->mark |= steer_mark;
+	*c = STEER_C_STEERED_NEW;
+	return STEER_PASS;
+}
+
+#endif
