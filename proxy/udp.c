@@ -467,15 +467,15 @@ static int open_up(const struct worker *w, const struct sockaddr_storage *client
 			      : setopt_int(fd, SOL_IPV6, IPV6_RECVERR, 1) < 0)
 		goto fail;
 	switch (w->p->s.upstream_source) {
-	case UPSTREAM_GATEWAY:
+	case PROXY_SRC_GATEWAY:
 		break;
-	case UPSTREAM_CLIENT_IP:
+	case PROXY_SRC_CLIENT_IP:
 		if (family == AF_INET)
 			((struct sockaddr_in *)&src)->sin_port = 0;
 		else
 			((struct sockaddr_in6 *)&src)->sin6_port = 0;
 		/* fall through */
-	case UPSTREAM_CLIENT:
+	case PROXY_SRC_CLIENT:
 		if (set_transparent(fd, family) < 0 || setopt_int(fd, SOL_SOCKET, SO_REUSEADDR, 1) < 0 ||
 		    bind(fd, (struct sockaddr *)&src, sa_len(&src)) < 0)
 			goto fail;
@@ -532,7 +532,7 @@ static struct udp_sess *sess_new(struct worker *w, uint32_t h, const struct sock
 		STAT_INC(w, loop_rejected);
 		return NULL;
 	}
-	if ((s->upstream_source != UPSTREAM_GATEWAY && client->ss_family != dst->ss_family) ||
+	if ((s->upstream_source != PROXY_SRC_GATEWAY && client->ss_family != dst->ss_family) ||
 	    !(u = calloc(1, sizeof(*u)))) {
 		STAT_INC(w, udp_session_errors);
 		return NULL;

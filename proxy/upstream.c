@@ -37,20 +37,20 @@ static int set_transparent(int fd, int family)
  *            the port is chosen at connect() time against the full 4-tuple
  * gateway:   no bind; the routing table picks the source
  */
-static int upstream_bind(int fd, enum upstream_source src, const struct sockaddr_storage *client)
+static int upstream_bind(int fd, enum proxy_upstream_source src, const struct sockaddr_storage *client)
 {
 	struct sockaddr_storage ss = *client;
 	int one = 1;
 
 	switch (src) {
-	case UPSTREAM_GATEWAY:
+	case PROXY_SRC_GATEWAY:
 		return 0;
-	case UPSTREAM_CLIENT:
+	case PROXY_SRC_CLIENT:
 		if (set_transparent(fd, ss.ss_family) < 0 ||
 		    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0)
 			return -1;
 		break;
-	case UPSTREAM_CLIENT_IP:
+	case PROXY_SRC_CLIENT_IP:
 		if (set_transparent(fd, ss.ss_family) < 0 ||
 		    setsockopt(fd, SOL_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one)) < 0)
 			return -1;
@@ -104,7 +104,7 @@ static void upstream_connected(struct conn *c)
 	socklen_t len = sizeof(c->upstream_src);
 
 	/* upstream-source client: bound to exactly the client's address and port. */
-	if (c->w->p->s.upstream_source == UPSTREAM_CLIENT)
+	if (c->w->p->s.upstream_source == PROXY_SRC_CLIENT)
 		c->upstream_src = c->client;
 	else if (getsockname(c->up.fd, (struct sockaddr *)&c->upstream_src, &len) < 0)
 		memset(&c->upstream_src, 0, sizeof(c->upstream_src));
@@ -120,7 +120,7 @@ int upstream_connect(struct conn *c)
 	int family = c->dst.ss_family;
 	int fd, one = 1;
 
-	if (s->upstream_source != UPSTREAM_GATEWAY && c->client.ss_family != family) {
+	if (s->upstream_source != PROXY_SRC_GATEWAY && c->client.ss_family != family) {
 		STAT_INC(w, upstream_errors);
 		conn_close(c, CLOSE_ERROR, true, false);
 		return -1;
