@@ -20,7 +20,7 @@
 
 #include "proxy/pipe_pool.h"
 #include "proxy/proxy.h"
-#include "proxy/stats.h"
+#include "proxy/stat_add.h"
 #include "proxy/tcp_relay.h"
 
 #define container_of(ptr, type, member) \

@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "proxy/pipe_pool.h"
-#include "proxy/stats.h"
+#include "proxy/stat_add.h"
 
 int pipe_pool_get(struct pipe_pool *pool, struct relay_pipe *out)
 {

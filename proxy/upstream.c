@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "proxy/sock.h"
-#include "proxy/stats.h"
+#include "proxy/stat_add.h"
 
 enum proxy_close_reason upstream_failure(struct proxy_stats *st, int err)
 {

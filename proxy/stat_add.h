@@ -4,8 +4,8 @@
  * relaxed atomic stores (single writer, so load+store needs no RMW);
  * proxy_get_stats() sums relaxed atomic loads from any thread.
  */
-#ifndef STEER_PROXY_STATS_H
-#define STEER_PROXY_STATS_H
+#ifndef STEER_PROXY_STAT_ADD_H
+#define STEER_PROXY_STAT_ADD_H
 
 #include <stdint.h>
 
