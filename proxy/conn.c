@@ -1,45 +1,45 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * Connection lifecycle: creation after accept, interest changes on the one
- * ev_io each socket has, events to the owner, and the single close path.
+ * A TCP connection's state machine: accepted, CONN_CONNECTING (the upstream
+ * connect, under the connect timeout), CONN_RELAY (under the idle timeout),
+ * closed. The connection owns its sockets' watchers and its timer; the
+ * upstream connect (upstream.c) and the relay pump (tcp_relay.c) return
+ * outcomes, and only this file acts on them: interest changes, timers,
+ * events to the owner, and the single close path.
+ *
+ * The idle timer is never touched on the data path: moving bytes only
+ * stores ev_now(); the timer callback re-arms itself for the remainder.
  */
 #include <errno.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "proxy/internal.h"
+#include "proxy/sock.h"
+#include "proxy/upstream.h"
 
-/* close() will then send RST and drop unsent data instead of FIN. */
-void set_rst_on_close(int fd)
+static struct relay_env relay_env(struct worker *w)
 {
-	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
-
-	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-}
-
-static uint16_t sa_port(const struct sockaddr_storage *ss)
-{
-	if (ss->ss_family == AF_INET)
-		return ntohs(((const struct sockaddr_in *)ss)->sin_port);
-	return ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
+	return (struct relay_env){ .pool = &w->pool, .buf = w->copy_buf };
 }
 
 /* Change the interest of a socket's single watcher: stop, set, start. */
-void conn_set_interest(struct conn *c, struct conn_side *s, int events)
+static void set_interest(struct conn *c, int side, int events)
 {
+	struct conn_side *s = &c->side[side];
+
 	if (s->events == events)
 		return;
 	ev_io_stop(c->w->loop, &s->io);
-	ev_io_set(&s->io, s->fd, events);
+	ev_io_set(&s->io, c->relay.fd[side], events);
 	if (events)
 		ev_io_start(c->w->loop, &s->io);
 	s->events = events;
 }
 
-void conn_emit(struct conn *c, bool open, enum proxy_close_reason r)
+static void conn_emit(struct conn *c, bool open, enum proxy_close_reason r)
 {
 	const struct proxy_settings *s = &c->w->p->s;
 	struct proxy_conn_event ev;
@@ -55,12 +55,226 @@ void conn_emit(struct conn *c, bool open, enum proxy_close_reason r)
 	ev.upstream_src = c->upstream_src;
 	ev.accept_ns = c->accept_ns;
 	if (!open) {
-		ev.bytes_up = c->dir[DIR_UP].bytes;
-		ev.bytes_down = c->dir[DIR_DOWN].bytes;
+		ev.bytes_up = c->relay.dir[DIR_UP].bytes;
+		ev.bytes_down = c->relay.dir[DIR_DOWN].bytes;
 		ev.close_ns = proxy_now_ns();
 		ev.reason = r;
 	}
 	s->on_event(s->ctx, &ev);
+}
+
+static void conn_close(struct conn *c, enum proxy_close_reason r, bool rst_cli, bool rst_up)
+{
+	struct worker *w = c->w;
+	struct relay_env env = relay_env(w);
+	bool rst[2] = { rst_cli, rst_up };
+
+	ev_timer_stop(w->loop, &c->timer);
+	for (int i = 0; i < 2; i++) {
+		int *fd = &c->relay.fd[i];
+
+		ev_io_stop(w->loop, &c->side[i].io);
+		if (*fd < 0)
+			continue;
+		if (rst[i]) {
+			set_rst_on_close(*fd);
+			STAT_INC(w, resets_sent);
+		}
+		close(*fd);
+		*fd = -1;
+	}
+	relay_release(&env, &c->relay);
+
+	STAT_INC(w, closed[r]);
+	conn_emit(c, false, r);
+
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		w->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	w->nconns--;
+	STAT_DEC(w, open);
+	free(c);
+	worker_accept_resume(w);
+}
+
+/* Out of descriptors: accept nothing more for a while. */
+static void fd_shortage(struct worker *w, int err)
+{
+	if (err != EMFILE && err != ENFILE)
+		return;
+	STAT_INC(w, emfile);
+	worker_accept_backoff(w);
+}
+
+/* Count what the relay delivered since `before`; it is activity for the idle timer. */
+static void account(struct conn *c, const uint64_t before[2])
+{
+	struct worker *w = c->w;
+	uint64_t up = c->relay.dir[DIR_UP].bytes - before[DIR_UP];
+	uint64_t down = c->relay.dir[DIR_DOWN].bytes - before[DIR_DOWN];
+
+	if (up)
+		STAT_ADD(w, bytes_up, up);
+	if (down)
+		STAT_ADD(w, bytes_down, down);
+	if (up || down)
+		c->last_io = ev_now(w->loop);
+}
+
+static bool is_reset(int err)
+{
+	return err == ECONNRESET || err == EPIPE || err == ETIMEDOUT || err == ECONNABORTED ||
+	       err == EHOSTUNREACH || err == ENETUNREACH;
+}
+
+/* The relay failed (flags f, errno err): RST the socket that did not fail, close both. */
+static void relay_failed(struct conn *c, unsigned f, int err)
+{
+	bool client = f & RELAY_ERR_CLI;
+	enum proxy_close_reason r;
+
+	if (f & RELAY_ERR_PIPE) {
+		STAT_INC(c->w, pipe_errors);
+		fd_shortage(c->w, err);
+		conn_close(c, CLOSE_ERROR, true, true);
+		return;
+	}
+	if (is_reset(err)) {
+		r = client ? CLOSE_CLIENT_RESET : CLOSE_UPSTREAM_RESET;
+	} else {
+		STAT_INC(c->w, splice_errors);
+		r = CLOSE_ERROR;
+	}
+	conn_close(c, r, !client, client);
+}
+
+/* Pump the directions in mask (bit d = direction d), then close or re-arm. */
+static void conn_relay(struct conn *c, unsigned mask)
+{
+	struct relay_env env = relay_env(c->w);
+	uint64_t before[2] = { c->relay.dir[DIR_UP].bytes, c->relay.dir[DIR_DOWN].bytes };
+	int err = 0;
+	unsigned f = relay_run(&env, &c->relay, mask, &err);
+
+	account(c, before);
+	if (f & RELAY_ERRORS) {
+		relay_failed(c, f, err);
+		return;
+	}
+	if ((f & RELAY_DONE) == RELAY_DONE) {
+		conn_close(c, CLOSE_EOF, false, false);
+		return;
+	}
+	for (int s = 0; s < 2; s++)
+		set_interest(c, s, (f & RELAY_READ(s) ? EV_READ : 0) | (f & RELAY_WRITE(s) ? EV_WRITE : 0));
+}
+
+/* The upstream handshake is done: open event, idle timer, relay. */
+static void conn_established(struct conn *c)
+{
+	struct worker *w = c->w;
+	const struct proxy_settings *s = &w->p->s;
+
+	upstream_local_addr(c->relay.fd[SIDE_UP], s->upstream_source, &c->client, &c->upstream_src);
+	STAT_INC(w, upstream_connected);
+	conn_emit(c, true, CLOSE_EOF);
+	c->state = CONN_RELAY;
+	c->last_io = ev_now(w->loop);
+	ev_timer_stop(w->loop, &c->timer);
+	if (s->idle_timeout_ms > 0) {
+		c->timer.repeat = s->idle_timeout_ms / 1000.;
+		ev_timer_again(w->loop, &c->timer);
+	}
+	/* The client may have sent data (or EOF) while we were connecting. */
+	conn_relay(c, 1u << DIR_UP | 1u << DIR_DOWN);
+}
+
+/* The client sees what a refused connection looks like: an RST, now. */
+static void conn_connect_failed(struct conn *c, int err)
+{
+	conn_close(c, upstream_failure(&c->w->st, err), true, false);
+}
+
+static void conn_connect(struct conn *c)
+{
+	struct worker *w = c->w;
+	const struct proxy_settings *s = &w->p->s;
+	int fd, err = 0;
+	enum upstream_status st = upstream_connect(s->upstream_source, &c->client, &c->dst, &fd, &err);
+
+	c->relay.fd[SIDE_UP] = fd;
+	switch (st) {
+	case UP_LOCAL:
+		STAT_INC(w, upstream_errors);
+		if (fd < 0)
+			fd_shortage(w, err);
+		conn_close(c, CLOSE_ERROR, true, false);
+		return;
+	case UP_FAILED:
+		conn_connect_failed(c, err);
+		return;
+	case UP_CONNECTED:
+		conn_established(c);
+		return;
+	case UP_PENDING:
+		break;
+	}
+	set_interest(c, SIDE_UP, EV_WRITE);
+	if (s->connect_timeout_ms > 0) {
+		c->timer.repeat = s->connect_timeout_ms / 1000.;
+		ev_timer_again(w->loop, &c->timer);
+	}
+}
+
+/* The one callback of both sockets: what an event means depends on the state. */
+static void conn_io_cb(struct ev_loop *loop, ev_io *io, int revents)
+{
+	struct conn *c = io->data;
+	int s = io == &c->side[SIDE_UP].io ? SIDE_UP : SIDE_CLI;
+	int err;
+
+	(void)loop;
+	if (c->state == CONN_RELAY) {
+		/* readable: the direction that reads s; writable: the one that writes it */
+		conn_relay(c, (revents & EV_READ ? 1u << s : 0) | (revents & EV_WRITE ? 1u << !s : 0));
+		return;
+	}
+	/* Connecting: only the upstream socket is watched, writable when the handshake ends. */
+	switch (upstream_finish(c->relay.fd[SIDE_UP], &err)) {
+	case UP_PENDING:
+		return;
+	case UP_CONNECTED:
+		conn_established(c);
+		return;
+	default:
+		ev_timer_stop(c->w->loop, &c->timer);
+		conn_connect_failed(c, err);
+		return;
+	}
+}
+
+/* Connect timeout, then idle timeout (re-armed for what is left of it). */
+static void conn_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct conn *c = container_of(t, struct conn, timer);
+	ev_tstamp left;
+
+	(void)revents;
+	if (c->state == CONN_CONNECTING) {
+		STAT_INC(c->w, connect_timeout);
+		conn_close(c, CLOSE_CONNECT_TIMEOUT, true, false);
+		return;
+	}
+	left = c->last_io + c->w->p->s.idle_timeout_ms / 1000. - ev_now(loop);
+	if (left > 0.001) {
+		t->repeat = left;
+		ev_timer_again(loop, t);
+		return;
+	}
+	conn_close(c, CLOSE_IDLE_TIMEOUT, true, true);
 }
 
 void conn_new(struct worker *w, int cfd, const struct sockaddr_storage *client,
@@ -83,12 +297,11 @@ void conn_new(struct worker *w, int cfd, const struct sockaddr_storage *client,
 	c->client = *client;
 	c->dst = *dst;
 	c->state = CONN_CONNECTING;
-	c->cli.fd = cfd;
-	c->up.fd = -1;
-	for (int d = 0; d < 2; d++)
-		c->dir[d].pipe = (struct relay_pipe){ .rd = -1, .wr = -1 };
-	ev_init(&c->cli.io, relay_cli_cb);
-	ev_init(&c->up.io, upstream_io_cb);
+	relay_init(&c->relay, cfd, -1);
+	for (int s = 0; s < 2; s++) {
+		ev_init(&c->side[s].io, conn_io_cb);
+		c->side[s].io.data = c;
+	}
 	ev_init(&c->timer, conn_timer_cb);
 
 	c->next = w->conns;
@@ -105,45 +318,7 @@ void conn_new(struct worker *w, int cfd, const struct sockaddr_storage *client,
 		conn_close(c, CLOSE_ERROR, true, false);
 		return;
 	}
-	upstream_connect(c);
-}
-
-void conn_close(struct conn *c, enum proxy_close_reason r, bool rst_cli, bool rst_up)
-{
-	struct worker *w = c->w;
-	struct conn_side *sides[2] = { &c->cli, &c->up };
-	bool rst[2] = { rst_cli, rst_up };
-
-	ev_timer_stop(w->loop, &c->timer);
-	for (int i = 0; i < 2; i++) {
-		struct conn_side *s = sides[i];
-
-		ev_io_stop(w->loop, &s->io);
-		if (s->fd < 0)
-			continue;
-		if (rst[i]) {
-			set_rst_on_close(s->fd);
-			STAT_INC(w, resets_sent);
-		}
-		close(s->fd);
-		s->fd = -1;
-	}
-	for (int d = 0; d < 2; d++)
-		pipe_pool_put(w, &c->dir[d].pipe, c->dir[d].inpipe == 0);
-
-	STAT_INC(w, closed[r]);
-	conn_emit(c, false, r);
-
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		w->conns = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
-	w->nconns--;
-	STAT_DEC(w, open);
-	free(c);
-	worker_accept_resume(w);
+	conn_connect(c);
 }
 
 /* Proxy stopping: reset everything still open. */

@@ -18,7 +18,10 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 
+#include "proxy/pipe_pool.h"
 #include "proxy/proxy.h"
+#include "proxy/stat_add.h"
+#include "proxy/tcp_relay.h"
 
 #define container_of(ptr, type, member) \
 	((type *)(void *)((char *)(ptr) - offsetof(type, member)))
@@ -26,29 +29,11 @@
 #define PROXY_BACKLOG        4096
 #define ACCEPT_BATCH         64      /* accept4() calls per listener wakeup */
 #define ACCEPT_RETRY_S       0.1     /* after EMFILE/ENFILE/ENOBUFS/ENOMEM */
-#define PIPE_POOL_MAX        128     /* idle pipes kept per worker */
-#define PIPE_SMALL           65536   /* a new pipe's capacity: 16 slots */
-#define PIPE_BIG             (1 << 20) /* a bulk direction's pipe: 256 slots */
-#define PIPE_GROW_AFTER      (256 << 10) /* bytes a direction splices before its pipe grows */
-#define COPY_BUF             16384   /* per worker: small messages are copied, not spliced */
-#define RELAY_ROUNDS         16      /* splice rounds per direction per wakeup */
 #define UDP_BATCH            32      /* datagrams per recvmmsg()/sendmmsg() */
 #define UDP_BUF_SIZE         65536   /* per datagram: any UDP payload fits */
 #define UDP_HASH_BUCKETS     16384   /* session hash table, per worker (power of 2) */
 #define UDP_RCVBUF           (8 << 20) /* SO_RCVBUF(FORCE) of the UDP listeners */
 #define UDP_FD_RESERVE       128     /* descriptors never counted for UDP sessions */
-
-/*
- * Statistics: each worker writes only its own struct proxy_stats, with
- * relaxed atomic stores (single writer, so load+store needs no RMW);
- * proxy_get_stats() sums relaxed atomic loads from any thread.
- */
-#define STAT_ADD(w, field, n)                                                          \
-	__atomic_store_n(&(w)->st.field,                                               \
-			 __atomic_load_n(&(w)->st.field, __ATOMIC_RELAXED) + (uint64_t)(n), \
-			 __ATOMIC_RELAXED)
-#define STAT_INC(w, field) STAT_ADD(w, field, 1)
-#define STAT_DEC(w, field) STAT_ADD(w, field, -1)
 
 struct worker;
 
@@ -59,44 +44,21 @@ struct listener {
 	struct worker *w;
 };
 
-/* An empty pipe (kernel buffer) used to splice one direction of a connection. */
-struct relay_pipe {
-	int rd, wr; /* -1/-1 when none */
-	int size;   /* capacity in bytes (F_GETPIPE_SZ) */
-};
-
-struct pipe_pool {
-	struct relay_pipe idle[PIPE_POOL_MAX];
-	int n;
-};
-
+/* A TCP connection waits for its upstream connect, then relays. */
 enum conn_state { CONN_CONNECTING, CONN_RELAY };
-enum { DIR_UP, DIR_DOWN }; /* client->upstream, upstream->client */
 
-/* One socket of a connection with its single ev_io (interest changed via ev_io_set). */
+/* The single ev_io of one socket (interest changed via ev_io_set). */
 struct conn_side {
-	ev_io io;
-	int fd;
+	ev_io io;   /* data: the struct conn */
 	int events; /* the interest currently armed in io (0 = stopped) */
-};
-
-/* One direction: src socket -> pipe -> dst socket. */
-struct conn_dir {
-	struct relay_pipe pipe;
-	size_t inpipe;  /* bytes sitting in the pipe */
-	uint64_t bytes; /* bytes delivered to dst */
-	bool src_eof;   /* src returned EOF */
-	bool shut;      /* shutdown(dst, SHUT_WR) done: this direction is finished */
-	bool spliced;   /* a read filled COPY_BUF: this direction splices from now on */
-	bool bulk;      /* spliced PIPE_GROW_AFTER bytes: takes a big pipe */
 };
 
 struct conn {
 	struct worker *w;
 	struct conn *prev, *next; /* the worker's list of live connections */
 	enum conn_state state;
-	struct conn_side cli, up;
-	struct conn_dir dir[2];
+	struct relay relay;       /* the two sockets and the two directions */
+	struct conn_side side[2]; /* [SIDE_CLI], [SIDE_UP]: the watchers of relay.fd[] */
 	ev_timer timer;       /* connect timeout, then idle timeout */
 	ev_tstamp last_io;    /* ev_now() of the last byte moved */
 	uint64_t flow;
@@ -178,7 +140,6 @@ uint64_t proxy_now_ns(void);
 
 /* listener.c */
 int listener_open(struct listener *l, int family, int proto, uint16_t port);
-void unmap_v4(struct sockaddr_storage *ss);
 void listener_close(struct worker *w, struct listener *l);
 void listener_accept_cb(struct ev_loop *loop, ev_io *io, int revents);
 
@@ -191,31 +152,10 @@ void worker_accept_pause(struct worker *w);
 void worker_accept_resume(struct worker *w);
 void worker_accept_backoff(struct worker *w);
 
-/* pipe_pool.c */
-int pipe_pool_get(struct worker *w, struct relay_pipe *out);
-void pipe_pool_put(struct worker *w, struct relay_pipe *pp, bool empty);
-void pipe_pool_drain(struct pipe_pool *pool);
-void pipe_grow(struct relay_pipe *pp);
-
 /* conn.c */
 void conn_new(struct worker *w, int cfd, const struct sockaddr_storage *client,
 	      const struct sockaddr_storage *dst);
-void conn_set_interest(struct conn *c, struct conn_side *s, int events);
-void conn_close(struct conn *c, enum proxy_close_reason r, bool rst_cli, bool rst_up);
-void conn_emit(struct conn *c, bool open, enum proxy_close_reason r);
 void conn_close_all(struct worker *w);
-void set_rst_on_close(int fd);
-
-/* upstream.c */
-int upstream_connect(struct conn *c);
-void upstream_io_cb(struct ev_loop *loop, ev_io *io, int revents);
-void conn_timer_cb(struct ev_loop *loop, ev_timer *t, int revents);
-
-/* tcp_relay.c */
-void relay_begin(struct conn *c);
-void relay_cli_cb(struct ev_loop *loop, ev_io *io, int revents);
-void relay_up_cb(struct ev_loop *loop, ev_io *io, int revents);
-void relay_idle_check(struct conn *c);
 
 /* udp.c */
 int udp_worker_init(struct worker *w);

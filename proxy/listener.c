@@ -8,11 +8,7 @@
 #include <unistd.h>
 
 #include "proxy/internal.h"
-
-static int setopt_int(int fd, int level, int opt, int val)
-{
-	return setsockopt(fd, level, opt, &val, sizeof(val));
-}
+#include "proxy/sock.h"
 
 /* A large receive buffer for a UDP listener: beyond rmem_max when we may. */
 static void set_rcvbuf(int fd, int size)
@@ -116,22 +112,6 @@ void listener_close(struct worker *w, struct listener *l)
 	if (l->fd >= 0)
 		close(l->fd);
 	l->fd = -1;
-}
-
-/* ::ffff:a.b.c.d -> a.b.c.d, in place (cannot happen on a v6only socket). */
-void unmap_v4(struct sockaddr_storage *ss)
-{
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
-	struct sockaddr_in sin;
-
-	if (ss->ss_family != AF_INET6 || !IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr))
-		return;
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_port = sin6->sin6_port;
-	memcpy(&sin.sin_addr, &sin6->sin6_addr.s6_addr[12], 4);
-	memset(ss, 0, sizeof(*ss));
-	memcpy(ss, &sin, sizeof(sin));
 }
 
 void listener_accept_cb(struct ev_loop *loop, ev_io *io, int revents)

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * Per-worker pool of empty pipes for splice(): a connection takes two before
- * its upstream connect and gives them back when it closes, so steady-state
+ * Per-worker pool of empty pipes for splice(): a direction takes one when it
+ * has bytes to move and gives it back as soon as it is empty, so steady-state
  * traffic does no pipe2()/close() per connection. Only pipes known to be
  * empty go back; the pool holds at most PIPE_POOL_MAX, the rest are closed.
  *
@@ -15,15 +15,16 @@
 #include <stdbool.h>
 #include <unistd.h>
 
-#include "proxy/internal.h"
+#include "proxy/pipe_pool.h"
+#include "proxy/stat_add.h"
 
-int pipe_pool_get(struct worker *w, struct relay_pipe *out)
+int pipe_pool_get(struct pipe_pool *pool, struct relay_pipe *out)
 {
 	int fds[2];
 
-	if (w->pool.n > 0) {
-		*out = w->pool.idle[--w->pool.n];
-		STAT_INC(w, pipes_reused);
+	if (pool->n > 0) {
+		*out = pool->idle[--pool->n];
+		STATS_INC(pool->st, pipes_reused);
 		return 0;
 	}
 	if (pipe2(fds, O_NONBLOCK | O_CLOEXEC) < 0) {
@@ -33,18 +34,18 @@ int pipe_pool_get(struct worker *w, struct relay_pipe *out)
 	out->rd = fds[0];
 	out->wr = fds[1];
 	out->size = PIPE_SMALL;
-	STAT_INC(w, pipes_created);
+	STATS_INC(pool->st, pipes_created);
 	return 0;
 }
 
-void pipe_pool_put(struct worker *w, struct relay_pipe *pp, bool empty)
+void pipe_pool_put(struct pipe_pool *pool, struct relay_pipe *pp, bool empty)
 {
 	if (pp->rd < 0)
 		return;
-	if (empty && w->pool.n < PIPE_POOL_MAX &&
+	if (empty && pool->n < PIPE_POOL_MAX &&
 	    (pp->size <= PIPE_SMALL || fcntl(pp->wr, F_SETPIPE_SZ, PIPE_SMALL) >= 0)) {
 		pp->size = PIPE_SMALL;
-		w->pool.idle[w->pool.n++] = *pp;
+		pool->idle[pool->n++] = *pp;
 	} else {
 		close(pp->rd);
 		close(pp->wr);

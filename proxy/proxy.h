@@ -8,14 +8,20 @@
 #include <sys/socket.h>
 
 #include "proxy/stats.h"
-#include "steer/config.h"
 
 struct proxy;
 struct proxy_conn_event;
 
+/* The source address of upstream connections (UDP sessions too). */
+enum proxy_upstream_source {
+	PROXY_SRC_CLIENT,    /* the client's ip:port (IP_TRANSPARENT) */
+	PROXY_SRC_CLIENT_IP, /* the client's ip, a port chosen per 4-tuple */
+	PROXY_SRC_GATEWAY,   /* no bind: the routing table picks the source */
+};
+
 struct proxy_settings {
 	uint16_t port; /* transparent listeners on [::]:port (v6only) and 0.0.0.0:port */
-	enum upstream_source upstream_source;
+	enum proxy_upstream_source upstream_source;
 	int workers;               /* >= 1 */
 	int connect_timeout_ms;    /* upstream connect; <= 0: the kernel's SYN retries only */
 	int idle_timeout_ms;       /* no bytes either way; <= 0: none */

@@ -48,18 +48,7 @@
 #include <unistd.h>
 
 #include "proxy/internal.h"
-
-static socklen_t sa_len(const struct sockaddr_storage *ss)
-{
-	return ss->ss_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
-}
-
-static uint16_t sa_port(const struct sockaddr_storage *ss)
-{
-	if (ss->ss_family == AF_INET)
-		return ntohs(((const struct sockaddr_in *)ss)->sin_port);
-	return ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
-}
+#include "proxy/sock.h"
 
 static bool sa_equal(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
 {
@@ -116,18 +105,6 @@ static struct udp_sess *sess_find(struct worker *w, uint32_t h, const struct soc
 		if (u->hash == h && sa_equal(&u->client, client) && sa_equal(&u->dst, dst))
 			return u;
 	return NULL;
-}
-
-static int setopt_int(int fd, int level, int opt, int val)
-{
-	return setsockopt(fd, level, opt, &val, sizeof(val));
-}
-
-static int set_transparent(int fd, int family)
-{
-	if (family == AF_INET)
-		return setopt_int(fd, SOL_IP, IP_TRANSPARENT, 1);
-	return setopt_int(fd, SOL_IPV6, IPV6_TRANSPARENT, 1);
 }
 
 /* An errno that says the destination cannot be reached: the session ends. */
@@ -456,7 +433,6 @@ static void sess_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 static int open_up(const struct worker *w, const struct sockaddr_storage *client,
 		   const struct sockaddr_storage *dst, bool *connect_failed)
 {
-	struct sockaddr_storage src = *client;
 	int family = dst->ss_family, fd, err;
 
 	*connect_failed = false;
@@ -466,24 +442,8 @@ static int open_up(const struct worker *w, const struct sockaddr_storage *client
 	if (family == AF_INET ? setopt_int(fd, SOL_IP, IP_RECVERR, 1) < 0
 			      : setopt_int(fd, SOL_IPV6, IPV6_RECVERR, 1) < 0)
 		goto fail;
-	switch (w->p->s.upstream_source) {
-	case UPSTREAM_GATEWAY:
-		break;
-	case UPSTREAM_CLIENT_IP:
-		if (family == AF_INET)
-			((struct sockaddr_in *)&src)->sin_port = 0;
-		else
-			((struct sockaddr_in6 *)&src)->sin6_port = 0;
-		/* fall through */
-	case UPSTREAM_CLIENT:
-		if (set_transparent(fd, family) < 0 || setopt_int(fd, SOL_SOCKET, SO_REUSEADDR, 1) < 0 ||
-		    bind(fd, (struct sockaddr *)&src, sa_len(&src)) < 0)
-			goto fail;
-		break;
-	default:
-		errno = EINVAL;
+	if (upstream_bind(fd, SOCK_DGRAM, w->p->s.upstream_source, client) < 0)
 		goto fail;
-	}
 	if (connect(fd, (const struct sockaddr *)dst, sa_len(dst)) < 0) {
 		*connect_failed = true;
 		goto fail;
@@ -532,8 +492,7 @@ static struct udp_sess *sess_new(struct worker *w, uint32_t h, const struct sock
 		STAT_INC(w, loop_rejected);
 		return NULL;
 	}
-	if ((s->upstream_source != UPSTREAM_GATEWAY && client->ss_family != dst->ss_family) ||
-	    !(u = calloc(1, sizeof(*u)))) {
+	if (!upstream_source_fits(s->upstream_source, client, dst) || !(u = calloc(1, sizeof(*u)))) {
 		STAT_INC(w, udp_session_errors);
 		return NULL;
 	}

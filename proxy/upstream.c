@@ -2,194 +2,90 @@
 /*
  * The upstream side: a socket of the destination's family, bound according
  * to upstream-source, non-blocking connect() to the original destination,
- * completion through EV_WRITE + SO_ERROR, and the connect timeout.
+ * completion through writability + SO_ERROR.
  */
+#include "proxy/upstream.h"
+
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "proxy/internal.h"
+#include "proxy/sock.h"
+#include "proxy/stat_add.h"
 
-#ifndef IP_BIND_ADDRESS_NO_PORT
-#define IP_BIND_ADDRESS_NO_PORT 24
-#endif
-
-static socklen_t sa_len(const struct sockaddr_storage *ss)
+enum proxy_close_reason upstream_failure(struct proxy_stats *st, int err)
 {
-	return ss->ss_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
-}
-
-static int set_transparent(int fd, int family)
-{
-	int one = 1;
-
-	if (family == AF_INET)
-		return setsockopt(fd, SOL_IP, IP_TRANSPARENT, &one, sizeof(one));
-	return setsockopt(fd, SOL_IPV6, IPV6_TRANSPARENT, &one, sizeof(one));
-}
-
-/*
- * Socket options and bind() for upstream-source. Returns 0 or -1 (errno set).
- * client:    IP_TRANSPARENT + SO_REUSEADDR, bind(client ip:port)
- * client-ip: IP_TRANSPARENT + IP_BIND_ADDRESS_NO_PORT, bind(client ip:0);
- *            the port is chosen at connect() time against the full 4-tuple
- * gateway:   no bind; the routing table picks the source
- */
-static int upstream_bind(int fd, enum upstream_source src, const struct sockaddr_storage *client)
-{
-	struct sockaddr_storage ss = *client;
-	int one = 1;
-
-	switch (src) {
-	case UPSTREAM_GATEWAY:
-		return 0;
-	case UPSTREAM_CLIENT:
-		if (set_transparent(fd, ss.ss_family) < 0 ||
-		    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0)
-			return -1;
-		break;
-	case UPSTREAM_CLIENT_IP:
-		if (set_transparent(fd, ss.ss_family) < 0 ||
-		    setsockopt(fd, SOL_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one)) < 0)
-			return -1;
-		if (ss.ss_family == AF_INET)
-			((struct sockaddr_in *)&ss)->sin_port = 0;
-		else
-			((struct sockaddr_in6 *)&ss)->sin6_port = 0;
-		break;
-	default:
-		errno = EINVAL;
-		return -1;
-	}
-	return bind(fd, (struct sockaddr *)&ss, sa_len(&ss));
-}
-
-static void upstream_failed(struct conn *c, int err)
-{
-	struct worker *w = c->w;
-	enum proxy_close_reason r = CLOSE_UPSTREAM_REFUSED;
-
 	switch (err) {
 	case ECONNREFUSED:
-		STAT_INC(w, connect_refused);
-		break;
+		STATS_INC(st, connect_refused);
+		return CLOSE_UPSTREAM_REFUSED;
 	case ECONNRESET:
 		/* handshake done, then reset before we saw it complete */
-		STAT_INC(w, connect_other);
-		r = CLOSE_UPSTREAM_RESET;
-		break;
+		STATS_INC(st, connect_other);
+		return CLOSE_UPSTREAM_RESET;
 	case EHOSTUNREACH:
 	case ENETUNREACH:
 	case EHOSTDOWN:
 	case ENETDOWN:
 	case ENONET:
-		STAT_INC(w, connect_unreachable);
-		break;
+		STATS_INC(st, connect_unreachable);
+		return CLOSE_UPSTREAM_REFUSED;
 	case ETIMEDOUT:
-		STAT_INC(w, connect_timeout);
-		r = CLOSE_CONNECT_TIMEOUT;
-		break;
+		STATS_INC(st, connect_timeout);
+		return CLOSE_CONNECT_TIMEOUT;
 	default: /* EADDRNOTAVAIL (4-tuple in use), EPERM (filtered), ... */
-		STAT_INC(w, connect_other);
-		break;
+		STATS_INC(st, connect_other);
+		return CLOSE_UPSTREAM_REFUSED;
 	}
-	/* The client sees what a refused connection looks like: an RST, now. */
-	conn_close(c, r, true, false);
 }
 
-static void upstream_connected(struct conn *c)
+void upstream_local_addr(int fd, enum proxy_upstream_source src,
+			 const struct sockaddr_storage *client, struct sockaddr_storage *out)
 {
-	socklen_t len = sizeof(c->upstream_src);
+	socklen_t len = sizeof(*out);
 
 	/* upstream-source client: bound to exactly the client's address and port. */
-	if (c->w->p->s.upstream_source == UPSTREAM_CLIENT)
-		c->upstream_src = c->client;
-	else if (getsockname(c->up.fd, (struct sockaddr *)&c->upstream_src, &len) < 0)
-		memset(&c->upstream_src, 0, sizeof(c->upstream_src));
-	STAT_INC(c->w, upstream_connected);
-	conn_emit(c, true, CLOSE_EOF);
-	relay_begin(c);
+	if (src == PROXY_SRC_CLIENT)
+		*out = *client;
+	else if (getsockname(fd, (struct sockaddr *)out, &len) < 0)
+		memset(out, 0, sizeof(*out));
 }
 
-int upstream_connect(struct conn *c)
+enum upstream_status upstream_connect(enum proxy_upstream_source src,
+				      const struct sockaddr_storage *client,
+				      const struct sockaddr_storage *dst, int *fd, int *err)
 {
-	struct worker *w = c->w;
-	const struct proxy_settings *s = &w->p->s;
-	int family = c->dst.ss_family;
-	int fd, one = 1;
-
-	if (s->upstream_source != UPSTREAM_GATEWAY && c->client.ss_family != family) {
-		STAT_INC(w, upstream_errors);
-		conn_close(c, CLOSE_ERROR, true, false);
-		return -1;
+	*fd = -1;
+	if (!upstream_source_fits(src, client, dst)) {
+		*err = EAFNOSUPPORT;
+		return UP_LOCAL;
 	}
-	fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
-	if (fd < 0) {
-		STAT_INC(w, upstream_errors);
-		if (errno == EMFILE || errno == ENFILE) {
-			STAT_INC(w, emfile);
-			worker_accept_backoff(w);
-		}
-		conn_close(c, CLOSE_ERROR, true, false);
-		return -1;
+	*fd = socket(dst->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+	if (*fd < 0) {
+		*err = errno;
+		return UP_LOCAL;
 	}
-	c->up.fd = fd;
-	ev_io_set(&c->up.io, fd, 0);
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (upstream_bind(fd, s->upstream_source, &c->client) < 0) {
-		STAT_INC(w, upstream_errors);
-		conn_close(c, CLOSE_ERROR, true, false);
-		return -1;
+	setopt_int(*fd, IPPROTO_TCP, TCP_NODELAY, 1);
+	if (upstream_bind(*fd, SOCK_STREAM, src, client) < 0) {
+		*err = errno;
+		return UP_LOCAL;
 	}
-	if (connect(fd, (struct sockaddr *)&c->dst, sa_len(&c->dst)) == 0) {
-		upstream_connected(c);
-		return 0;
-	}
-	if (errno != EINPROGRESS) {
-		upstream_failed(c, errno);
-		return -1;
-	}
-	conn_set_interest(c, &c->up, EV_WRITE);
-	if (s->connect_timeout_ms > 0) {
-		c->timer.repeat = s->connect_timeout_ms / 1000.;
-		ev_timer_again(w->loop, &c->timer);
-	}
-	return 0;
+	if (connect(*fd, (const struct sockaddr *)dst, sa_len(dst)) == 0)
+		return UP_CONNECTED;
+	*err = errno;
+	return *err == EINPROGRESS ? UP_PENDING : UP_FAILED;
 }
 
-/* The upstream socket while connecting: writable means the handshake ended. */
-void upstream_io_cb(struct ev_loop *loop, ev_io *io, int revents)
+enum upstream_status upstream_finish(int fd, int *err)
 {
-	struct conn *c = container_of(io, struct conn, up.io);
 	socklen_t len = sizeof(int);
-	int err = 0;
 
-	(void)loop;
-	(void)revents;
-	if (getsockopt(c->up.fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
-		err = errno;
-	if (err == EINPROGRESS || err == EALREADY)
-		return;
-	ev_timer_stop(c->w->loop, &c->timer);
-	if (err) {
-		upstream_failed(c, err);
-		return;
-	}
-	upstream_connected(c);
-}
-
-void conn_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
-{
-	struct conn *c = container_of(t, struct conn, timer);
-
-	(void)loop;
-	(void)revents;
-	if (c->state == CONN_CONNECTING) {
-		STAT_INC(c->w, connect_timeout);
-		conn_close(c, CLOSE_CONNECT_TIMEOUT, true, false);
-		return;
-	}
-	relay_idle_check(c);
+	*err = 0;
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, err, &len) < 0)
+		*err = errno;
+	if (*err == EINPROGRESS || *err == EALREADY)
+		return UP_PENDING;
+	return *err ? UP_FAILED : UP_CONNECTED;
 }

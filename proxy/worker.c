@@ -84,6 +84,7 @@ int worker_init(struct worker *w, struct proxy *p, int id)
 
 	w->p = p;
 	w->id = id;
+	w->pool.st = &w->st;
 	w->lst[0].fd = w->lst[1].fd = -1;
 	w->ulst[0].fd = w->ulst[1].fd = -1;
 	if (s->max_conns > 0) {

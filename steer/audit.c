@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "steer/addr.h"
+#include "steer/config.h"
 #include "steer/flow_join.h"
 
 #define AUDIT_QUEUE 16384

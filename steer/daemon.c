@@ -307,12 +307,25 @@ static int conn_bound(void)
 	return (int)((rl.rlim_cur - 128) / FDS_PER_CONN);
 }
 
+static enum proxy_upstream_source proxy_source(enum upstream_source u)
+{
+	switch (u) {
+	case UPSTREAM_CLIENT_IP:
+		return PROXY_SRC_CLIENT_IP;
+	case UPSTREAM_GATEWAY:
+		return PROXY_SRC_GATEWAY;
+	case UPSTREAM_CLIENT:
+	default:
+		return PROXY_SRC_CLIENT;
+	}
+}
+
 static int start_proxy(struct daemon *d, struct backend_listeners *l)
 {
 	const struct steer_config *cfg = d->cfg;
 	struct proxy_settings ps = {
 		.port = cfg->proxy_port,
-		.upstream_source = cfg->upstream_source,
+		.upstream_source = proxy_source(cfg->upstream_source),
 		.workers = cfg->workers > 0 ? cfg->workers : (int)sysconf(_SC_NPROCESSORS_ONLN),
 		.connect_timeout_ms = CONNECT_TIMEOUT_MS,
 		.idle_timeout_ms = IDLE_TIMEOUT_MS,
