@@ -7,7 +7,7 @@
 #include <stdint.h>
 
 #include "bpf/steer_abi.h"
-#include "steer/rules.h"
+#include "bpf/rules_compile.h"
 
 struct steer_bpf;
 

@@ -433,8 +433,8 @@ static struct backend *nft_install(const struct backend_env *env)
 	const struct steer_config *cfg = env->cfg;
 	struct nft_backend *b;
 
-	if (cfg->nrules > STEER_MAX_RULES) {
-		fprintf(stderr, "steer: nft: too many rules (at most %d)\n", STEER_MAX_RULES);
+	if (cfg->nrules > CONFIG_MAX_RULES) {
+		fprintf(stderr, "steer: nft: too many rules (at most %d)\n", CONFIG_MAX_RULES);
 		return NULL;
 	}
 	b = calloc(1, sizeof(*b));
@@ -456,8 +456,8 @@ static int nft_replace_rules(struct backend *base, const struct steer_config *cf
 	bool have_before;
 	int ret;
 
-	if (cfg->nrules > STEER_MAX_RULES) {
-		fprintf(stderr, "steer: nft: too many rules (at most %d)\n", STEER_MAX_RULES);
+	if (cfg->nrules > CONFIG_MAX_RULES) {
+		fprintf(stderr, "steer: nft: too many rules (at most %d)\n", CONFIG_MAX_RULES);
 		return -EINVAL;
 	}
 	ret = dump(build_getset, set_name_cb, &names);

@@ -13,6 +13,8 @@
 #include "steer/addr.h"
 
 #define STEER_MAX_IFACES 32
+/* Rules a config may hold: the width of the classifier's rule bitmaps (bpf/ asserts they agree). */
+#define CONFIG_MAX_RULES 128
 #define STEER_PATH_MAX 256
 
 enum backend_kind { BACKEND_EBPF, BACKEND_NFT, BACKEND_AUTO, BACKEND_SPLIT };

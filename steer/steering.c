@@ -7,7 +7,7 @@
 
 #include "bpf/loader.h"
 #include "steer/route.h"
-#include "steer/rules.h"
+#include "bpf/rules_compile.h"
 
 #define MAX_BACKENDS 4
 
