@@ -46,6 +46,12 @@ int steer_bpf_local_addr(struct steer_bpf *b, int family, const uint8_t *addr, b
  */
 int steer_bpf_attach(struct steer_bpf *b, const char *ifname, bool ret);
 
+/* Detach what steer_bpf_attach attached to an interface (both programs); 0 if nothing was. */
+int steer_bpf_detach(struct steer_bpf *b, const char *ifname);
+
+/* Whether the programs are attached as TCX links (false: clsact filters, or nothing attached). */
+bool steer_bpf_attached_tcx(struct steer_bpf *b);
+
 /* Sum the per-CPU counters into out[STEER_C_MAX]. */
 int steer_bpf_counters(struct steer_bpf *b, uint64_t out[STEER_C_MAX]);
 int steer_bpf_counter(struct steer_bpf *b, uint32_t idx, uint64_t *out);

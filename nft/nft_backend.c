@@ -536,6 +536,8 @@ static int nft_cleanup_stale(void)
 
 const struct backend_ops nft_backend_ops = {
 	.name = "nft",
+	.kind = BACKEND_NFT,
+	.takes_remainder = true,
 	.install = nft_install,
 	.set_share = NULL, /* takes whatever the classifier leaves to it (unmarked packets) */
 	.replace_rules = nft_replace_rules,

@@ -4,8 +4,6 @@
 #include <stddef.h>
 #include <string.h>
 
-#include "bpf/steer_abi.h"
-
 struct stat_desc {
 	const char *name, *help, *type;
 	const char *label; /* "key=\"value\"" or NULL */
