@@ -35,7 +35,7 @@
 #include <bpf/bpf.h>
 
 #include "bpf/loader.h"
-#include "steer/rules.h"
+#include "bpf/rules_compile.h"
 
 #define PROXY_PORT 15001
 

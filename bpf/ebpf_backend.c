@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0-only */
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * The eBPF backend. Its mechanism is the classifier, which is attached in
  * every mode: installing this backend switches the classifier from probing
@@ -8,23 +8,23 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "steer/backend.h"
 #include "bpf/loader.h"
+#include "steer/backend.h"
 
 struct ebpf_backend {
 	struct backend base; /* first: the daemon's handle */
-	struct steer_bpf *bpf;
+	struct classifier *classifier;
 };
 
 static int ebpf_set_share(struct backend *base, int percent)
 {
-	struct steer_bpf *bpf = ((struct ebpf_backend *)base)->bpf;
+	struct classifier *c = ((struct ebpf_backend *)base)->classifier;
 
 	if (percent >= 100)
-		return steer_bpf_set_mode(bpf, STEER_MODE_EBPF, 100);
+		return c->ops->set_mode(c, CLASSIFIER_EBPF, 100);
 	if (percent <= 0)
-		return steer_bpf_set_mode(bpf, STEER_MODE_PROBE, 0);
-	return steer_bpf_set_mode(bpf, STEER_MODE_SPLIT, percent);
+		return c->ops->set_mode(c, CLASSIFIER_PROBE, 0);
+	return c->ops->set_mode(c, CLASSIFIER_SPLIT, percent);
 }
 
 static struct backend *ebpf_install(const struct backend_env *env)
@@ -39,7 +39,7 @@ static struct backend *ebpf_install(const struct backend_env *env)
 	if (!b)
 		return NULL;
 	b->base.ops = &ebpf_backend_ops;
-	b->bpf = env->classifier;
+	b->classifier = env->classifier;
 	if (ebpf_set_share(&b->base, 100) < 0) {
 		free(b);
 		return NULL;
@@ -50,19 +50,10 @@ static struct backend *ebpf_install(const struct backend_env *env)
 static size_t ebpf_counters(const struct backend_env *env, struct backend *base, struct backend_counter *out,
 			    size_t max)
 {
-	static const char *const names[] = STEER_COUNTER_NAMES;
-	uint64_t vals[STEER_C_MAX];
-	size_t n = 0;
-
-	_Static_assert(sizeof(names) / sizeof(names[0]) == STEER_C_MAX, "a counter has no name");
 	(void)base; /* the classifier counts in probe mode too */
-	if (!env->classifier || steer_bpf_counters(env->classifier, vals) < 0)
+	if (!env->classifier)
 		return 0;
-	for (; n < STEER_C_MAX && n < max; n++) {
-		out[n].name = names[n];
-		out[n].value = vals[n];
-	}
-	return n;
+	return env->classifier->ops->counters(env->classifier, out, max);
 }
 
 static int ebpf_remove(struct backend *base)
@@ -78,6 +69,7 @@ static int ebpf_remove(struct backend *base)
 
 const struct backend_ops ebpf_backend_ops = {
 	.name = "ebpf",
+	.kind = BACKEND_EBPF,
 	.install = ebpf_install,
 	.set_share = ebpf_set_share,
 	.counters = ebpf_counters,

@@ -651,6 +651,46 @@ static void detach_one(struct attachment *a)
 		fprintf(stderr, "steer: removing tc filter from %s: %s\n", a->ifname, strerror(-err));
 }
 
+/* The clsact qdisc a created, if it did; call once no filter of ours is left on it. */
+static void remove_qdisc(const struct attachment *a)
+{
+	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = a->ifindex, .attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS);
+	int err;
+
+	if (a->tcx || !a->created_qdisc)
+		return;
+	libbpf_quiet++;
+	err = bpf_tc_hook_destroy(&hook);
+	libbpf_quiet--;
+	if (err && err != -ENOENT && err != -ENODEV && err != -EINVAL)
+		fprintf(stderr, "steer: removing clsact qdisc from %s: %s\n", a->ifname, strerror(-err));
+}
+
+int steer_bpf_detach(struct steer_bpf *b, const char *ifname)
+{
+	size_t i, kept = 0;
+
+	for (i = b->natt; i-- > 0;)
+		if (!strcmp(b->att[i].ifname, ifname))
+			detach_one(&b->att[i]);
+	for (i = 0; i < b->natt; i++) {
+		if (strcmp(b->att[i].ifname, ifname))
+			b->att[kept++] = b->att[i];
+		else
+			remove_qdisc(&b->att[i]);
+	}
+	b->natt = kept;
+	return 0;
+}
+
+bool steer_bpf_attached_tcx(struct steer_bpf *b)
+{
+	for (size_t i = 0; i < b->natt; i++)
+		if (b->att[i].tcx)
+			return true;
+	return false;
+}
+
 void steer_bpf_destroy(struct steer_bpf *b)
 {
 	size_t i;
@@ -663,20 +703,8 @@ void steer_bpf_destroy(struct steer_bpf *b)
 	for (i = b->natt; i-- > 0;)
 		detach_one(&b->att[i]);
 	/* Remove the clsact qdiscs we created, after all our filters are gone. */
-	for (i = 0; i < b->natt; i++) {
-		if (!b->att[i].tcx && b->att[i].created_qdisc) {
-			DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = b->att[i].ifindex,
-					    .attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS);
-			int err;
-
-			libbpf_quiet++;
-			err = bpf_tc_hook_destroy(&hook);
-			libbpf_quiet--;
-			if (err && err != -ENOENT && err != -ENODEV && err != -EINVAL)
-				fprintf(stderr, "steer: removing clsact qdisc from %s: %s\n",
-					b->att[i].ifname, strerror(-err));
-		}
-	}
+	for (i = 0; i < b->natt; i++)
+		remove_qdisc(&b->att[i]);
 	free(b->att);
 	ring_buffer__free(b->rb);
 	for (g = 0; g < STEER_GENERATIONS; g++) {

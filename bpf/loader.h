@@ -7,7 +7,7 @@
 #include <stdint.h>
 
 #include "bpf/steer_abi.h"
-#include "steer/rules.h"
+#include "bpf/rules_compile.h"
 
 struct steer_bpf;
 
@@ -45,6 +45,12 @@ int steer_bpf_local_addr(struct steer_bpf *b, int family, const uint8_t *addr, b
  * TCX, otherwise a clsact filter. Returns 0 or -errno (message printed).
  */
 int steer_bpf_attach(struct steer_bpf *b, const char *ifname, bool ret);
+
+/* Detach what steer_bpf_attach attached to an interface (both programs); 0 if nothing was. */
+int steer_bpf_detach(struct steer_bpf *b, const char *ifname);
+
+/* Whether the programs are attached as TCX links (false: clsact filters, or nothing attached). */
+bool steer_bpf_attached_tcx(struct steer_bpf *b);
 
 /* Sum the per-CPU counters into out[STEER_C_MAX]. */
 int steer_bpf_counters(struct steer_bpf *b, uint64_t out[STEER_C_MAX]);

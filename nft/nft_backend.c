@@ -294,8 +294,8 @@ static struct backend *nft_install(const struct backend_env *env)
 	const struct steer_config *cfg = env->cfg;
 	struct nft_backend *b;
 
-	if (cfg->nrules > STEER_MAX_RULES) {
-		fprintf(stderr, "steer: nft: too many rules (at most %d)\n", STEER_MAX_RULES);
+	if (cfg->nrules > CONFIG_MAX_RULES) {
+		fprintf(stderr, "steer: nft: too many rules (at most %d)\n", CONFIG_MAX_RULES);
 		return NULL;
 	}
 	b = calloc(1, sizeof(*b));
@@ -318,8 +318,8 @@ static int nft_replace_rules(struct backend *base, const struct steer_config *cf
 	bool have_before;
 	int ret;
 
-	if (cfg->nrules > STEER_MAX_RULES) {
-		fprintf(stderr, "steer: nft: too many rules (at most %d)\n", STEER_MAX_RULES);
+	if (cfg->nrules > CONFIG_MAX_RULES) {
+		fprintf(stderr, "steer: nft: too many rules (at most %d)\n", CONFIG_MAX_RULES);
 		return -EINVAL;
 	}
 	ret = nft_open(&s);
@@ -408,6 +408,8 @@ out:
 
 const struct backend_ops nft_backend_ops = {
 	.name = "nft",
+	.kind = BACKEND_NFT,
+	.takes_remainder = true,
 	.install = nft_install,
 	.set_share = NULL, /* takes whatever the classifier leaves to it (unmarked packets) */
 	.replace_rules = nft_replace_rules,

@@ -227,20 +227,6 @@ static void write_batch(struct audit *a, const struct audit_record *recs, size_t
 	}
 }
 
-static const char *backend_name(uint8_t id)
-{
-	return id == STEER_BACKEND_NFT ? "nft" : "ebpf";
-}
-
-static const char *drop_reason(uint8_t counter)
-{
-	static const char *const names[] = STEER_COUNTER_NAMES;
-
-	if (counter == STEER_C_NO_LISTENER_DROP)
-		return "proxy_down";
-	return counter < STEER_C_MAX ? names[counter] : "unknown";
-}
-
 static void kbatch_flush(struct audit *a)
 {
 	write_batch(a, a->kbatch, a->nkbatch);
@@ -263,25 +249,27 @@ static void kernel_ts(uint64_t ts_ns, struct timespec *out)
 	out->tv_nsec = wall % 1000000000LL;
 }
 
-void audit_kernel_event(struct audit *a, const struct steer_event *ev)
+/* A kernel record, from the event source (writer thread only). */
+static void on_kernel_record(void *ctx, const struct flow_record *k)
 {
+	struct audit *a = ctx;
 	struct audit_record r = { .steer_us = -1 };
 
-	if (ev->kind == STEER_EV_FLOW && !a->src.kernel_only) {
-		join_add(a->join, ev);
+	if (k->kind == FLOW_RECORD_FLOW && !a->src.kernel_only) {
+		join_add(a->join, k);
 		return;
 	}
-	kernel_ts(ev->ts_ns, &r.ts);
-	event_addrs(ev, &r.ev.client, &r.ev.dst);
-	r.ev.proto = ev->proto;
-	snprintf(r.backend, sizeof(r.backend), "%s", backend_name(ev->backend));
-	if (ev->kind == STEER_EV_FLOW) {
+	kernel_ts(k->ts_ns, &r.ts);
+	flow_tuple_to_sockaddrs(&k->tuple, &r.ev.client, &r.ev.dst);
+	r.ev.proto = k->tuple.proto;
+	snprintf(r.backend, sizeof(r.backend), "%s", k->backend);
+	if (k->kind == FLOW_RECORD_FLOW) {
 		r.kind = AUDIT_CONN;
 		r.ev.open = true;
 		r.ev.flow = ++a->kernel_flows;
 	} else {
 		r.kind = AUDIT_DROP;
-		snprintf(r.reason, sizeof(r.reason), "%s", drop_reason(ev->reason));
+		snprintf(r.reason, sizeof(r.reason), "%s", k->reason);
 	}
 	kbatch_add(a, &r);
 }
@@ -295,14 +283,14 @@ static void poll_kernel(struct audit *a, bool check_lost)
 {
 	uint64_t total;
 
-	if (!a->src.poll)
+	if (!a->src.events)
 		return;
-	a->src.poll(a->src.ctx);
+	a->src.events->consume(a->src.events, on_kernel_record, a);
 	if (!check_lost) {
 		kbatch_flush(a);
 		return;
 	}
-	total = a->src.kernel_lost ? a->src.kernel_lost(a->src.ctx) : 0;
+	total = a->src.events->lost(a->src.events);
 	if (total > a->kernel_lost_seen) {
 		struct audit_record r = { .kind = AUDIT_LOST, .count = total - a->kernel_lost_seen };
 
@@ -314,15 +302,16 @@ static void poll_kernel(struct audit *a, bool check_lost)
 	kbatch_flush(a);
 }
 
-static bool take_kernel(struct audit *a, const struct proxy_conn_event *ev, struct steer_event *k)
+static bool take_kernel(struct audit *a, const struct proxy_conn_event *ev, struct flow_record *k)
 {
-	const struct sockaddr *c = (const void *)&ev->client, *d = (const void *)&ev->dst;
+	struct flow_tuple t;
+	bool ok = flow_tuple_from_sockaddrs(&t, ev->proto, (const void *)&ev->client, (const void *)&ev->dst);
 
-	if (join_take(a->join, ev->proto, c, d, ev->accept_ns, k))
+	if (ok && join_take(a->join, &t, ev->accept_ns, k))
 		return true;
 	/* The classifier wrote its record before the packet reached the proxy: it is in the ring. */
 	poll_kernel(a, false);
-	return join_take(a->join, ev->proto, c, d, ev->accept_ns, k);
+	return ok && join_take(a->join, &t, ev->accept_ns, k);
 }
 
 /* Which backend steered this flow, and steer_us for an open record. */
@@ -330,7 +319,7 @@ static void resolve(struct audit *a, struct audit_record *r)
 {
 	struct proxy_conn_event *ev = &r->ev;
 	struct flow_backend *fb = &a->flow_backend[ev->flow % FLOW_BACKENDS];
-	struct steer_event k;
+	struct flow_record k;
 
 	r->steer_us = -1;
 	if (!ev->open && fb->flow == ev->flow && ev->flow) {
@@ -339,7 +328,7 @@ static void resolve(struct audit *a, struct audit_record *r)
 		return;
 	}
 	if (take_kernel(a, ev, &k)) {
-		snprintf(r->backend, sizeof(r->backend), "%s", backend_name(k.backend));
+		snprintf(r->backend, sizeof(r->backend), "%s", k.backend);
 		if (ev->open)
 			r->steer_us = ev->accept_ns > k.ts_ns ? (int64_t)(ev->accept_ns - k.ts_ns) / 1000 : 0;
 		atomic_fetch_add_explicit(&a->joined, 1, memory_order_relaxed);
@@ -504,7 +493,7 @@ void audit_set_source(struct audit *a, const struct audit_source *src)
 	if (!a)
 		return;
 	pthread_mutex_lock(&a->src_lock);
-	if (a->src.poll)
+	if (a->src.events)
 		poll_kernel(a, true); /* what the old source still holds */
 	/* Records queued so far belong to the old source: resolved with it. */
 	drain_queue(a);

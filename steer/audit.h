@@ -12,8 +12,8 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "bpf/steer_abi.h"
 #include "proxy/proxy.h"
+#include "steer/flow_events.h"
 
 struct audit;
 
@@ -47,10 +47,8 @@ struct audit_stats {
  * kernel first saw it. All callbacks run on the writer thread.
  */
 struct audit_source {
-	/* Deliver pending kernel events through audit_kernel_event(). */
-	void (*poll)(void *ctx);
-	/* Kernel events that could not be recorded so far (a running total). */
-	uint64_t (*kernel_lost)(void *ctx);
+	/* The kernel's flow records (the classifier's), or NULL: none. */
+	struct flow_events *events;
 	/* The backend to name when no kernel record says ("ebpf", "nft"). */
 	const char *(*fallback)(void *ctx);
 	/* No builtin proxy: kernel flow records are written as open records themselves. */
@@ -67,8 +65,6 @@ struct audit *audit_open(const char *sink);
 void audit_set_source(struct audit *a, const struct audit_source *src);
 /* A proxy connection event (open or close). */
 void audit_conn(struct audit *a, const struct proxy_conn_event *ev);
-/* A kernel record, from audit_source.poll (writer thread only). */
-void audit_kernel_event(struct audit *a, const struct steer_event *ev);
 void audit_backend_change(struct audit *a, const char *from, const char *to);
 /* Reopen the file (SIGHUP, logrotate); the writer does it before its next write. */
 void audit_reopen(struct audit *a);

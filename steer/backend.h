@@ -11,14 +11,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "bpf/steer_abi.h"
+#include "steer/classifier.h"
 #include "steer/config.h"
 
-struct steer_bpf;
-
-/* The proxy's listener fds by enum steer_listen_slot (-1 where absent). */
+/* The proxy's listener fds by enum listen_slot (-1 where absent). */
 struct backend_listeners {
-	int fd[STEER_LISTEN_MAX];
+	int fd[LISTEN_SLOTS];
 };
 
 /*
@@ -30,7 +28,7 @@ struct backend_listeners {
 struct backend_env {
 	const struct steer_config *cfg;
 	struct backend_listeners listeners;
-	struct steer_bpf *classifier;
+	struct classifier *classifier;
 };
 
 struct backend_counter {
@@ -42,6 +40,12 @@ struct backend;
 
 struct backend_ops {
 	const char *name;
+	enum backend_kind kind; /* the `backend` setting that selects it alone */
+	/*
+	 * In split mode, this backend takes what the others' shares leave
+	 * (100 - PERCENT); the other takes PERCENT through set_share.
+	 */
+	bool takes_remainder;
 	/* Start steering; on failure nothing stays installed (message printed). */
 	struct backend *(*install)(const struct backend_env *env);
 	/*

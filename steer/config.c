@@ -15,7 +15,6 @@
 #include <string.h>
 #include <sys/un.h>
 
-#include "bpf/steer_abi.h"
 #include "steer/config_syntax.h"
 
 /* ---- scalar directives ---- */
@@ -616,12 +615,12 @@ static void validate_rules(const struct steer_config *cfg, FILE *errs, int *nerr
 		cfg_report(&d, 1, "no 'steer' rule: nothing would be steered");
 		*nerr += d.nerr;
 	}
-	if (cfg->nrules > STEER_MAX_RULES) {
-		const struct rule *r = &cfg->rules[STEER_MAX_RULES];
+	if (cfg->nrules > CONFIG_MAX_RULES) {
+		const struct rule *r = &cfg->rules[CONFIG_MAX_RULES];
 		struct config_pos pos = { r->line > 0 ? r->line : -1, 1 };
 		struct diag d = diag_at(cfg, errs, pos, r->bypass ? "bypass" : "steer");
 
-		cfg_report(&d, 1, "too many rules: %zu (at most %d)", cfg->nrules, STEER_MAX_RULES);
+		cfg_report(&d, 1, "too many rules: %zu (at most %d)", cfg->nrules, CONFIG_MAX_RULES);
 		*nerr += d.nerr;
 	}
 }

@@ -13,6 +13,8 @@
 #include "steer/addr.h"
 
 #define STEER_MAX_IFACES 32
+/* Rules a config may hold: the width of the classifier's rule bitmaps (bpf/ asserts they agree). */
+#define CONFIG_MAX_RULES 128
 #define STEER_PATH_MAX 256
 
 enum backend_kind { BACKEND_EBPF, BACKEND_NFT, BACKEND_AUTO, BACKEND_SPLIT };
@@ -113,7 +115,7 @@ int config_apply_flag(struct steer_config *cfg, const char *key, const char *val
 /*
  * Whole-config checks that no single line can make (contradictions between
  * directives, a return-interface required by upstream-source, at least one
- * interface, rule count within STEER_MAX_RULES, ...). Errors point at the
+ * interface, rule count within CONFIG_MAX_RULES, ...). Errors point at the
  * line of the directive concerned, as config_parse_string does. Returns the
  * error count.
  */

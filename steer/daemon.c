@@ -16,7 +16,6 @@
 
 #include "proxy/proxy.h"
 #include "steer/audit.h"
-#include "bpf/loader.h"
 #include "steer/control.h"
 #include "steer/metrics.h"
 #include "steer/preflight.h"
@@ -48,30 +47,6 @@ struct daemon {
 	const char *_Atomic fallback; /* backend name for flows without a kernel record */
 };
 
-static void on_kernel_event(void *ctx, const struct steer_event *ev)
-{
-	struct daemon *d = ctx;
-
-	audit_kernel_event(d->audit, ev);
-}
-
-static void src_poll(void *ctx)
-{
-	struct daemon *d = ctx;
-
-	steer_bpf_events_consume(steering_classifier(d->steering));
-}
-
-static uint64_t src_kernel_lost(void *ctx)
-{
-	struct daemon *d = ctx;
-	uint64_t n;
-
-	if (steer_bpf_counter(steering_classifier(d->steering), STEER_C_EVENTS_LOST, &n) < 0)
-		return 0;
-	return n;
-}
-
 static const char *src_fallback(void *ctx)
 {
 	struct daemon *d = ctx;
@@ -87,19 +62,15 @@ static void set_fallback(struct daemon *d, enum backend_kind kind)
 /* The audit log learns each flow's backend and steer_us from the classifier's records. */
 static int start_audit_source(struct daemon *d)
 {
-	struct steer_bpf *bpf = steering_classifier(d->steering);
+	struct classifier *c = steering_classifier(d->steering);
 	struct audit_source src = {
 		.fallback = src_fallback,
 		.kernel_only = d->cfg->proxy == PROXY_EXTERNAL,
 		.ctx = d,
 	};
 
-	if (bpf) {
-		if (steer_bpf_events_open(bpf, on_kernel_event, d) < 0)
-			return -1;
-		src.poll = src_poll;
-		src.kernel_lost = src_kernel_lost;
-	}
+	if (c && !(src.events = c->ops->events(c)))
+		return -1;
 	audit_set_source(d->audit, &src);
 	return 0;
 }
@@ -341,10 +312,10 @@ static int start_proxy(struct daemon *d, struct backend_listeners *l)
 	d->proxy = proxy_create(&ps);
 	if (!d->proxy)
 		return -1;
-	l->fd[STEER_LISTEN_TCP4] = proxy_listener_fd(d->proxy, AF_INET, IPPROTO_TCP);
-	l->fd[STEER_LISTEN_TCP6] = proxy_listener_fd(d->proxy, AF_INET6, IPPROTO_TCP);
-	l->fd[STEER_LISTEN_UDP4] = proxy_listener_fd(d->proxy, AF_INET, IPPROTO_UDP);
-	l->fd[STEER_LISTEN_UDP6] = proxy_listener_fd(d->proxy, AF_INET6, IPPROTO_UDP);
+	l->fd[LISTEN_TCP4] = proxy_listener_fd(d->proxy, AF_INET, IPPROTO_TCP);
+	l->fd[LISTEN_TCP6] = proxy_listener_fd(d->proxy, AF_INET6, IPPROTO_TCP);
+	l->fd[LISTEN_UDP4] = proxy_listener_fd(d->proxy, AF_INET, IPPROTO_UDP);
+	l->fd[LISTEN_UDP6] = proxy_listener_fd(d->proxy, AF_INET6, IPPROTO_UDP);
 	return 0;
 }
 

@@ -10,27 +10,22 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <sys/socket.h>
 
-#include "bpf/steer_abi.h"
+#include "steer/flow_events.h"
 
 struct flow_join;
 
 struct flow_join *join_new(size_t capacity); /* capacity: a power of two */
 void join_free(struct flow_join *j);
 /* Remember a kernel FLOW record (a newer one for the same tuple replaces it). */
-void join_add(struct flow_join *j, const struct steer_event *ev);
+void join_add(struct flow_join *j, const struct flow_record *r);
 /*
  * Take the record for this flow if there is one no later than not_after
  * (the proxy's accept): a later record belongs to a newer flow of the same
  * tuple (a reused port) and stays for it.
  */
-bool join_take(struct flow_join *j, uint8_t proto, const struct sockaddr *client, const struct sockaddr *dst,
-	       uint64_t not_after, struct steer_event *out);
+bool join_take(struct flow_join *j, const struct flow_tuple *t, uint64_t not_after, struct flow_record *out);
 /* Records evicted before their flow was accepted. */
 uint64_t join_evicted(const struct flow_join *j);
-
-/* The tuple of a kernel event as socket addresses (client = source). */
-void event_addrs(const struct steer_event *ev, struct sockaddr_storage *client, struct sockaddr_storage *dst);
 
 #endif

@@ -33,6 +33,14 @@ struct counter_group {
  */
 struct steering *steering_start(const struct steer_config *cfg, const struct backend_listeners *l);
 
+/*
+ * The composition alone, over these backends (NULL-terminated) and this
+ * classifier (NULL: none), which it owns from now on; nothing is installed
+ * until steering_set. steering_start's second half, and the tests' entry.
+ */
+struct steering *steering_new(const struct steer_config *cfg, const struct backend_listeners *l,
+			      const struct backend_ops *const *backends, struct classifier *classifier);
+
 /* Switch live to kind (percent for BACKEND_SPLIT). 0, or -1 with a reason in err. */
 int steering_set(struct steering *s, enum backend_kind kind, int percent, struct strbuf *err);
 
@@ -49,8 +57,8 @@ void steering_describe(const struct steering *s, char *buf, size_t len);
 /* Counters of every backend, installed or not (the classifier counts as the probe too). */
 size_t steering_counters(struct steering *s, struct counter_group *groups, size_t max);
 
-/* The classifier (for events), or NULL. */
-struct steer_bpf *steering_classifier(struct steering *s);
+/* The classifier (for its flow events), or NULL. */
+struct classifier *steering_classifier(struct steering *s);
 
 void steering_local_addr(struct steering *s, int family, const uint8_t *addr, bool add);
 

@@ -36,7 +36,7 @@
 #include <stdint.h>
 
 #include "bpf/loader.h"
-#include "steer/rules.h"
+#include "bpf/rules_compile.h"
 #include "tests/lib/classifier_packets.h"
 #include "tests/lib/classifier_runner.h"
 #include "tests/lib/classifier_sockets.h"

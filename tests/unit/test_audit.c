@@ -124,40 +124,51 @@ static void test_truncation_is_safe(void **state)
 	assert_int_equal(buf[sizeof(buf) - 1], '\0');
 }
 
-static struct steer_event kev(int family, const char *src, int sport, const char *dst, int dport, uint64_t ts)
+static struct flow_record kev(int family, const char *src, int sport, const char *dst, int dport, uint64_t ts)
 {
-	struct steer_event e = { .ts_ns = ts, .kind = STEER_EV_FLOW, .backend = STEER_BACKEND_NFT,
-				 .family = family, .proto = IPPROTO_TCP, .sport = sport, .dport = dport };
+	struct flow_record r = { .kind = FLOW_RECORD_FLOW, .ts_ns = ts, .backend = "nft" };
+	uint8_t s[16] = { 0 }, d[16] = { 0 };
+	int af = family == 4 ? AF_INET : AF_INET6;
 
-	inet_pton(family == 4 ? AF_INET : AF_INET6, src, e.saddr);
-	inet_pton(family == 4 ? AF_INET : AF_INET6, dst, e.daddr);
-	return e;
+	inet_pton(af, src, s);
+	inet_pton(af, dst, d);
+	flow_tuple_from_bytes(&r.tuple, af, IPPROTO_TCP, s, sport, d, dport);
+	return r;
+}
+
+/* The tuple the audit joins a proxy connection on. */
+static const struct flow_tuple *tup(uint8_t proto, const struct sockaddr_storage *c, const struct sockaddr_storage *d)
+{
+	static struct flow_tuple t;
+
+	assert_true(flow_tuple_from_sockaddrs(&t, proto, (const void *)c, (const void *)d));
+	return &t;
 }
 
 static void test_join_takes_once(void **state)
 {
 	struct flow_join *j = join_new(16);
-	struct steer_event e = kev(6, "fd00:1::2", 40000, "fd00:2::2", 80, 5), got;
+	struct flow_record e = kev(6, "fd00:1::2", 40000, "fd00:2::2", 80, 5), got;
 	struct sockaddr_storage c, d;
 
 	(void)state;
 	join_add(j, &e);
 	v6(&c, "fd00:1::2", 40000);
 	v6(&d, "fd00:2::2", 80);
-	assert_false(join_take(j, IPPROTO_UDP, (void *)&c, (void *)&d, 100, &got)); /* other protocol */
-	assert_false(join_take(j, IPPROTO_TCP, (void *)&c, (void *)&d, 4, &got)); /* a newer flow's record */
-	assert_true(join_take(j, IPPROTO_TCP, (void *)&c, (void *)&d, 5, &got));
+	assert_false(join_take(j, tup(IPPROTO_UDP, &c, &d), 100, &got)); /* other protocol */
+	assert_false(join_take(j, tup(IPPROTO_TCP, &c, &d), 4, &got)); /* a newer flow's record */
+	assert_true(join_take(j, tup(IPPROTO_TCP, &c, &d), 5, &got));
 	assert_int_equal(got.ts_ns, 5);
-	assert_int_equal(got.backend, STEER_BACKEND_NFT);
-	assert_false(join_take(j, IPPROTO_TCP, (void *)&c, (void *)&d, 100, &got)); /* taken */
+	assert_string_equal(got.backend, "nft");
+	assert_false(join_take(j, tup(IPPROTO_TCP, &c, &d), 100, &got)); /* taken */
 	join_free(j);
 }
 
 static void test_join_newer_record_replaces(void **state)
 {
 	struct flow_join *j = join_new(16);
-	struct steer_event a = kev(4, "198.18.1.2", 1000, "198.18.2.2", 80, 1);
-	struct steer_event b = kev(4, "198.18.1.2", 1000, "198.18.2.2", 80, 2), got;
+	struct flow_record a = kev(4, "198.18.1.2", 1000, "198.18.2.2", 80, 1);
+	struct flow_record b = kev(4, "198.18.1.2", 1000, "198.18.2.2", 80, 2), got;
 	struct sockaddr_storage c, d;
 
 	(void)state;
@@ -165,9 +176,9 @@ static void test_join_newer_record_replaces(void **state)
 	join_add(j, &b);
 	v4(&c, "198.18.1.2", 1000);
 	v4(&d, "198.18.2.2", 80);
-	assert_true(join_take(j, IPPROTO_TCP, (void *)&c, (void *)&d, 100, &got));
+	assert_true(join_take(j, tup(IPPROTO_TCP, &c, &d), 100, &got));
 	assert_int_equal(got.ts_ns, 2);
-	assert_false(join_take(j, IPPROTO_TCP, (void *)&c, (void *)&d, 100, &got));
+	assert_false(join_take(j, tup(IPPROTO_TCP, &c, &d), 100, &got));
 	assert_int_equal(join_evicted(j), 0);
 	join_free(j);
 }
@@ -176,11 +187,11 @@ static void test_join_evicts_oldest(void **state)
 {
 	struct flow_join *j = join_new(8);
 	struct sockaddr_storage c, d;
-	struct steer_event got;
+	struct flow_record got;
 
 	(void)state;
 	for (int i = 0; i < 20; i++) {
-		struct steer_event e = kev(4, "198.18.1.2", 1000 + i, "198.18.2.2", 80, i);
+		struct flow_record e = kev(4, "198.18.1.2", 1000 + i, "198.18.2.2", 80, i);
 
 		join_add(j, &e);
 	}
@@ -189,7 +200,7 @@ static void test_join_evicts_oldest(void **state)
 	for (int i = 0; i < 20; i++) {
 		v4(&c, "198.18.1.2", 1000 + i);
 		/* Only the 8 newest are still there, and each exactly as recorded. */
-		assert_int_equal(join_take(j, IPPROTO_TCP, (void *)&c, (void *)&d, 100, &got), i >= 12);
+		assert_int_equal(join_take(j, tup(IPPROTO_TCP, &c, &d), 100, &got), i >= 12);
 		if (i >= 12)
 			assert_int_equal(got.ts_ns, i);
 	}

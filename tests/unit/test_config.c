@@ -13,7 +13,6 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include "bpf/steer_abi.h"
 #include "steer/config.h"
 
 #define F "t.conf"
@@ -1043,7 +1042,7 @@ static void test_validate_too_many_rules(void **state)
 
 	(void)state;
 	off += (size_t)snprintf(text + off, cap - off, "interface eth1\nreturn-interface eth2\n");
-	for (int i = 1; i <= STEER_MAX_RULES; i++)
+	for (int i = 1; i <= CONFIG_MAX_RULES; i++)
 		off += (size_t)snprintf(text + off, cap - off, "steer tcp dport %d\n", i);
 	config_init(&cfg);
 	assert_int_equal(parse_into(&cfg, text, &errs), 0);
@@ -1067,7 +1066,7 @@ static void test_validate_too_many_rules(void **state)
 	config_init(&cfg);
 	expect_flag_ok(&cfg, "interface", "eth1");
 	expect_flag_ok(&cfg, "upstream-source", "gateway");
-	for (int i = 0; i <= STEER_MAX_RULES; i++)
+	for (int i = 0; i <= CONFIG_MAX_RULES; i++)
 		expect_flag_ok(&cfg, "bypass", "udp");
 	expect_flag_ok(&cfg, "steer", "udp");
 	expect_validate(&cfg, 1, "--bypass: too many rules: 130 (at most 128)\n");

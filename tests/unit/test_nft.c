@@ -65,7 +65,7 @@ static struct backend *install(const struct steer_config *cfg)
 {
 	struct backend_env env = { .cfg = cfg };
 
-	for (int i = 0; i < STEER_LISTEN_MAX; i++)
+	for (int i = 0; i < LISTEN_SLOTS; i++)
 		env.listeners.fd[i] = -1;
 	return nft_backend_ops.install(&env);
 }

@@ -16,7 +16,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "steer/rules.h"
+#include "bpf/rules_compile.h"
 
 /* ---- helpers ---- */
 

@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The classifier: the TC program on every configured interface, loaded with
+ * the current rules in every mode, as the eBPF backend's mechanism or as the
+ * probe that records the flows nft steers. steer/ uses it through these ops
+ * alone; bpf/classifier.c implements them over the loader.
+ */
+#ifndef STEER_CLASSIFIER_H
+#define STEER_CLASSIFIER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "steer/config.h"
+#include "steer/flow_events.h"
+#include "steer/strbuf.h"
+
+struct backend_counter;
+
+/* Which of the proxy's transparent listeners a socket is. */
+enum listen_slot {
+	LISTEN_TCP4 = 0,
+	LISTEN_TCP6,
+	LISTEN_UDP4,
+	LISTEN_UDP6,
+	LISTEN_SLOTS,
+};
+
+/*
+ * What the classifier does with a new matching flow: EBPF steers it;
+ * PROBE only records it (nft steers it); SPLIT steers a percentage of the
+ * new flows (by a hash of the tuple) and probes the others.
+ */
+enum classifier_mode {
+	CLASSIFIER_EBPF = 0,
+	CLASSIFIER_PROBE,
+	CLASSIFIER_SPLIT,
+};
+
+struct classifier_features {
+	bool tcx;       /* attached as TCX links (else clsact filters) */
+	bool sk_lookup; /* the sk_lookup program is attached to the network namespace */
+};
+
+struct classifier {
+	const struct classifier_ops *ops;
+};
+
+/* Each returns 0 or -errno (a message printed) unless said otherwise. */
+struct classifier_ops {
+	/*
+	 * Load for cfg's settings (mark, proxy port, on-proxy-down, ...) in
+	 * probe mode, nothing attached, no rules. NULL with a message printed.
+	 */
+	struct classifier *(*open)(const struct steer_config *cfg);
+	/* Start classifying an interface's ingress, as a client-facing (ret=false) or return interface. */
+	int (*attach)(struct classifier *c, const char *ifname, bool ret);
+	/* Stop classifying an interface (everything attached to it); 0 if nothing was. */
+	int (*detach)(struct classifier *c, const char *ifname);
+	/* Swap to these rules atomically; -1 with a reason in err, the old rules stay. */
+	int (*set_rules)(struct classifier *c, const struct rule *rules, size_t nrules, struct strbuf *err);
+	/* percent (0..100) is read for CLASSIFIER_SPLIT only. */
+	int (*set_mode)(struct classifier *c, enum classifier_mode mode, int percent);
+	/* The proxy's listener for a slot; fd -1 empties it. */
+	int (*set_listener)(struct classifier *c, enum listen_slot slot, int fd);
+	/* One of the gateway's own addresses (family 4 or 6), never steered. */
+	int (*local_addr)(struct classifier *c, int family, const uint8_t *addr, bool add);
+	/* Fill up to max named counters; returns how many (0 when they cannot be read). */
+	size_t (*counters)(struct classifier *c, struct backend_counter *out, size_t max);
+	/* The flow records, opened on the first call; NULL with a message printed. */
+	struct flow_events *(*events)(struct classifier *c);
+	void (*features)(struct classifier *c, struct classifier_features *out);
+	/* Detach everything, then free. */
+	void (*close)(struct classifier *c);
+};
+
+/* The eBPF classifier (bpf/classifier.c). */
+extern const struct classifier_ops bpf_classifier_ops;
+
+#endif
