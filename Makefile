@@ -32,7 +32,7 @@ TEST_TOOLS := $(patsubst tests/tools/%.c,$(BUILD)/tests/%,$(wildcard tests/tools
 # Code the test binaries share (harnesses, network-namespace set-up): linked into each.
 TEST_LIB   := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tests/lib/*.c))
 
-.PHONY: all check demo deps clean unit-check bpf-check net-check
+.PHONY: all check demo deps clean unit-check bpf-check net-check layers-check
 all: $(BUILD)/steer
 
 $(BUILD)/bpf/steer.bpf.o: bpf/steer.bpf.c
@@ -75,6 +75,10 @@ deps:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null || exit 1; \
 	fi
 
+# The include graph between folders (docs/ARCHITECTURE.md): no cycles, no "../".
+layers-check:
+	@tests/layers.sh
+
 unit-check: $(UNIT_TESTS)
 	@tests/run-bins.sh unit $(UNIT_TESTS)
 
@@ -87,7 +91,7 @@ net-check: $(BUILD)/steer $(TEST_TOOLS)
 # `make check` installs nothing: `make deps` does (CI runs both).
 check:
 	$(MAKE) all $(UNIT_TESTS) $(BPF_TESTS) $(TEST_TOOLS) $(BENCH_TOOLS)
-	$(MAKE) unit-check bpf-check net-check
+	$(MAKE) layers-check unit-check bpf-check net-check
 
 demo: deps
 	$(MAKE) all
