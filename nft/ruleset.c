@@ -66,505 +66,25 @@
  * is possible when each non-empty list has a prefix of it. A rule without
  * addresses is one rule for both families (`tproxy to :PORT`).
  */
+#include <netinet/in.h> /* before linux/netfilter.h, which would define in_addr again */
+
 #include "nft/nft.h"
 
-#include <arpa/inet.h>
-#include <errno.h>
 #include <libgen.h>
-#include <libmnl/libmnl.h>
-#include <libnftnl/chain.h>
-#include <libnftnl/common.h>
 #include <libnftnl/expr.h>
 #include <libnftnl/rule.h>
 #include <libnftnl/set.h>
-#include <libnftnl/table.h>
 #include <libnftnl/udata.h>
-#include <linux/netfilter.h>
-#include <linux/netfilter/nf_tables.h>
-#include <linux/netfilter/nfnetlink.h>
 #include <linux/if_packet.h>
+#include <linux/netfilter.h>
 #include <linux/rtnetlink.h>
-#include <netinet/in.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* nft's datatype numbers (src/datatype.h), so that `nft list` names the set types. */
-enum {
-	NFT_TYPE_IPADDR = 7,
-	NFT_TYPE_IP6ADDR = 8,
-	NFT_TYPE_INET_PROTOCOL = 12,
-	NFT_TYPE_INET_SERVICE = 13,
-	NFT_TYPE_IFNAME = 41,
-};
-/* nft's enum byteorder, in a set's NFTNL_UDATA_SET_KEYBYTEORDER. */
-enum { NFT_BYTEORDER_HOST = 1, NFT_BYTEORDER_BIG = 2 };
-
-#define NF_IP_PRI_MANGLE_ (-150)
-#define TCP_FLAG_SYN 0x02
-#define TCP_FLAG_RST 0x04
-#define TCP_FLAG_ACK 0x10
-/*
- * Set elements per NEWSETELEM message. The elements are one nested attribute,
- * whose length is 16 bits: at most ~40 bytes an element (IPv6 interval end),
- * 1024 of them stay well under 64 KiB. A batch holds as many messages as needed.
- */
-#define ELEMS_PER_MSG 1024
-#define ELEM_ROOM 64
-#define MSG_ROOM 8192
-
-/* ---- the batch buffer ---- */
-
-int nft_batch_init(struct nft_batch *b, uint32_t seq)
-{
-	memset(b, 0, sizeof(*b));
-	b->first_seq = b->seq = seq;
-	b->cap = 1 << 16;
-	b->buf = malloc(b->cap);
-	if (!b->buf)
-		return -1;
-	if (!nftnl_batch_begin(b->buf, b->seq))
-		return -1;
-	b->len = ((struct nlmsghdr *)b->buf)->nlmsg_len;
-	b->seq++;
-	return 0;
-}
-
-void nft_batch_free(struct nft_batch *b)
-{
-	free(b->buf);
-	free(b->what);
-	memset(b, 0, sizeof(*b));
-}
-
-static int reserve(struct nft_batch *b, size_t room)
-{
-	if (b->oom)
-		return -1;
-	if (b->len + room > b->cap) {
-		size_t cap = b->cap;
-		char *p;
-
-		while (b->len + room > cap)
-			cap *= 2;
-		p = realloc(b->buf, cap);
-		if (!p) {
-			b->oom = 1;
-			return -1;
-		}
-		b->buf = p;
-		b->cap = cap;
-	}
-	return 0;
-}
-
-static void set_what(struct nft_batch *b, const char *fmt, va_list ap)
-{
-	size_t i = b->seq - b->first_seq;
-
-	if (i >= b->nwhat) {
-		size_t n = b->nwhat ? b->nwhat * 2 : 64;
-		void *p;
-
-		while (n <= i)
-			n *= 2;
-		p = realloc(b->what, n * sizeof(*b->what));
-		if (!p) {
-			b->oom = 1;
-			return;
-		}
-		memset((char (*)[80])p + b->nwhat, 0, (n - b->nwhat) * sizeof(*b->what));
-		b->what = p;
-		b->nwhat = n;
-	}
-	vsnprintf(b->what[i], sizeof(b->what[i]), fmt, ap);
-}
-
-const char *nft_batch_what(const struct nft_batch *b, uint32_t seq)
-{
-	size_t i = seq - b->first_seq;
-
-	return i < b->nwhat ? b->what[i] : "";
-}
-
-/* Room for the message, its header, and its ACK flag; fmt says what it does. */
-__attribute__((format(printf, 5, 6))) static struct nlmsghdr *
-msg_begin(struct nft_batch *b, size_t room, uint16_t type, uint16_t flags, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (reserve(b, room) < 0)
-		return NULL;
-	va_start(ap, fmt);
-	set_what(b, fmt, ap);
-	va_end(ap);
-	if (b->oom)
-		return NULL;
-	return nftnl_nlmsg_build_hdr(b->buf + b->len, type, NFPROTO_INET, flags | NLM_F_ACK, b->seq);
-}
-
-static void msg_end(struct nft_batch *b, struct nlmsghdr *nlh)
-{
-	b->len += NLMSG_ALIGN(nlh->nlmsg_len);
-	b->seq++;
-	b->nacks++;
-}
-
-int nft_batch_end(struct nft_batch *b)
-{
-	struct nlmsghdr *nlh;
-
-	if (reserve(b, 64) < 0)
-		return -1;
-	nlh = nftnl_batch_end(b->buf + b->len, b->seq++);
-	b->len += NLMSG_ALIGN(nlh->nlmsg_len);
-	return 0;
-}
-
-/* ---- expressions ---- */
-
-static bool add(struct nftnl_rule *r, struct nftnl_expr *e)
-{
-	if (!e)
-		return false;
-	nftnl_rule_add_expr(r, e);
-	return true;
-}
-
-static bool e_meta_load(struct nftnl_rule *r, uint32_t key)
-{
-	struct nftnl_expr *e = nftnl_expr_alloc("meta");
-
-	if (!e)
-		return false;
-	nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, key);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, NFT_REG_1);
-	return add(r, e);
-}
-
-static bool e_cmp(struct nftnl_rule *r, enum nft_cmp_ops op, const void *data, uint32_t len)
-{
-	struct nftnl_expr *e = nftnl_expr_alloc("cmp");
-
-	if (!e)
-		return false;
-	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, NFT_REG_1);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, op);
-	nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, data, len);
-	return add(r, e);
-}
-
-static bool e_cmp_u8(struct nftnl_rule *r, enum nft_cmp_ops op, uint8_t v)
-{
-	return e_cmp(r, op, &v, sizeof(v));
-}
-
-static bool e_bitwise(struct nftnl_rule *r, uint32_t len, const void *mask, const void *xor)
-{
-	struct nftnl_expr *e = nftnl_expr_alloc("bitwise");
-
-	if (!e)
-		return false;
-	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, len);
-	nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, mask, len);
-	nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, xor, len);
-	return add(r, e);
-}
-
-static bool e_payload(struct nftnl_rule *r, uint32_t base, uint32_t off, uint32_t len)
-{
-	struct nftnl_expr *e = nftnl_expr_alloc("payload");
-
-	if (!e)
-		return false;
-	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_DREG, NFT_REG_1);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE, base);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, off);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_LEN, len);
-	return add(r, e);
-}
-
-static bool e_lookup(struct nftnl_rule *r, const char *set, uint32_t set_id, bool invert)
-{
-	struct nftnl_expr *e = nftnl_expr_alloc("lookup");
-
-	if (!e)
-		return false;
-	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, NFT_REG_1);
-	nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, set);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SET_ID, set_id);
-	if (invert)
-		nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_FLAGS, NFT_LOOKUP_F_INV);
-	return add(r, e);
-}
-
-static bool e_counter(struct nftnl_rule *r)
-{
-	return add(r, nftnl_expr_alloc("counter"));
-}
-
-static bool e_verdict(struct nftnl_rule *r, int verdict)
-{
-	struct nftnl_expr *e = nftnl_expr_alloc("immediate");
-
-	if (!e)
-		return false;
-	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, (uint32_t)verdict);
-	return add(r, e);
-}
-
-/* meta mark set meta mark | MARK: steer owns only its bit. */
-static bool e_mark_or(struct nftnl_rule *r, uint32_t mark)
-{
-	uint32_t mask = ~mark, xor = mark;
-	struct nftnl_expr *e;
-
-	if (!e_meta_load(r, NFT_META_MARK) || !e_bitwise(r, sizeof(mask), &mask, &xor))
-		return false;
-	e = nftnl_expr_alloc("meta");
-	if (!e)
-		return false;
-	nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, NFT_META_MARK);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_META_SREG, NFT_REG_1);
-	return add(r, e);
-}
-
-static bool e_socket(struct nftnl_rule *r, uint32_t key, uint8_t want)
-{
-	struct nftnl_expr *e = nftnl_expr_alloc("socket");
-
-	if (!e)
-		return false;
-	nftnl_expr_set_u32(e, NFTNL_EXPR_SOCKET_KEY, key);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_SOCKET_DREG, NFT_REG_1);
-	return add(r, e) && e_cmp_u8(r, NFT_CMP_EQ, want);
-}
-
-/* tcp flags & (syn | rst | ack) OP syn: the classifier's "new flow" test. */
-static bool e_tcp_syn(struct nftnl_rule *r, enum nft_cmp_ops op)
-{
-	uint8_t mask = TCP_FLAG_SYN | TCP_FLAG_RST | TCP_FLAG_ACK, xor = 0;
-
-	return e_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 13, 1) && e_bitwise(r, 1, &mask, &xor) &&
-	       e_cmp_u8(r, op, TCP_FLAG_SYN);
-}
-
-static bool e_tproxy(struct nftnl_rule *r, uint8_t nfproto, uint16_t port)
-{
-	struct nftnl_expr *imm = nftnl_expr_alloc("immediate"), *e;
-	uint16_t be = htons(port);
-
-	if (!imm)
-		return false;
-	nftnl_expr_set_u32(imm, NFTNL_EXPR_IMM_DREG, NFT_REG_1);
-	nftnl_expr_set(imm, NFTNL_EXPR_IMM_DATA, &be, sizeof(be));
-	if (!add(r, imm))
-		return false;
-	e = nftnl_expr_alloc("tproxy");
-	if (!e)
-		return false;
-	nftnl_expr_set_u32(e, NFTNL_EXPR_TPROXY_FAMILY, nfproto);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_TPROXY_REG_PORT, NFT_REG_1);
-	return add(r, e);
-}
-
-/* ---- messages ---- */
-
-static int send_table(struct nft_batch *b, uint16_t type, uint16_t flags, const char *what)
-{
-	struct nftnl_table *t = nftnl_table_alloc();
-	struct nftnl_udata_buf *u = NULL;
-	struct nlmsghdr *nlh;
-
-	if (!t)
-		return -1;
-	nftnl_table_set_str(t, NFTNL_TABLE_NAME, NFT_STEER_TABLE);
-	nftnl_table_set_u32(t, NFTNL_TABLE_FAMILY, NFPROTO_INET);
-	if (type == NFT_MSG_NEWTABLE) {
-		u = nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN);
-		if (!u || !nftnl_udata_put_strz(u, NFTNL_UDATA_TABLE_COMMENT,
-						"steer: flows to the local transparent proxy (steer cleanup removes it)"))
-			goto fail;
-		nftnl_table_set_data(t, NFTNL_TABLE_USERDATA, nftnl_udata_buf_data(u), nftnl_udata_buf_len(u));
-	}
-	nlh = msg_begin(b, MSG_ROOM, type, flags, "%s", what);
-	if (!nlh)
-		goto fail;
-	nftnl_table_nlmsg_build_payload(nlh, t);
-	msg_end(b, nlh);
-	nftnl_udata_buf_free(u);
-	nftnl_table_free(t);
-	return 0;
-fail:
-	if (u)
-		nftnl_udata_buf_free(u);
-	nftnl_table_free(t);
-	return -1;
-}
-
-static int add_chain(struct nft_batch *b)
-{
-	struct nftnl_chain *c = nftnl_chain_alloc();
-	struct nlmsghdr *nlh;
-
-	if (!c)
-		return -1;
-	nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, NFT_STEER_TABLE);
-	nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, NFT_STEER_CHAIN);
-	nftnl_chain_set_u32(c, NFTNL_CHAIN_FAMILY, NFPROTO_INET);
-	nftnl_chain_set_str(c, NFTNL_CHAIN_TYPE, "filter");
-	nftnl_chain_set_u32(c, NFTNL_CHAIN_HOOKNUM, NF_INET_PRE_ROUTING);
-	nftnl_chain_set_s32(c, NFTNL_CHAIN_PRIO, NF_IP_PRI_MANGLE_);
-	nftnl_chain_set_u32(c, NFTNL_CHAIN_POLICY, NF_ACCEPT);
-	nlh = msg_begin(b, MSG_ROOM, NFT_MSG_NEWCHAIN, NLM_F_CREATE | NLM_F_EXCL, "add chain " NFT_STEER_CHAIN);
-	if (nlh) {
-		nftnl_chain_nlmsg_build_payload(nlh, c);
-		msg_end(b, nlh);
-	}
-	nftnl_chain_free(c);
-	return nlh ? 0 : -1;
-}
-
-/* DELRULE with only table and chain: every rule of the chain. */
-static int flush_chain(struct nft_batch *b)
-{
-	struct nftnl_rule *r = nftnl_rule_alloc();
-	struct nlmsghdr *nlh;
-
-	if (!r)
-		return -1;
-	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, NFT_STEER_TABLE);
-	nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, NFT_STEER_CHAIN);
-	nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, NFPROTO_INET);
-	nlh = msg_begin(b, MSG_ROOM, NFT_MSG_DELRULE, 0, "flush chain " NFT_STEER_CHAIN);
-	if (nlh) {
-		nftnl_rule_nlmsg_build_payload(nlh, r);
-		msg_end(b, nlh);
-	}
-	nftnl_rule_free(r);
-	return nlh ? 0 : -1;
-}
-
-static int del_set(struct nft_batch *b, const char *name)
-{
-	struct nftnl_set *s = nftnl_set_alloc();
-	struct nlmsghdr *nlh;
-
-	if (!s)
-		return -1;
-	nftnl_set_set_str(s, NFTNL_SET_TABLE, NFT_STEER_TABLE);
-	nftnl_set_set_str(s, NFTNL_SET_NAME, name);
-	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_INET);
-	nlh = msg_begin(b, MSG_ROOM, NFT_MSG_DELSET, 0, "delete set %s", name);
-	if (nlh) {
-		nftnl_set_nlmsg_build_payload(nlh, s);
-		msg_end(b, nlh);
-	}
-	nftnl_set_free(s);
-	return nlh ? 0 : -1;
-}
-
-/* A set being built: its name and id, and the elements not yet sent. */
-struct set_build {
-	struct nftnl_set *s;
-	char name[64];
-	uint32_t id;
-	uint32_t keylen;
-	size_t pending;
-};
-
-static struct nftnl_set *set_object(const char *name, uint32_t id)
-{
-	struct nftnl_set *s = nftnl_set_alloc();
-
-	if (!s)
-		return NULL;
-	nftnl_set_set_str(s, NFTNL_SET_TABLE, NFT_STEER_TABLE);
-	nftnl_set_set_str(s, NFTNL_SET_NAME, name);
-	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_INET);
-	nftnl_set_set_u32(s, NFTNL_SET_ID, id);
-	return s;
-}
-
-/* NEWSET; flags NFT_SET_INTERVAL etc.; name may be "__set%d" (anonymous). */
-static int set_begin(struct nft_batch *b, struct set_build *sb, const char *name, uint32_t type, uint32_t keylen,
-		     uint32_t flags)
-{
-	struct nftnl_udata_buf *u;
-	struct nftnl_set *s;
-	struct nlmsghdr *nlh;
-
-	memset(sb, 0, sizeof(*sb));
-	snprintf(sb->name, sizeof(sb->name), "%s", name);
-	sb->id = ++b->set_id;
-	sb->keylen = keylen;
-	s = set_object(name, sb->id);
-	if (!s)
-		return -1;
-	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, flags);
-	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, type);
-	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, keylen);
-	/* nft reads the key's byte order here: interface names are strings (host order). */
-	u = nftnl_udata_buf_alloc(64);
-	if (!u || !nftnl_udata_put_u32(u, NFTNL_UDATA_SET_KEYBYTEORDER,
-				       type == NFT_TYPE_IFNAME ? NFT_BYTEORDER_HOST : NFT_BYTEORDER_BIG)) {
-		if (u)
-			nftnl_udata_buf_free(u);
-		nftnl_set_free(s);
-		return -1;
-	}
-	nftnl_set_set_data(s, NFTNL_SET_USERDATA, nftnl_udata_buf_data(u), nftnl_udata_buf_len(u));
-	nlh = msg_begin(b, MSG_ROOM, NFT_MSG_NEWSET, NLM_F_CREATE | NLM_F_EXCL, "add set %s",
-			flags & NFT_SET_ANONYMOUS ? "(anonymous)" : name);
-	if (nlh) {
-		nftnl_set_nlmsg_build_payload(nlh, s);
-		msg_end(b, nlh);
-	}
-	nftnl_set_free(s);
-	nftnl_udata_buf_free(u);
-	return nlh ? 0 : -1;
-}
-
-static int set_flush(struct nft_batch *b, struct set_build *sb)
-{
-	struct nlmsghdr *nlh;
-
-	if (!sb->s)
-		return 0;
-	nlh = msg_begin(b, 256 + sb->pending * ELEM_ROOM, NFT_MSG_NEWSETELEM, NLM_F_CREATE | NLM_F_EXCL,
-			"add %zu elements to set %s", sb->pending, sb->name);
-	if (nlh) {
-		nftnl_set_elems_nlmsg_build_payload(nlh, sb->s);
-		msg_end(b, nlh);
-	}
-	nftnl_set_free(sb->s);
-	sb->s = NULL;
-	sb->pending = 0;
-	return nlh ? 0 : -1;
-}
-
-static int set_elem(struct nft_batch *b, struct set_build *sb, const void *key, bool interval_end)
-{
-	struct nftnl_set_elem *e;
-
-	if (!sb->s && !(sb->s = set_object(sb->name, sb->id)))
-		return -1;
-	e = nftnl_set_elem_alloc();
-	if (!e)
-		return -1;
-	nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, key, sb->keylen);
-	if (interval_end)
-		nftnl_set_elem_set_u32(e, NFTNL_SET_ELEM_FLAGS, NFT_SET_ELEM_INTERVAL_END);
-	nftnl_set_elem_add(sb->s, e);
-	if (++sb->pending >= ELEMS_PER_MSG)
-		return set_flush(b, sb);
-	return 0;
-}
+#include "nft/batch.h"
+#include "nft/expr.h"
 
 /* ---- sets from the config ---- */
 
@@ -572,16 +92,16 @@ static int ifname_set(struct nft_batch *b, const char *name, const char (*ifs)[I
 {
 	struct set_build sb;
 
-	if (set_begin(b, &sb, name, NFT_TYPE_IFNAME, IFNAMSIZ, 0) < 0)
+	if (nft_set_begin(b, &sb, name, NFT_TYPE_IFNAME, IFNAMSIZ, 0) < 0)
 		return -1;
 	for (int i = 0; i < n; i++) {
 		char key[IFNAMSIZ] = { 0 };
 
 		strncpy(key, ifs[i], sizeof(key) - 1);
-		if (set_elem(b, &sb, key, false) < 0)
+		if (nft_set_elem(b, &sb, key, false) < 0)
 			goto fail;
 	}
-	return set_flush(b, &sb);
+	return nft_set_flush(b, &sb);
 fail:
 	nftnl_set_free(sb.s);
 	return -1;
@@ -605,15 +125,15 @@ static int ports_set(struct nft_batch *b, const char *name, const struct port_ra
 		return -1;
 	memcpy(sorted, ports, n * sizeof(*sorted));
 	qsort(sorted, n, sizeof(*sorted), cmp_port);
-	if (set_begin(b, &sb, name, NFT_TYPE_INET_SERVICE, 2, NFT_SET_INTERVAL) < 0)
+	if (nft_set_begin(b, &sb, name, NFT_TYPE_INET_SERVICE, 2, NFT_SET_INTERVAL) < 0)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
 		uint16_t lo = htons(sorted[i].lo), end = htons((uint16_t)(sorted[i].hi + 1));
 
-		if (set_elem(b, &sb, &lo, false) < 0 || (sorted[i].hi < 65535 && set_elem(b, &sb, &end, true) < 0))
+		if (nft_set_elem(b, &sb, &lo, false) < 0 || (sorted[i].hi < 65535 && nft_set_elem(b, &sb, &end, true) < 0))
 			goto fail;
 	}
-	ret = set_flush(b, &sb);
+	ret = nft_set_flush(b, &sb);
 	goto out;
 fail:
 	nftnl_set_free(sb.s);
@@ -661,17 +181,17 @@ static int prefix_set(struct nft_batch *b, const char *name, const struct prefix
 		if (p[i].family == family)
 			sorted[k++] = p[i];
 	qsort(sorted, k, sizeof(*sorted), cmp_prefix);
-	if (set_begin(b, &sb, name, family == AF_INET ? NFT_TYPE_IPADDR : NFT_TYPE_IP6ADDR, (uint32_t)len,
+	if (nft_set_begin(b, &sb, name, family == AF_INET ? NFT_TYPE_IPADDR : NFT_TYPE_IP6ADDR, (uint32_t)len,
 		      NFT_SET_INTERVAL) < 0)
 		goto out;
 	for (size_t i = 0; i < k; i++) {
 		uint8_t end[16];
 
-		if (set_elem(b, &sb, sorted[i].addr, false) < 0 ||
-		    (prefix_end(&sorted[i], end) && set_elem(b, &sb, end, true) < 0))
+		if (nft_set_elem(b, &sb, sorted[i].addr, false) < 0 ||
+		    (prefix_end(&sorted[i], end) && nft_set_elem(b, &sb, end, true) < 0))
 			goto fail;
 	}
-	ret = set_flush(b, &sb);
+	ret = nft_set_flush(b, &sb);
 	goto out;
 fail:
 	nftnl_set_free(sb.s);
@@ -725,11 +245,11 @@ static int send_rule(struct ctx *c, struct nftnl_rule *r, const char *comment)
 		}
 		nftnl_rule_set_data(r, NFTNL_RULE_USERDATA, nftnl_udata_buf_data(u), nftnl_udata_buf_len(u));
 	}
-	nlh = msg_begin(c->b, MSG_ROOM, NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND, "add rule \"%s\"",
+	nlh = nft_msg_begin(c->b, MSG_ROOM, NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND, "add rule \"%s\"",
 			comment ? comment : "(no comment)");
 	if (nlh) {
 		nftnl_rule_nlmsg_build_payload(nlh, r);
-		msg_end(c->b, nlh);
+		nft_msg_end(c->b, nlh);
 	}
 	if (u)
 		nftnl_udata_buf_free(u);
@@ -787,11 +307,11 @@ static int match_rule(struct ctx *c, const struct rule *cr, const struct rule_se
 		static const uint8_t protos[] = { IPPROTO_TCP, IPPROTO_UDP };
 		struct set_build sb;
 
-		if (set_begin(c->b, &sb, "__set%d", NFT_TYPE_INET_PROTOCOL, 1, NFT_SET_ANONYMOUS | NFT_SET_CONSTANT) < 0)
+		if (nft_set_begin(c->b, &sb, "__set%d", NFT_TYPE_INET_PROTOCOL, 1, NFT_SET_ANONYMOUS | NFT_SET_CONSTANT) < 0)
 			ok = false;
 		for (size_t i = 0; ok && i < sizeof(protos); i++)
-			ok = set_elem(c->b, &sb, &protos[i], false) == 0;
-		ok = ok && set_flush(c->b, &sb) == 0;
+			ok = nft_set_elem(c->b, &sb, &protos[i], false) == 0;
+		ok = ok && nft_set_flush(c->b, &sb) == 0;
 		if (!ok)
 			nftnl_set_free(sb.s);
 		ok = ok && e_meta_load(r, NFT_META_L4PROTO) && e_lookup(r, sb.name, sb.id, false);
@@ -891,7 +411,7 @@ static int local_rule(struct ctx *c)
 			nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_DREG, NFT_REG_1);
 			nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_RESULT, NFT_FIB_RESULT_ADDRTYPE);
 			nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_FLAGS, NFTA_FIB_F_DADDR);
-			ok = add(r, e) && e_cmp(r, NFT_CMP_EQ, &local, sizeof(local)) && e_counter(r) &&
+			ok = e_add(r, e) && e_cmp(r, NFT_CMP_EQ, &local, sizeof(local)) && e_counter(r) &&
 			     e_verdict(r, NFT_RETURN);
 		}
 	}
@@ -1013,7 +533,7 @@ static int body(struct nft_batch *b, const struct steer_config *cfg, bool with_c
 	for (size_t i = 0; i < cfg->nrules; i++)
 		if (rule_sets(&c, &cfg->rules[i], i + 1, &rs[i]) < 0)
 			goto out;
-	if (with_chain && add_chain(b) < 0)
+	if (with_chain && nft_add_chain(b) < 0)
 		goto out;
 	if (fixed_rules(&c, client_id, return_id) < 0 || operator_rules(&c, rs) < 0)
 		goto out;
@@ -1025,7 +545,7 @@ out:
 
 int nft_ruleset_install(struct nft_batch *b, const struct steer_config *cfg)
 {
-	if (send_table(b, NFT_MSG_NEWTABLE, NLM_F_CREATE | NLM_F_EXCL, "add table inet " NFT_STEER_TABLE) < 0 ||
+	if (nft_send_table(b, NFT_MSG_NEWTABLE, NLM_F_CREATE | NLM_F_EXCL, "add table inet " NFT_STEER_TABLE) < 0 ||
 	    body(b, cfg, true) < 0)
 		return -1;
 	return nft_batch_end(b);
@@ -1033,10 +553,10 @@ int nft_ruleset_install(struct nft_batch *b, const struct steer_config *cfg)
 
 int nft_ruleset_replace(struct nft_batch *b, const struct steer_config *cfg, const struct nft_names *old_sets)
 {
-	if (flush_chain(b) < 0)
+	if (nft_flush_chain(b) < 0)
 		return -1;
 	for (size_t i = 0; i < old_sets->n; i++)
-		if (del_set(b, old_sets->name[i]) < 0)
+		if (nft_del_set(b, old_sets->name[i]) < 0)
 			return -1;
 	if (body(b, cfg, false) < 0)
 		return -1;
@@ -1045,7 +565,7 @@ int nft_ruleset_replace(struct nft_batch *b, const struct steer_config *cfg, con
 
 int nft_ruleset_delete(struct nft_batch *b)
 {
-	if (send_table(b, NFT_MSG_DELTABLE, 0, "delete table inet " NFT_STEER_TABLE) < 0)
+	if (nft_send_table(b, NFT_MSG_DELTABLE, 0, "delete table inet " NFT_STEER_TABLE) < 0)
 		return -1;
 	return nft_batch_end(b);
 }
