@@ -31,6 +31,8 @@ BPF_TESTS  := $(patsubst tests/bpf/%.c,$(BUILD)/tests/%,$(wildcard tests/bpf/tes
 TEST_TOOLS := $(patsubst tests/tools/%.c,$(BUILD)/tests/%,$(wildcard tests/tools/*.c))
 # Code the test binaries share (harnesses, network-namespace set-up): linked into each.
 TEST_LIB   := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tests/lib/*.c))
+# Kept between runs: make would delete them as intermediates and relink every test.
+.SECONDARY: $(TEST_LIB)
 
 .PHONY: all check demo deps clean unit-check bpf-check net-check layers-check
 all: $(BUILD)/steer

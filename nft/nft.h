@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * The nftables backend's internals: the ruleset compiled from the config into
- * one nfnetlink batch (ruleset.c), sent and its answers checked by
- * nft_backend.c through steer/nl.h.
+ * The nftables backend's internals: one nfnetlink batch (batch.c) holding the
+ * ruleset compiled from the config (ruleset.c, with expr.c's expressions),
+ * sent and its answers checked by nft_backend.c through steer/nl.h.
  */
 #ifndef STEER_NFT_H
 #define STEER_NFT_H

@@ -54,7 +54,8 @@ struct relay_env {
  * directions are finished and what each socket waits for.
  */
 enum relay_flags {
-	RELAY_EOF_UP = 1u << 0,   /* client sent EOF, all of it delivered, upstream shut for writing */
+	RELAY_EOF_UP = 1u << 0,   /* client sent EOF and all of it was delivered upstream (shut for
+				     writing, unless this ends both ways: close() sends the FIN) */
 	RELAY_EOF_DOWN = 1u << 1, /* the same from the upstream to the client */
 	RELAY_DONE = RELAY_EOF_UP | RELAY_EOF_DOWN,
 	RELAY_READ_CLI = 1u << 2, /* waits for the client to be readable */

@@ -249,7 +249,7 @@ static void kernel_ts(uint64_t ts_ns, struct timespec *out)
 	out->tv_nsec = wall % 1000000000LL;
 }
 
-/* A kernel record, from the event source (writer thread only). */
+/* A kernel record, from the event source (under src_lock: the writer, or audit_set_source). */
 static void on_kernel_record(void *ctx, const struct flow_record *k)
 {
 	struct audit *a = ctx;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * The audit log (schema in DESIGN.md). Producers (proxy workers) only copy
+ * The audit log (schema in README, The audit log). Producers (proxy workers) only copy
  * a record into a bounded queue; a writer thread formats and writes, so a
  * slow sink never slows proxying. What the queue cannot hold is counted and
  * reported in a "lost" record.
@@ -44,7 +44,9 @@ struct audit_stats {
 
 /*
  * Where the writer learns which backend steered each flow and when the
- * kernel first saw it. All callbacks run on the writer thread.
+ * kernel first saw it. The audit calls it under its source lock, never two
+ * calls at once: from the writer thread, and from audit_set_source's caller
+ * (which drains what is waiting when a source comes or goes).
  */
 struct audit_source {
 	/* The kernel's flow records (the classifier's), or NULL: none. */

@@ -80,7 +80,4 @@ extern const struct backend_ops nft_backend_ops;
 /* Every backend this build has, NULL-terminated. */
 extern const struct backend_ops *const backend_all[];
 
-/* By name ("ebpf", "nft"), or NULL. */
-const struct backend_ops *backend_by_name(const char *name);
-
 #endif

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * steer.conf parser (grammar in DESIGN.md), command-line overrides and the
+ * steer.conf parser (grammar in README, Configuration), command-line overrides and the
  * whole-config checks. One table of directives serves both the file and the
  * flags, so `--KEY VALUE` accepts exactly what a `KEY VALUE` line accepts.
  *

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
-/* The parsed steer.conf (grammar in DESIGN.md) and the command-line overrides. */
+/* The parsed steer.conf (grammar in README, Configuration) and the command-line overrides. */
 #ifndef STEER_CONFIG_H
 #define STEER_CONFIG_H
 
@@ -90,7 +90,7 @@ struct steer_config {
 	struct config_pos return_iface_pos[STEER_MAX_IFACES];
 };
 
-/* Defaults of DESIGN.md (no interfaces, no rules). */
+/* The documented defaults (no interfaces, no rules). */
 void config_init(struct steer_config *cfg);
 void config_free(struct steer_config *cfg);
 

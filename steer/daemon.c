@@ -286,9 +286,10 @@ static enum proxy_upstream_source proxy_source(enum upstream_source u)
 	case UPSTREAM_GATEWAY:
 		return PROXY_SRC_GATEWAY;
 	case UPSTREAM_CLIENT:
-	default:
 		return PROXY_SRC_CLIENT;
 	}
+	/* Not a value the parser makes: the proxy's bind refuses it (EINVAL), as it always did. */
+	return (enum proxy_upstream_source)-1;
 }
 
 static int start_proxy(struct daemon *d, struct backend_listeners *l)

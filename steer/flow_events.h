@@ -30,7 +30,8 @@ typedef void (*flow_record_cb)(void *ctx, const struct flow_record *r);
 struct flow_events {
 	/*
 	 * Hand every record waiting now to cb, on the caller's thread; never
-	 * blocks. Returns the number handled, or -errno.
+	 * blocks. Calls must not overlap (any thread, one at a time: the
+	 * consumer serializes them). Returns the number handled, or -errno.
 	 */
 	int (*consume)(struct flow_events *e, flow_record_cb cb, void *ctx);
 	/* Records the kernel could not write so far (a running total; 0 when unknown). */

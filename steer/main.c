@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
-/* The command line of DESIGN.md. */
+/* The command line: steer run, check, status, backend, reload, cleanup, version. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -76,6 +76,7 @@ static void reset_error(struct nl_sock *s)
 {
 	s->err_seq = 0;
 	s->msg[0] = '\0';
+	s->msg_from_kernel = false;
 }
 
 /* ---------------------------------------------------------------------------
@@ -91,6 +92,7 @@ static int extack_attr_cb(const struct nlattr *attr, void *data)
 		snprintf(s->msg, sizeof(s->msg), "%s", mnl_attr_get_str(attr));
 		/* drop a trailing newline some messages carry */
 		s->msg[strcspn(s->msg, "\n")] = '\0';
+		s->msg_from_kernel = true;
 	}
 	return MNL_CB_OK;
 }
@@ -110,6 +112,7 @@ static void record_error(struct nl_sock *s, int *err, const struct nlmsghdr *nlh
 	*err = e->error < 0 ? e->error : -e->error;
 	s->err_seq = nlh->nlmsg_seq;
 	s->msg[0] = '\0';
+	s->msg_from_kernel = false;
 	if (nlh->nlmsg_flags & NLM_F_ACK_TLVS) {
 		size_t off = sizeof(*e);
 
@@ -195,6 +198,7 @@ int nl_acks(struct nl_sock *s, size_t nacks)
 			/* Answers were lost: no way to know which; a lost error would hide a failure. */
 			t.err = t.err ? t.err : -ENOBUFS;
 			snprintf(s->msg, sizeof(s->msg), "answers lost");
+			s->msg_from_kernel = false;
 			break;
 		}
 		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
@@ -206,6 +210,7 @@ int nl_acks(struct nl_sock *s, size_t nacks)
 		if (poll(&p, 1, NL_ACK_WAIT_MS) <= 0) {
 			t.err = -ETIMEDOUT;
 			snprintf(s->msg, sizeof(s->msg), "%zu of %zu acknowledgements", t.acks, nacks);
+			s->msg_from_kernel = false;
 			break;
 		}
 	}

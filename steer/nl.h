@@ -16,6 +16,7 @@
 #define STEER_NL_H
 
 #include <libmnl/libmnl.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -29,6 +30,7 @@ struct nl_sock {
 	uint32_t first_seq; /* the first of the last request or batch */
 	uint32_t err_seq;   /* the message that failed (the first one, in a batch) */
 	char msg[256];
+	bool msg_from_kernel; /* msg is the kernel's extended ACK, not a note of ours */
 };
 
 /*

@@ -100,8 +100,8 @@ static struct nlmsghdr *build_route(char *buf, uint16_t type, uint16_t flags, in
 static void print_nl_error(const struct nl_sock *n, const char *what, const char *obj, int err)
 {
 	if (n->msg[0])
-		fprintf(stderr, "steer: %s %s: %s (kernel: %s)\n", what, obj, strerror(-err),
-			n->msg);
+		fprintf(stderr, "steer: %s %s: %s (%s%s)\n", what, obj, strerror(-err),
+			n->msg_from_kernel ? "kernel: " : "", n->msg);
 	else
 		fprintf(stderr, "steer: %s %s: %s\n", what, obj, strerror(-err));
 }

@@ -149,11 +149,34 @@ int steering_set(struct steering *s, enum backend_kind kind, int percent, struct
 	return failed ? -1 : 0;
 }
 
+/*
+ * At most MAX_BACKENDS, each of a kind of its own: target_shares picks them
+ * by kind, and a backend that forgot its kind would share BACKEND_EBPF's 0.
+ */
+static bool backends_valid(const struct backend_ops *const *all)
+{
+	int n = 0;
+
+	for (; all[n]; n++) {
+		if (n >= MAX_BACKENDS)
+			return false;
+		for (int j = 0; j < n; j++)
+			if (all[j]->kind == all[n]->kind)
+				return false;
+	}
+	return true;
+}
+
 struct steering *steering_new(const struct steer_config *cfg, const struct backend_listeners *l,
 			      const struct backend_ops *const *backends, struct classifier *classifier)
 {
-	struct steering *s = calloc(1, sizeof(*s));
+	struct steering *s;
 
+	if (!backends_valid(backends)) {
+		fprintf(stderr, "steer: the backend list is invalid (too long, or two of one kind)\n");
+		return NULL;
+	}
+	s = calloc(1, sizeof(*s));
 	if (!s)
 		return NULL;
 	s->env.cfg = cfg;

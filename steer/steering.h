@@ -35,8 +35,9 @@ struct steering *steering_start(const struct steer_config *cfg, const struct bac
 
 /*
  * The composition alone, over these backends (NULL-terminated) and this
- * classifier (NULL: none), which it owns from now on; nothing is installed
- * until steering_set. steering_start's second half, and the tests' entry.
+ * classifier (NULL: none), which it owns once this succeeds; nothing is
+ * installed until steering_set. NULL when the list has more than four
+ * backends or two of one kind. steering_start's second half, and the tests' entry.
  */
 struct steering *steering_new(const struct steer_config *cfg, const struct backend_listeners *l,
 			      const struct backend_ops *const *backends, struct classifier *classifier);

@@ -172,6 +172,7 @@ static void test_request_extack(void **state)
 	open_route(&s);
 	assert_int_equal(nl_request(&s, put_local_route(buf, 0, REFUSED)), -EINVAL);
 	assert_string_equal(s.msg, REFUSAL);
+	assert_true(s.msg_from_kernel);
 
 	/* a later success clears it */
 	assert_int_equal(nl_request(&s, put_local_route(buf, 0, false)), 0);
@@ -222,6 +223,7 @@ static void test_acks_missing(void **state)
 	assert_int_equal(nl_send(&s, nlh, nlh->nlmsg_len), 0);
 	assert_int_equal(nl_acks(&s, 2), -ETIMEDOUT);
 	assert_string_equal(s.msg, "1 of 2 acknowledgements");
+	assert_false(s.msg_from_kernel);
 	nl_close(&s);
 }
 

@@ -255,6 +255,23 @@ static void test_split_shares(void **state)
 	steering_stop(s);
 }
 
+/* A list steering cannot compose is refused before anything is installed. */
+static void test_backend_list_checked(void **state)
+{
+	struct fixture *f = *state;
+	static const struct backend_ops ops_e2 = { .name = "E2", .kind = BACKEND_EBPF, .install = install_e };
+	const struct backend_ops *const twice[] = { &ops_n, &ops_e, &ops_e2, NULL };
+	const struct backend_ops *const five[] = { &ops_n, &ops_n, &ops_n, &ops_n, &ops_n, NULL };
+	const struct backend_ops *const fine[] = { &ops_n, &ops_e, &ops_x, NULL };
+	struct steering *s;
+
+	assert_null(steering_new(&f->cfg, &f->l, twice, NULL));
+	assert_null(steering_new(&f->cfg, &f->l, five, NULL));
+	s = steering_new(&f->cfg, &f->l, fine, NULL);
+	assert_non_null(s);
+	steering_stop(s);
+}
+
 static void test_split_needs_both(void **state)
 {
 	static const struct backend_ops *const only_e[] = { &ops_e, NULL };
@@ -276,6 +293,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_auto, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_split_shares, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_split_needs_both, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_backend_list_checked, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
