@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * The eBPF backend's loader: skeleton lifecycle, attach (TCX link, clsact
+ * The classifier's loader: skeleton lifecycle, attach (TCX link, clsact
  * fallback), rule generations, listeners, local addresses, counters, run
  * mode, flow events.
  */

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
-/* The eBPF backend's loader: skeleton lifecycle, attach, map updates. */
+/* The classifier's loader (bpf/classifier.c builds on it): skeleton lifecycle, attach, map updates. */
 #ifndef STEER_BPF_LOADER_H
 #define STEER_BPF_LOADER_H
 

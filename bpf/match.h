@@ -3,7 +3,7 @@
  * Which packets the classifier may steer: the rules of the active generation
  * (port, destination and source maps, bypass rules win), the TCP ports any
  * rule ever steered, and the gateway's own addresses, which are never
- * steered. The rules are compiled into the maps by steer/rules.c.
+ * steered. The rules are compiled into the maps by bpf/rules_compile.c.
  */
 #ifndef STEER_BPF_MATCH_H
 #define STEER_BPF_MATCH_H

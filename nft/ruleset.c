@@ -17,8 +17,11 @@
  *           meta mark set meta mark | 0x01000000 accept
  *  (3)  iifname != @client_ifaces return
  *  (4)  fib daddr type local counter return
+ *  (4b) meta pkttype != host counter return
  *  (5)  tcp flags != syn / syn,rst,ack socket transparent 1 counter
  *           meta mark set meta mark | 0x01000000 accept
+ *  (5b) meta l4proto icmp socket transparent 1 counter
+ *           meta mark set meta mark | 0x01000000 accept   (and icmpv6)
  *  (6)  <bypass match> counter accept                       per bypass line
  *  (7)  <steer match> tcp flags syn / syn,rst,ack tproxy ip to :15001
  *           meta mark set meta mark | 0x01000000 counter accept   per steer line
@@ -40,7 +43,8 @@
  *      return program does.
  *  (3) Everything below concerns client-facing interfaces only.
  *  (4) Traffic to the gateway's own addresses is never steered (fib knows
- *      them all, no address list to keep in sync).
+ *      them all, no address list to keep in sync). (4b) Nor broadcast and
+ *      multicast, which are delivered locally too (DHCP, mDNS, SSDP).
  *  (5) Packets of flows the proxy already holds, whatever the rules say now:
  *      a reload that drops a rule must not cut the flows it steered, and this
  *      is what the eBPF classifier does too (socket lookup before the rules).
@@ -48,6 +52,9 @@
  *      reach tproxy (7), which hands it to the listener; delivered to the
  *      TIME_WAIT socket it would only be answered with a stale ACK (the
  *      well-known stall of a `socket` rule placed before tproxy).
+ *      (5b) ICMP errors about packets the proxy's sockets sent (frag needed,
+ *      unreachable): the socket expression finds the quoted flow's socket,
+ *      so path MTU discovery works for the proxy's connections.
  *  (6) Bypass wins over steer, so every bypass rule comes before any steer
  *      rule. Bypass without a protocol means TCP and UDP.
  *  (7) New flows: TCP SYNs (as the classifier: SYN without ACK/RST) and every

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * The TCP relay: each direction is src socket -> pipe -> dst socket with
- * splice(2), so payload never enters user space.
+ * splice(2), so bulk payload never enters user space (small messages are
+ * copied, see below).
  *
  * Interest rules, returned after every run as RELAY_READ/RELAY_WRITE flags:
  *  - a direction with bytes in its pipe waits for dst to be writable and

@@ -19,7 +19,7 @@ while read -r from inc; do
 	case $inc in
 	../* | */../*) echo "relative include in $from/: $inc"; bad=1; continue ;;
 	*/*) to=${inc%%/*} ;;
-	*) to=$from ;; # a generated header found through -iquote build
+	*) echo "not named from the include root in $from/: $inc"; bad=1; continue ;;
 	esac
 	[ "$to" = "$from" ] && continue
 	if [[ " ${allowed[$from]} " != *" $to "* ]]; then

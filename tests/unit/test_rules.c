@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Unit tests for steer/rules.c: the reference matcher, the shape of the
- * compiled maps, and a randomized proof that the compiled form decides
- * exactly as the reference does.
+ * Unit tests for the rule model: steer/rules.c's reference matcher, the
+ * shape of the maps bpf/rules_compile.c compiles, and a randomized proof
+ * that the compiled form decides exactly as the reference does.
  */
 #include <stdarg.h>
 #include <stddef.h>
