@@ -31,9 +31,17 @@ struct bpf_classifier {
 	void *cb_ctx;
 };
 
+static const char *const counter_names[] = STEER_COUNTER_NAMES;
+_Static_assert(sizeof(counter_names) / sizeof(counter_names[0]) == STEER_C_MAX, "a counter has no name");
+
 static struct bpf_classifier *of(struct classifier *c)
 {
 	return (struct bpf_classifier *)c;
+}
+
+static struct bpf_classifier *of_events(struct flow_events *e)
+{
+	return (struct bpf_classifier *)((char *)e - offsetof(struct bpf_classifier, events));
 }
 
 static struct classifier *bpfc_open(const struct steer_config *cfg)
@@ -112,15 +120,13 @@ static int bpfc_local_addr(struct classifier *c, int family, const uint8_t *addr
 
 static size_t bpfc_counters(struct classifier *c, struct backend_counter *out, size_t max)
 {
-	static const char *const names[] = STEER_COUNTER_NAMES;
 	uint64_t vals[STEER_C_MAX];
 	size_t n = 0;
 
-	_Static_assert(sizeof(names) / sizeof(names[0]) == STEER_C_MAX, "a counter has no name");
 	if (steer_bpf_counters(of(c)->bpf, vals) < 0)
 		return 0;
 	for (; n < STEER_C_MAX && n < max; n++) {
-		out[n].name = names[n];
+		out[n].name = counter_names[n];
 		out[n].value = vals[n];
 	}
 	return n;
@@ -130,11 +136,9 @@ static size_t bpfc_counters(struct classifier *c, struct backend_counter *out, s
 
 static const char *drop_reason(uint8_t counter)
 {
-	static const char *const names[] = STEER_COUNTER_NAMES;
-
 	if (counter == STEER_C_NO_LISTENER_DROP)
 		return "proxy_down";
-	return counter < STEER_C_MAX ? names[counter] : "unknown";
+	return counter < STEER_C_MAX ? counter_names[counter] : "unknown";
 }
 
 /* The one place a kernel event becomes a steer-side record. */
@@ -159,7 +163,7 @@ static void on_event(void *ctx, const struct steer_event *ev)
 
 static int events_consume(struct flow_events *e, flow_record_cb cb, void *ctx)
 {
-	struct bpf_classifier *c = (struct bpf_classifier *)((char *)e - offsetof(struct bpf_classifier, events));
+	struct bpf_classifier *c = of_events(e);
 
 	c->cb = cb;
 	c->cb_ctx = ctx;
@@ -168,7 +172,7 @@ static int events_consume(struct flow_events *e, flow_record_cb cb, void *ctx)
 
 static uint64_t events_lost(struct flow_events *e)
 {
-	struct bpf_classifier *c = (struct bpf_classifier *)((char *)e - offsetof(struct bpf_classifier, events));
+	struct bpf_classifier *c = of_events(e);
 	uint64_t n;
 
 	return steer_bpf_counter(c->bpf, STEER_C_EVENTS_LOST, &n) < 0 ? 0 : n;

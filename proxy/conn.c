@@ -250,8 +250,7 @@ static void conn_io_cb(struct ev_loop *loop, ev_io *io, int revents)
 		conn_established(c);
 		return;
 	default:
-		ev_timer_stop(c->w->loop, &c->timer);
-		conn_connect_failed(c, err);
+		conn_connect_failed(c, err); /* conn_close stops the connect timer */
 		return;
 	}
 }

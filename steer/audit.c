@@ -45,7 +45,12 @@ struct audit {
 	bool stopping;               /* under lock */
 	uint64_t lost_unreported;    /* under lock */
 	atomic_bool reopen;
-	atomic_uint_fast64_t written, lost, kernel_lost, joined, unjoined;
+	/* One atomic per AUDIT_STATS row, so a new row is counted and read without more code. */
+	struct {
+#define AUDIT_STAT_ATOMIC(field, ...) atomic_uint_fast64_t field;
+		AUDIT_STATS(AUDIT_STAT_ATOMIC)
+#undef AUDIT_STAT_ATOMIC
+	} st; /* st.queued unused: the ring's count is the gauge */
 	/* Held by the writer while it uses src; audit_set_source waits for it. */
 	pthread_mutex_t src_lock;
 	/* Writer thread only (and audit_set_source under src_lock): */
@@ -162,7 +167,7 @@ static void push(struct audit *a, const struct audit_record *r)
 	pthread_mutex_lock(&a->lock);
 	if (a->count == AUDIT_QUEUE) {
 		a->lost_unreported++;
-		atomic_fetch_add_explicit(&a->lost, 1, memory_order_relaxed);
+		atomic_fetch_add_explicit(&a->st.lost, 1, memory_order_relaxed);
 	} else {
 		a->ring[(a->head + a->count) % AUDIT_QUEUE] = *r;
 		if (++a->count == AUDIT_WAKE)
@@ -214,9 +219,9 @@ static void write_batch(struct audit *a, const struct audit_record *recs, size_t
 	for (size_t i = 0; i <= n; i++) {
 		if (i == n || used + AUDIT_LINE > sizeof(out) || (a->kind == SINK_SYSLOG && lines)) {
 			if (used && !sink_write(a, out, a->kind == SINK_SYSLOG ? used - 1 : used))
-				atomic_fetch_add_explicit(&a->lost, lines, memory_order_relaxed);
+				atomic_fetch_add_explicit(&a->st.lost, lines, memory_order_relaxed);
 			else
-				atomic_fetch_add_explicit(&a->written, lines, memory_order_relaxed);
+				atomic_fetch_add_explicit(&a->st.written, lines, memory_order_relaxed);
 			used = lines = 0;
 		}
 		if (i == n)
@@ -296,7 +301,7 @@ static void poll_kernel(struct audit *a, bool check_lost)
 
 		clock_gettime(CLOCK_REALTIME, &r.ts);
 		a->kernel_lost_seen = total;
-		atomic_store(&a->kernel_lost, total);
+		atomic_store(&a->st.kernel_lost, total);
 		kbatch_add(a, &r);
 	}
 	kbatch_flush(a);
@@ -331,11 +336,11 @@ static void resolve(struct audit *a, struct audit_record *r)
 		snprintf(r->backend, sizeof(r->backend), "%s", k.backend);
 		if (ev->open)
 			r->steer_us = ev->accept_ns > k.ts_ns ? (int64_t)(ev->accept_ns - k.ts_ns) / 1000 : 0;
-		atomic_fetch_add_explicit(&a->joined, 1, memory_order_relaxed);
+		atomic_fetch_add_explicit(&a->st.joined, 1, memory_order_relaxed);
 	} else {
 		snprintf(r->backend, sizeof(r->backend), "%s",
 			 a->src.fallback ? a->src.fallback(a->src.ctx) : "unknown");
-		atomic_fetch_add_explicit(&a->unjoined, 1, memory_order_relaxed);
+		atomic_fetch_add_explicit(&a->st.unjoined, 1, memory_order_relaxed);
 	}
 	if (ev->open) {
 		fb->flow = ev->flow;
@@ -542,11 +547,9 @@ void audit_get_stats(struct audit *a, struct audit_stats *out)
 	memset(out, 0, sizeof(*out));
 	if (!a)
 		return;
-	out->written = atomic_load(&a->written);
-	out->lost = atomic_load(&a->lost);
-	out->kernel_lost = atomic_load(&a->kernel_lost);
-	out->joined = atomic_load(&a->joined);
-	out->unjoined = atomic_load(&a->unjoined);
+#define AUDIT_STAT_LOAD(field, ...) out->field = atomic_load(&a->st.field);
+	AUDIT_STATS(AUDIT_STAT_LOAD)
+#undef AUDIT_STAT_LOAD
 	pthread_mutex_lock(&a->lock);
 	out->queued = a->count;
 	pthread_mutex_unlock(&a->lock);
