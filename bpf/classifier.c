@@ -8,9 +8,11 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 
 #include "bpf/loader.h"
+#include "bpf/probe.h"
 #include "steer/backend.h"
 #include "steer/classifier.h"
 
@@ -191,10 +193,22 @@ static struct flow_events *bpfc_events(struct classifier *base)
 	return &c->events;
 }
 
+_Static_assert((int)FEATURE_UNKNOWN == PROBE_UNKNOWN && (int)FEATURE_NO == PROBE_NO &&
+		       (int)FEATURE_YES == PROBE_YES,
+	       "feature answers are the probe's");
+
 static void bpfc_features(struct classifier *c, struct classifier_features *out)
 {
+	struct steer_bpf_features f;
+
+	steer_bpf_features(of(c)->bpf, &f);
+	memset(out, 0, sizeof(*out));
 	out->tcx = steer_bpf_attached_tcx(of(c)->bpf);
-	out->sk_lookup = steer_bpf_lookup_attached(of(c)->bpf);
+	out->sk_lookup = f.sk_lookup;
+	out->kernel_tcx = (enum feature_answer)f.tcx;
+	out->reuseport_assign = (enum feature_answer)f.reuseport_assign;
+	out->listener_via_lookup = f.via_lookup;
+	snprintf(out->probe_note, sizeof(out->probe_note), "%s", f.probe_note);
 }
 
 static void bpfc_close(struct classifier *c)

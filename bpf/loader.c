@@ -30,6 +30,7 @@
 #undef steer_bpf
 
 #include "bpf/loader.h"
+#include "bpf/probe.h"
 
 /* The sk_lookup attach type (Linux >= 5.9; named BPF_SK_LOOKUP in the UAPI). */
 #define STEER_BPF_SK_LOOKUP 36
@@ -66,6 +67,7 @@ struct steer_bpf {
 	struct gen_record rec[STEER_GENERATIONS];
 	struct ring_buffer *rb; /* steer_bpf_events_open */
 	int lookup_link; /* steer_lookup attached to the network namespace, or -1 */
+	struct steer_bpf_features feat; /* probed by steer_bpf_load */
 	steer_event_cb ev_cb;
 	void *ev_ctx;
 };
@@ -90,6 +92,45 @@ static void set_print(void)
 	}
 }
 
+/*
+ * How new flows reach the listener. Where the kernel refuses to assign a
+ * SO_REUSEPORT listener (before 6.6), steer_lookup must give it to their
+ * socket lookups, and without that program the classifier cannot steer at
+ * all: refused with one line. STEER_BPF_ASSIGN=lookup takes that path on any
+ * kernel, =direct skips the probe (tests). Returns 0 or -EOPNOTSUPP.
+ */
+static int probe_kernel(struct steer_bpf *b)
+{
+	struct steer_bpf_features *f = &b->feat;
+	const char *force = getenv("STEER_BPF_ASSIGN");
+
+	f->tcx = probe_tcx();
+	f->sk_lookup = b->lookup_link >= 0;
+	if (force && (!strcmp(force, "lookup") || !strcmp(force, "direct"))) {
+		/* direct: as when the probe cannot run; the classifier learns at the first refusal */
+		f->reuseport_assign = PROBE_UNKNOWN;
+		snprintf(f->probe_note, sizeof(f->probe_note), "not probed: STEER_BPF_ASSIGN=%s", force);
+		b->skel->bss->steer_assign_via_lookup = !strcmp(force, "lookup");
+	} else {
+		f->reuseport_assign = probe_reuseport_assign(bpf_program__fd(b->skel->progs.steer_probe),
+							     bpf_map__fd(b->skel->maps.steer_probe_listen),
+							     &b->skel->data->steer_probe_rc, f->probe_note,
+							     sizeof(f->probe_note));
+		b->skel->bss->steer_assign_via_lookup = f->reuseport_assign == PROBE_NO;
+	}
+	if (b->skel->bss->steer_assign_via_lookup && !f->sk_lookup) {
+		fprintf(stderr, "steer: this kernel refuses to assign SO_REUSEPORT listeners (Linux before 6.6) "
+				"and the sk_lookup program could not be attached (%s): the eBPF backend cannot "
+				"steer; use backend nft\n", f->lookup_error);
+		return -EOPNOTSUPP;
+	}
+	if (!f->sk_lookup)
+		fprintf(stderr, "steer: attaching the sk_lookup program to the network namespace: %s "
+				"(SYNs that meet a TIME_WAIT socket and fragmented UDP datagrams "
+				"will not reach the proxy)\n", f->lookup_error);
+	return 0;
+}
+
 struct steer_bpf *steer_bpf_load(const struct bpf_settings *s)
 {
 	struct steer_bpf *b;
@@ -98,9 +139,15 @@ struct steer_bpf *steer_bpf_load(const struct bpf_settings *s)
 	uint64_t idle_ms = s->udp_idle_timeout_ms ? s->udp_idle_timeout_ms : 60000;
 	uint32_t ev_bytes = s->events_bytes ? s->events_bytes : STEER_EVENTS_BYTES;
 	long page = sysconf(_SC_PAGESIZE);
+	char missing[64];
 	int err;
 
 	set_print();
+	if (probe_helpers(missing, sizeof(missing))) {
+		fprintf(stderr, "steer: this kernel lacks %s, which the eBPF backend needs: use backend nft\n",
+			missing);
+		return NULL;
+	}
 	b = calloc(1, sizeof(*b));
 	if (!b) {
 		fprintf(stderr, "steer: out of memory\n");
@@ -162,9 +209,9 @@ struct steer_bpf *steer_bpf_load(const struct bpf_settings *s)
 	/*
 	 * steer_lookup on the caller's network namespace: the kernel's listener
 	 * lookups of TIME_WAIT SYNs and the socket lookups of reassembled UDP
-	 * datagrams reach the proxy through it. The link dies with its fd
-	 * (steer_bpf_destroy, or the process). Without it (a kernel without
-	 * sk_lookup links) steering works, except for those two cases.
+	 * datagrams reach the proxy through it, and before Linux 6.6 those of
+	 * every new flow. The link dies with its fd (steer_bpf_destroy, or the
+	 * process).
 	 */
 	{
 		int ns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
@@ -179,10 +226,12 @@ struct steer_bpf *steer_bpf_load(const struct bpf_settings *s)
 		}
 		if (err) {
 			b->lookup_link = -1;
-			fprintf(stderr, "steer: attaching the sk_lookup program to the network namespace: %s "
-					"(SYNs that meet a TIME_WAIT socket and fragmented UDP datagrams "
-					"will not reach the proxy)\n", strerror(-err));
+			snprintf(b->feat.lookup_error, sizeof(b->feat.lookup_error), "%s", strerror(-err));
 		}
+	}
+	if (probe_kernel(b)) {
+		steer_bpf_destroy(b);
+		return NULL;
 	}
 	return b;
 }
@@ -529,6 +578,13 @@ int steer_bpf_map_fd(struct steer_bpf *b, const char *name)
 bool steer_bpf_lookup_attached(struct steer_bpf *b)
 {
 	return b->lookup_link >= 0;
+}
+
+void steer_bpf_features(struct steer_bpf *b, struct steer_bpf_features *out)
+{
+	*out = b->feat;
+	/* The classifier sets it at the first refusal when the probe could not tell. */
+	out->via_lookup = *(volatile __u32 *)&b->skel->bss->steer_assign_via_lookup != 0;
 }
 
 /* ---- attach / detach ---- */

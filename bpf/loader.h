@@ -30,6 +30,21 @@ struct bpf_settings {
  */
 struct steer_bpf *steer_bpf_load(const struct bpf_settings *s);
 
+/*
+ * What steer_bpf_load found the kernel offers (bpf/probe.h's PROBE_*), and
+ * the mechanism it chose: with via_lookup, new flows reach the listener
+ * through steer_lookup (the kernel refuses to assign a SO_REUSEPORT listener).
+ */
+struct steer_bpf_features {
+	int tcx;              /* TCX links (Linux >= 6.6); else clsact filters */
+	int reuseport_assign; /* bpf_sk_assign takes a SO_REUSEPORT listener (>= 6.6) */
+	bool sk_lookup;       /* steer_lookup is attached to the network namespace */
+	bool via_lookup;      /* read live: the classifier may learn it at the first refusal */
+	char probe_note[128]; /* why reuseport_assign is unknown */
+	char lookup_error[64]; /* why sk_lookup is not attached */
+};
+void steer_bpf_features(struct steer_bpf *b, struct steer_bpf_features *out);
+
 /* Install compiled rules into the idle generation, then flip to it. */
 int steer_bpf_set_rules(struct steer_bpf *b, const struct compiled_rules *c);
 

@@ -26,6 +26,14 @@ const volatile __u32 steer_events_wake = STEER_EVENTS_BYTES / 4;
 /* ---- run mode (bss, written by user space through mmap at any time) ---- */
 __u32 steer_mode = STEER_MODE_EBPF;    /* enum steer_mode */
 __u32 steer_split_percent = 0;         /* SPLIT: buckets 0..percent-1 are eBPF's */
+/*
+ * 1: the kernel refuses bpf_sk_assign on a SO_REUSEPORT socket (-ESOCKTNOSUPPORT,
+ * Linux before 6.6), so new flows reach the proxy's listener through
+ * steer_lookup and established ones through the kernel's own lookup (mark
+ * only). Set by user space from its start probe, and by the classifier at
+ * the first refusal, so that no flow is lost when the probe could not run.
+ */
+__u32 steer_assign_via_lookup = 0;
 
 /* ---- rules generations (bss, written by user space through mmap) ---- */
 __u32 steer_gen = 0;
@@ -116,6 +124,14 @@ struct {
 	__type(key, struct steer_frag_key);
 	__type(value, __u64);
 } steer_frags SEC(".maps");
+
+/* The probe's reuseport listener (bpf/probe.c, steer_probe): slot 0 only. */
+struct {
+	__uint(type, BPF_MAP_TYPE_SOCKMAP);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} steer_probe_listen SEC(".maps");
 
 /* External proxy: its listeners, put here by the classifier for steer_lookup. */
 struct {

@@ -65,14 +65,51 @@ static __always_inline struct bpf_sock *find_listener(struct __sk_buff *skb, str
 	return bpf_map_lookup_elem(&steer_listen, &slot);
 }
 
-/* The flow's next socket lookup gets the listener of this slot (steer_lookup). */
-static __always_inline void redirect_record(const struct pkt *p, __u32 slot)
+/* bpf_sk_assign's answer for a socket of a SO_REUSEPORT group before Linux 6.6. */
+#define STEER_ESOCKTNOSUPPORT 94
+
+/* A UDP flow's redirect is rewritten at most this often while its datagrams come. */
+#define STEER_REDIRECT_REFRESH_NS (1000ull * 1000 * 1000)
+
+/*
+ * The flow's next socket lookup gets the listener of this slot (steer_lookup).
+ * A UDP entry serves every datagram until the flow's reply socket exists, so
+ * a fresh one is left alone: a map update per datagram would tax the flow.
+ */
+static __always_inline void redirect_record(const struct pkt *p, __u32 slot, __u32 why)
 {
-	struct steer_redirect_val v = { .ts = bpf_ktime_get_ns(), .slot = slot };
+	struct steer_redirect_val v = { .ts = bpf_ktime_get_ns(), .slot = slot, .why = why };
+	struct steer_redirect_val *cur;
 	struct steer_flow_key k;
 
 	flow_key_make(&k, p);
+	if (p->proto == IPPROTO_UDP) {
+		cur = bpf_map_lookup_elem(&steer_redirect, &k);
+		if (cur && cur->slot == slot && cur->why == why && v.ts - cur->ts < STEER_REDIRECT_REFRESH_NS)
+			return;
+	}
 	bpf_map_update_elem(&steer_redirect, &k, &v, BPF_ANY);
+}
+
+/*
+ * A packet of a flow one of the proxy's sockets holds goes to that socket
+ * (sk, released here). Before Linux 6.6 the kernel refuses to assign a socket
+ * of a SO_REUSEPORT group, which the proxy's accepted sockets inherit from
+ * their listener: then the mark alone does it, since after local delivery
+ * the kernel's established lookup finds the socket by the tuple. skip: the
+ * refusal is already known (steer_assign_via_lookup), do not try.
+ * Returns 0 (delivered, marked) or bpf_sk_assign's error.
+ */
+static __always_inline long deliver_held(struct __sk_buff *skb, struct bpf_sock *sk, int skip)
+{
+	long err = skip ? -STEER_ESOCKTNOSUPPORT : bpf_sk_assign(skb, sk, 0);
+
+	bpf_sk_release(sk);
+	if (err == -STEER_ESOCKTNOSUPPORT)
+		err = 0;
+	if (!err)
+		skb->mark |= steer_mark;
+	return err;
 }
 
 /*
@@ -91,7 +128,7 @@ static __always_inline void redirect_record(const struct pkt *p, __u32 slot)
 static __always_inline int steer_tw(struct __sk_buff *skb, struct pkt *p, struct bpf_sock *tw_sk, __u32 slot,
 				    __u32 *c)
 {
-	redirect_record(p, slot);
+	redirect_record(p, slot, STEER_REDIRECT_TW);
 	bpf_sk_assign(skb, tw_sk, 0);
 	skb->mark |= steer_mark;
 	*c = STEER_C_TIME_WAIT_SYN;
@@ -109,9 +146,22 @@ static __always_inline int steer_tw(struct __sk_buff *skb, struct pkt *p, struct
 static __always_inline int steer_frag_first(struct __sk_buff *skb, struct pkt *p, __u32 slot, __u32 *c)
 {
 	frag_record(p);
-	redirect_record(p, slot);
+	redirect_record(p, slot, p->proto == IPPROTO_UDP ? STEER_REDIRECT_FRAG : STEER_REDIRECT_TW);
 	skb->mark |= steer_mark;
 	*c = STEER_C_FRAGMENT_STEERED;
+	return STEER_PASS;
+}
+
+/*
+ * A new flow the kernel will not let us assign to the listener (see
+ * steer_assign_via_lookup): only marked; its socket lookup finds the
+ * listener through steer_lookup.
+ */
+static __always_inline int steer_by_lookup(struct __sk_buff *skb, struct pkt *p, __u32 slot, __u32 *c)
+{
+	redirect_record(p, slot, STEER_REDIRECT_NEW);
+	skb->mark |= steer_mark;
+	*c = STEER_C_STEERED_NEW;
 	return STEER_PASS;
 }
 
@@ -119,6 +169,7 @@ static __always_inline int steer_frag_first(struct __sk_buff *skb, struct pkt *p
 static __always_inline int steer_new(struct __sk_buff *skb, struct pkt *p, struct bpf_sock *tw_sk, __u32 *c)
 {
 	struct bpf_sock *sk = find_listener(skb, p);
+	__u32 slot = listen_slot(p);
 	long err;
 
 	if (sk && p->proto == IPPROTO_TCP && sk->state != BPF_TCP_LISTEN) {
@@ -133,46 +184,51 @@ static __always_inline int steer_new(struct __sk_buff *skb, struct pkt *p, struc
 		*c = STEER_C_NO_LISTENER_PASS;
 		return STEER_PASS;
 	}
-	if (tw_sk || p->frag) {
-		__u32 slot = listen_slot(p);
-
-		/*
-		 * steer_lookup cannot look sockets up: it finds an external proxy's
-		 * here. Written only while the slot is empty (the kernel empties it
-		 * when that listener closes): any listener of the proxy's reuseport
-		 * group will do, since the kernel balances the group after the
-		 * assign, and each rewrite tore down and rebuilt a listener's psock;
-		 * alternating between two listeners, a rebuild could meet the
-		 * previous teardown and fail (-EBUSY), a dropped SYN and a 1 s stall.
-		 */
-		err = 0;
-		if (steer_external_proxy) {
-			struct bpf_sock *cur = bpf_map_lookup_elem(&steer_ext_listen, &slot);
-
-			if (cur)
-				bpf_sk_release(cur);
-			else
-				err = bpf_map_update_elem(&steer_ext_listen, &slot, sk, BPF_ANY);
+	if (!tw_sk && !p->frag && !*(volatile __u32 *)&steer_assign_via_lookup) {
+		err = bpf_sk_assign(skb, sk, 0);
+		if (!err) {
+			bpf_sk_release(sk);
+			skb->mark |= steer_mark;
+			*c = STEER_C_STEERED_NEW;
+			return STEER_PASS;
 		}
-		bpf_sk_release(sk);
-		if (err) {
+		if (err != -STEER_ESOCKTNOSUPPORT) {
+			bpf_sk_release(sk);
 			*c = STEER_C_ASSIGN_FAILED;
 			return fail_verdict();
 		}
-		/* fragmented (even a TIME_WAIT SYN: the reassembled one meets it) */
-		if (p->frag || !tw_sk)
-			return steer_frag_first(skb, p, slot, c);
-		return steer_tw(skb, p, tw_sk, slot, c);
+		/* The probe at start could not tell: learnt here, for every flow after this one. */
+		steer_assign_via_lookup = 1;
 	}
-	err = bpf_sk_assign(skb, sk, 0);
+	/*
+	 * steer_lookup cannot look sockets up: it finds an external proxy's
+	 * here. Written only while the slot is empty (the kernel empties it
+	 * when that listener closes): any listener of the proxy's reuseport
+	 * group will do, since the kernel balances the group after the
+	 * assign, and each rewrite tore down and rebuilt a listener's psock;
+	 * alternating between two listeners, a rebuild could meet the
+	 * previous teardown and fail (-EBUSY), a dropped SYN and a 1 s stall.
+	 */
+	err = 0;
+	if (steer_external_proxy) {
+		struct bpf_sock *cur = bpf_map_lookup_elem(&steer_ext_listen, &slot);
+
+		if (cur)
+			bpf_sk_release(cur);
+		else
+			err = bpf_map_update_elem(&steer_ext_listen, &slot, sk, BPF_ANY);
+	}
 	bpf_sk_release(sk);
 	if (err) {
 		*c = STEER_C_ASSIGN_FAILED;
 		return fail_verdict();
 	}
-	skb->mark |= steer_mark;
-	*c = STEER_C_STEERED_NEW;
-	return STEER_PASS;
+	/* fragmented (even a TIME_WAIT SYN: the reassembled one meets it) */
+	if (p->frag)
+		return steer_frag_first(skb, p, slot, c);
+	if (tw_sk)
+		return steer_tw(skb, p, tw_sk, slot, c);
+	return steer_by_lookup(skb, p, slot, c);
 }
 
 #endif

@@ -18,7 +18,10 @@
  *   steer_lookup   sk_lookup, attached to the network namespace: gives the
  *                  proxy's listener to the socket lookups the classifier
  *                  cannot settle with an assign (a SYN that meets a
- *                  TIME_WAIT socket; a reassembled fragmented datagram).
+ *                  TIME_WAIT socket; a reassembled fragmented datagram;
+ *                  before Linux 6.6, every new flow: the kernel refuses to
+ *                  assign a SO_REUSEPORT listener, see
+ *                  steer_assign_via_lookup in maps.h).
  *
  * Modes (steer_mode, enum steer_mode in steer_abi.h): EBPF steers as above;
  * PROBE assigns nothing at all (nft steers) and only reports new matching
@@ -211,14 +214,10 @@ int steer_ingress(struct __sk_buff *skb)
 				frag_held(skb, &p);
 				return STEER_PASS;
 			} else {
-				long err = bpf_sk_assign(skb, sk, 0);
-
-				bpf_sk_release(sk);
-				if (err) {
+				if (deliver_held(skb, sk, *(volatile __u32 *)&steer_assign_via_lookup)) {
 					count(STEER_C_ASSIGN_FAILED);
 					return fail_verdict();
 				}
-				skb->mark |= steer_mark;
 				count(STEER_C_STEERED_ESTABLISHED);
 				return STEER_PASS;
 			}
@@ -247,7 +246,6 @@ int steer_return(struct __sk_buff *skb)
 {
 	struct pkt p = {};
 	struct bpf_sock *sk;
-	long err;
 	int c;
 
 	c = parse(skb, &p);
@@ -292,13 +290,11 @@ int steer_return(struct __sk_buff *skb)
 		frag_held(skb, &p);
 		return STEER_PASS;
 	}
-	err = bpf_sk_assign(skb, sk, 0);
-	bpf_sk_release(sk);
-	if (err) {
+	/* Upstream sockets are in no reuseport group: an assign is always tried. */
+	if (deliver_held(skb, sk, 0)) {
 		count(STEER_C_ASSIGN_FAILED);
 		return STEER_PASS;
 	}
-	skb->mark |= steer_mark;
 	count(STEER_C_RETURN_ASSIGNED);
 	return STEER_PASS;
 pass:
@@ -311,8 +307,9 @@ pass:
  * every listener lookup (TCP) and unconnected-socket lookup (UDP) in the
  * namespace, local services included, so it costs one hash lookup and
  * returns SK_PASS without selecting anything unless the tuple is in
- * steer_redirect (recorded by the classifier: a TIME_WAIT SYN, or a
- * fragmented UDP datagram of a steered flow). Then it selects the proxy's
+ * steer_redirect (recorded by the classifier: a TIME_WAIT SYN, a fragmented
+ * UDP datagram of a steered flow, or any new steered flow when the kernel
+ * refuses to assign a reuseport listener). Then it selects the proxy's
  * listener of the recorded slot (steer_listen, or steer_ext_listen with an
  * external proxy); a TCP entry is used once. Entries older than their limit
  * (STEER_TW_REDIRECT_NS, UDP: udp-idle-timeout) are dropped.
@@ -326,7 +323,7 @@ int steer_lookup(struct bpf_sk_lookup *ctx)
 	struct steer_flow_key k = {};
 	struct steer_redirect_val *v;
 	struct bpf_sock *sk;
-	__u32 proto = ctx->protocol, slot;
+	__u32 proto = ctx->protocol, slot, why;
 	__u64 limit;
 	long err;
 
@@ -364,6 +361,7 @@ int steer_lookup(struct bpf_sk_lookup *ctx)
 		return SK_PASS;
 	limit = proto == IPPROTO_TCP ? STEER_TW_REDIRECT_NS : steer_udp_idle_ns;
 	slot = v->slot;
+	why = v->why; /* read before a TCP entry is deleted below */
 	if ((__s64)(bpf_ktime_get_ns() - v->ts) > (__s64)limit || slot >= STEER_LISTEN_MAX) {
 		bpf_map_delete_elem(&steer_redirect, &k);
 		return SK_PASS;
@@ -382,13 +380,40 @@ int steer_lookup(struct bpf_sk_lookup *ctx)
 		count(STEER_C_LOOKUP_FAILED);
 		return SK_PASS;
 	}
-	if (proto == IPPROTO_TCP) {
+	if (proto == IPPROTO_TCP)
 		bpf_map_delete_elem(&steer_redirect, &k);
-		count(STEER_C_TW_REDIRECTED);
-	} else {
+	if (why == STEER_REDIRECT_NEW)
+		count(STEER_C_NEW_REDIRECTED);
+	else if (why == STEER_REDIRECT_FRAG)
 		count(STEER_C_FRAG_REDIRECTED);
-	}
+	else
+		count(STEER_C_TW_REDIRECTED);
 	return SK_PASS;
+}
+
+/*
+ * steer_probe: the loader's start probe (bpf/probe.c), attached only to the
+ * loopback of a throwaway network namespace, never to a real interface. Its
+ * first IPv4 packet, the SYN of the probe's one connection, is assigned to
+ * the SO_REUSEPORT listener in steer_probe_listen, and bpf_sk_assign's
+ * answer is kept in steer_probe_rc (0, or -ESOCKTNOSUPPORT before 6.6).
+ */
+__s32 steer_probe_rc = 1; /* 1: no packet seen yet */
+
+SEC("tc")
+int steer_probe(struct __sk_buff *skb)
+{
+	struct bpf_sock *sk;
+	__u32 k = 0;
+
+	if (steer_probe_rc != 1 || skb->protocol != bpf_htons(0x0800 /* ETH_P_IP */))
+		return TC_ACT_OK;
+	sk = bpf_map_lookup_elem(&steer_probe_listen, &k);
+	if (!sk)
+		return TC_ACT_OK;
+	steer_probe_rc = bpf_sk_assign(skb, sk, 0);
+	bpf_sk_release(sk);
+	return TC_ACT_OK;
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

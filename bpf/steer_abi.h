@@ -189,7 +189,13 @@ struct steer_event {
  *    fragment) until it is older than udp-idle-timeout;
  *  - a steered TCP SYN that arrives IP-fragmented: the same (all fragments
  *    marked, no assign); the reassembled SYN's listener lookup is answered
- *    with the proxy's TCP listener, once, as for a TIME_WAIT SYN.
+ *    with the proxy's TCP listener, once, as for a TIME_WAIT SYN;
+ *  - any new steered flow when the kernel refuses bpf_sk_assign on a
+ *    SO_REUSEPORT listener (Linux before 6.6; steer_assign_via_lookup): the
+ *    packet is only marked, and its socket lookup (TCP: once; UDP: until the
+ *    flow's reply socket exists, refreshed while datagrams come) is answered
+ *    with the listener, which the kernel then balances over the reuseport
+ *    group, as it does for TPROXY.
  * An entry older than its age limit is ignored (and deleted).
  */
 struct steer_flow_key {
@@ -200,10 +206,17 @@ struct steer_flow_key {
 	__u8 saddr[16], daddr[16]; /* network order, IPv4 in the first 4 bytes */
 };
 
+/* Why a flow's lookup is redirected: which counter steer_lookup moves. */
+enum steer_redirect_why {
+	STEER_REDIRECT_TW = 0,   /* a TIME_WAIT SYN (or a reassembled fragmented SYN) */
+	STEER_REDIRECT_FRAG = 1, /* a reassembled fragmented UDP datagram */
+	STEER_REDIRECT_NEW = 2,  /* a new flow the kernel would not let us assign */
+};
+
 struct steer_redirect_val {
 	__u64 ts;   /* bpf_ktime_get_ns() when recorded */
 	__u32 slot; /* enum steer_listen_slot */
-	__u32 pad;
+	__u32 why;  /* enum steer_redirect_why */
 };
 
 #define STEER_REDIRECT_ENTRIES 65536
@@ -281,7 +294,11 @@ struct steer_frag_key {
 	  "ICMP/ICMPv6 error quoting a packet one of the proxy's sockets sent (a connected TCP "        \
 	  "socket, not LISTEN/TIME_WAIT, or a connected UDP socket): marked for local delivery, "       \
 	  "where icmp_rcv/icmpv6_rcv hand it to that socket. Other ICMP: not_ip; an error whose "       \
-	  "quoted IP header or first 8 L4 bytes are cut: malformed")
+	  "quoted IP header or first 8 L4 bytes are cut: malformed")                                    \
+	/* steer_lookup, per socket lookup: */                                                          \
+	X(NEW_REDIRECTED, new_redirected,                                                               \
+	  "new flow's socket lookup given the proxy listener (the kernel refuses bpf_sk_assign "        \
+	  "on a SO_REUSEPORT listener: Linux before 6.6)")
 
 #define STEER_COUNTER_ENUM_(id, name, help) STEER_C_##id,
 enum steer_counter {
@@ -291,7 +308,7 @@ enum steer_counter {
 #undef STEER_COUNTER_ENUM_
 
 /* Pins the ABI: a counter inserted above the last one would renumber the rest. */
-_Static_assert(STEER_C_ICMP_DELIVERED == 20, "steer counters are append-only");
+_Static_assert(STEER_C_ICMP_DELIVERED == 20 && STEER_C_NEW_REDIRECTED == 21, "steer counters are append-only");
 
 /* The counters' names, indexed by enum steer_counter: an array initializer. */
 #define STEER_COUNTER_NAME_(id, name, help) #name,

@@ -38,9 +38,26 @@ enum classifier_mode {
 	CLASSIFIER_SPLIT,
 };
 
+/* A kernel feature, as tried at start: yes, no, or not known (the try could not run). */
+enum feature_answer {
+	FEATURE_UNKNOWN = 0,
+	FEATURE_NO,
+	FEATURE_YES,
+};
+
 struct classifier_features {
 	bool tcx;       /* attached as TCX links (else clsact filters) */
 	bool sk_lookup; /* the sk_lookup program is attached to the network namespace */
+	enum feature_answer kernel_tcx;       /* the kernel has TCX links (Linux >= 6.6) */
+	enum feature_answer reuseport_assign; /* bpf_sk_assign takes a SO_REUSEPORT listener (>= 6.6) */
+	/*
+	 * New flows reach the proxy's listener through the sk_lookup program,
+	 * because the kernel refuses to assign a reuseport listener (or was
+	 * told to, for tests). May turn true while running: the classifier
+	 * learns it at the first refusal when the start probe could not tell.
+	 */
+	bool listener_via_lookup;
+	char probe_note[128]; /* why reuseport_assign is unknown ("" otherwise) */
 };
 
 struct classifier {

@@ -115,6 +115,9 @@ static void attach_detach(void)
 	ct_check("features: the sk_lookup program is attached", f.sk_lookup, "not attached");
 	ct_check("features: TCX link, or else a clsact qdisc on sa0", f.tcx != has_clsact("sa0"),
 		 f.tcx ? "TCX reported, but a clsact qdisc was added" : "clsact reported, but no clsact qdisc");
+	if (!getenv("STEER_BPF_NO_TCX"))
+		ct_check("features: attached as TCX exactly where the kernel has TCX",
+			 f.tcx == (f.kernel_tcx == FEATURE_YES), f.tcx ? "TCX without the kernel's" : "clsact");
 	ct_check("sa0: the classifier sees its packets", attached(c, "sa0"), "not attached");
 	ct_check("sa1: the classifier sees its packets", attached(c, "sa1"), "not attached");
 	ct_check("detach sa0", c->ops->detach(c, "sa0") == 0, "failed");
@@ -146,6 +149,56 @@ static void recreated_interface(void)
 	config_free(&cfg);
 }
 
+static const char *answer(enum feature_answer a)
+{
+	return a == FEATURE_YES ? "yes" : a == FEATURE_NO ? "no" : "unknown";
+}
+
+/*
+ * The start probes answer (as root, the reuseport probe can always make its
+ * namespace), and the mechanism for new flows follows the answer: through
+ * the sk_lookup program exactly where the kernel refuses to assign a
+ * reuseport listener (before Linux 6.6).
+ */
+static void kernel_probe(void)
+{
+	struct steer_config cfg;
+	struct classifier *c;
+	struct classifier_features f;
+
+	unsetenv("STEER_BPF_ASSIGN");
+	c = open_classifier(&cfg);
+	c->ops->features(c, &f);
+	printf("note: tcx %s, reuseport assign %s, sk_lookup %s\n", answer(f.kernel_tcx),
+	       answer(f.reuseport_assign), f.sk_lookup ? "attached" : "not attached");
+	ct_check("probe: the kernel's TCX answered", f.kernel_tcx != FEATURE_UNKNOWN, "unknown");
+	ct_check("probe: bpf_sk_assign on a reuseport listener tried", f.reuseport_assign != FEATURE_UNKNOWN,
+		 f.probe_note);
+	ct_check("new flows through sk_lookup exactly where the kernel refuses the assign",
+		 f.listener_via_lookup == (f.reuseport_assign == FEATURE_NO), "mechanism does not follow the probe");
+	ct_check("probe: no note when the answer is known", f.probe_note[0] == '\0', f.probe_note);
+	c->ops->close(c);
+	config_free(&cfg);
+}
+
+/* STEER_BPF_ASSIGN=lookup takes the pre-6.6 path on any kernel, so the tests can cover it here. */
+static void forced_lookup(void)
+{
+	struct steer_config cfg;
+	struct classifier *c;
+	struct classifier_features f;
+
+	setenv("STEER_BPF_ASSIGN", "lookup", 1);
+	c = open_classifier(&cfg);
+	c->ops->features(c, &f);
+	unsetenv("STEER_BPF_ASSIGN");
+	ct_check("forced: new flows through sk_lookup", f.listener_via_lookup, "direct assign");
+	ct_check("forced: the probe says it did not run, and why",
+		 f.reuseport_assign == FEATURE_UNKNOWN && strstr(f.probe_note, "STEER_BPF_ASSIGN"), f.probe_note);
+	c->ops->close(c);
+	config_free(&cfg);
+}
+
 static void missing_interface(void)
 {
 	struct steer_config cfg;
@@ -158,4 +211,5 @@ static void missing_interface(void)
 }
 
 CT_CASES({ "attach_detach", attach_detach }, { "recreated_interface", recreated_interface },
-	 { "missing_interface", missing_interface })
+	 { "missing_interface", missing_interface }, { "kernel_probe", kernel_probe },
+	 { "forced_lookup", forced_lookup })
