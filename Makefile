@@ -19,6 +19,7 @@ DEB_PKGS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config \
             nftables libnftnl-dev libmnl-dev libev-dev libcmocka-dev \
             iproute2 iputils-ping python3-prometheus-client nginx-light socat curl wrk jq python3 python3-scapy \
             dnsutils dnsmasq-base
+DEB_PKGS += mandoc groff-base man-db
 
 LIB_SRCS := $(filter-out steer/main.c,$(wildcard steer/*.c)) \
             $(filter-out %.bpf.c,$(wildcard bpf/*.c)) \
@@ -93,6 +94,7 @@ net-check: $(BUILD)/steer $(TEST_TOOLS)
 # `make check` installs nothing: `make deps` does (CI runs both).
 check:
 	$(MAKE) all $(UNIT_TESTS) $(BPF_TESTS) $(TEST_TOOLS) $(BENCH_TOOLS)
+	tests/docs.sh
 	$(MAKE) layers-check unit-check bpf-check net-check
 
 demo: deps

@@ -27,7 +27,7 @@ static const char usage_main[] =
 static const char usage_run[] =
 	"usage: steer run [-c FILE] [--KEY VALUE]...\n"
 	"Run until SIGTERM/SIGINT; SIGHUP reopens the audit log. Keys are the config\n"
-	"directives (see steer.conf(5) in the README): --interface, --return-interface,\n"
+	"directives (see steer.conf(5)): --interface, --return-interface,\n"
 	"--proxy-port, --upstream-source, --on-proxy-down, --mark, --route-table,\n"
 	"--audit-log, --control-socket, --workers, --proxy, --backend, --steer, --bypass ...\n";
 static const char usage_check[] = "usage: steer check -c FILE\n";
