@@ -31,6 +31,7 @@
 
 #include "bpf/loader.h"
 #include "bpf/probe.h"
+#include "bpf/tc.h"
 
 /* The sk_lookup attach type (Linux >= 5.9; named BPF_SK_LOOKUP in the UAPI). */
 #define STEER_BPF_SK_LOOKUP 36
@@ -38,10 +39,6 @@
 /* TCX attach type (Linux >= 6.6; the installed UAPI headers predate it). */
 #define STEER_BPF_TCX_INGRESS 46
 
-/* Fixed clsact filter handle/priorities (fallback without TCX). */
-#define STEER_TC_HANDLE 0x57ee
-#define STEER_TC_PRIO_INGRESS 0x5700
-#define STEER_TC_PRIO_RETURN 0x5701
 
 struct attachment {
 	int ifindex;
@@ -82,7 +79,7 @@ static int libbpf_print_fn(enum libbpf_print_level level, const char *fmt, va_li
 	return vfprintf(stderr, fmt, ap);
 }
 
-static void set_print(void)
+void libbpf_print_setup(void)
 {
 	static bool done;
 
@@ -90,6 +87,11 @@ static void set_print(void)
 		libbpf_set_print(libbpf_print_fn);
 		done = true;
 	}
+}
+
+void libbpf_quiet_add(int delta)
+{
+	libbpf_quiet += delta;
 }
 
 /*
@@ -142,7 +144,7 @@ struct steer_bpf *steer_bpf_load(const struct bpf_settings *s)
 	char missing[64];
 	int err;
 
-	set_print();
+	libbpf_print_setup();
 	if (probe_helpers(missing, sizeof(missing))) {
 		fprintf(stderr, "steer: this kernel lacks %s, which the eBPF backend needs: use backend nft\n",
 			missing);
@@ -597,9 +599,9 @@ static int tc_attach(struct attachment *a, int prog_fd)
 			    .prog_fd = prog_fd, .flags = BPF_TC_F_REPLACE);
 	int err;
 
-	libbpf_quiet++;
+	libbpf_quiet_add(1);
 	err = bpf_tc_hook_create(&hook);
-	libbpf_quiet--;
+	libbpf_quiet_add(-1);
 	if (err && err != -EEXIST) {
 		fprintf(stderr, "steer: creating clsact qdisc on %s: %s\n", a->ifname, strerror(-err));
 		return err;
@@ -700,9 +702,9 @@ static void detach_one(struct attachment *a)
 			    .priority = a->ret ? STEER_TC_PRIO_RETURN : STEER_TC_PRIO_INGRESS);
 	int err;
 
-	libbpf_quiet++;
+	libbpf_quiet_add(1);
 	err = bpf_tc_detach(&hook, &opts);
-	libbpf_quiet--;
+	libbpf_quiet_add(-1);
 	if (err && err != -ENOENT && err != -ENODEV)
 		fprintf(stderr, "steer: removing tc filter from %s: %s\n", a->ifname, strerror(-err));
 }
@@ -715,9 +717,9 @@ static void remove_qdisc(const struct attachment *a)
 
 	if (a->tcx || !a->created_qdisc)
 		return;
-	libbpf_quiet++;
+	libbpf_quiet_add(1);
 	err = bpf_tc_hook_destroy(&hook);
-	libbpf_quiet--;
+	libbpf_quiet_add(-1);
 	if (err && err != -ENOENT && err != -ENODEV && err != -EINVAL)
 		fprintf(stderr, "steer: removing clsact qdisc from %s: %s\n", a->ifname, strerror(-err));
 }
@@ -770,67 +772,4 @@ void steer_bpf_destroy(struct steer_bpf *b)
 	}
 	steer_bpf__destroy(b->skel);
 	free(b);
-}
-
-/* ---- stale filters of a crashed daemon ---- */
-
-static bool prog_is_steer(uint32_t id)
-{
-	struct bpf_prog_info info;
-	uint32_t len = sizeof(info);
-	int fd = bpf_prog_get_fd_by_id(id);
-	bool r = false;
-
-	if (fd < 0)
-		return false;
-	memset(&info, 0, sizeof(info));
-	if (!bpf_obj_get_info_by_fd(fd, &info, &len))
-		r = strncmp(info.name, "steer", 5) == 0;
-	close(fd);
-	return r;
-}
-
-int steer_bpf_cleanup_stale(void)
-{
-	static const uint32_t prios[] = { STEER_TC_PRIO_INGRESS, STEER_TC_PRIO_RETURN };
-	struct if_nameindex *ifs, *i;
-	int removed = 0;
-	size_t p;
-
-	set_print();
-	ifs = if_nameindex();
-	if (!ifs) {
-		int e = -errno;
-
-		fprintf(stderr, "steer: listing interfaces: %s\n", strerror(errno));
-		return e;
-	}
-	for (i = ifs; i->if_index; i++) {
-		for (p = 0; p < sizeof(prios) / sizeof(prios[0]); p++) {
-			DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = i->if_index,
-					    .attach_point = BPF_TC_INGRESS);
-			DECLARE_LIBBPF_OPTS(bpf_tc_opts, q, .handle = STEER_TC_HANDLE, .priority = prios[p]);
-			int err;
-
-			libbpf_quiet++;
-			err = bpf_tc_query(&hook, &q);
-			libbpf_quiet--;
-			if (err)
-				continue; /* no clsact, or no filter of ours */
-			if (!prog_is_steer(q.prog_id))
-				continue;
-			DECLARE_LIBBPF_OPTS(bpf_tc_opts, d, .handle = STEER_TC_HANDLE, .priority = prios[p]);
-			libbpf_quiet++;
-			err = bpf_tc_detach(&hook, &d);
-			libbpf_quiet--;
-			if (err && err != -ENOENT) {
-				fprintf(stderr, "steer: removing stale tc filter from %s: %s\n",
-					i->if_name, strerror(-err));
-				continue;
-			}
-			removed++;
-		}
-	}
-	if_freenameindex(ifs);
-	return removed;
 }

@@ -54,4 +54,24 @@ expect "cleanup again: nothing to do, still succeeds" ing "$STEER" cleanup --con
 out=$(http_get "$LAB_C" "http://$S4/")
 via=$(field via "$out")
 expect_eq "after cleanup: traffic forwarded untouched" "$(field port "$out")" "${via##*:}"
+
+# clsact filters (kernels without TCX, forced here) outlive a crash: cleanup
+# removes them and the clsact qdiscs steer made, but not a qdisc another
+# tool's filter still uses.
+if [ "${STEER_TEST_BACKEND:-ebpf}" = ebpf ]; then
+	STEER_BPF_NO_TCX=1 lab_steer_start "$conf" || echo "steer (clsact) did not start"
+	expect "clsact: the crashing daemon used a clsact qdisc" bash -c "ip netns exec $LAB_G tc qdisc show dev gw-cli | grep -q clsact"
+	lab_steer_stop KILL
+	expect "clsact: cleanup after SIGKILL succeeds" ing "$STEER" cleanup --control-socket "$LAB_DIR/steer.sock"
+	expect_eq "clsact: after cleanup, filters and qdiscs as before" "$(lab_snapshot)" "$before"
+
+	ing tc qdisc add dev gw-srv clsact
+	ing tc filter add dev gw-srv egress prio 7 bpf bytecode '1,6 0 0 4294967295,'
+	theirs=$(lab_snapshot)
+	STEER_BPF_NO_TCX=1 lab_steer_start "$conf" || echo "steer (clsact) did not start"
+	lab_steer_stop KILL
+	expect "clsact: cleanup after SIGKILL, another tool's filter present" ing "$STEER" cleanup --control-socket "$LAB_DIR/steer.sock"
+	expect_eq "clsact: the other tool's qdisc and filter kept, steer's removed" "$(lab_snapshot)" "$theirs"
+	ing tc qdisc del dev gw-srv clsact
+fi
 finish
