@@ -233,8 +233,9 @@ int probe_helpers(char *missing, size_t len)
 	};
 	size_t i;
 
+	/* A probe that cannot load (no CAP_BPF: < 0) proves nothing: the load itself will say why. */
 	for (i = 0; i < sizeof(need) / sizeof(need[0]); i++) {
-		if (libbpf_probe_bpf_helper(need[i].type, need[i].id, NULL) <= 0) {
+		if (libbpf_probe_bpf_helper(need[i].type, need[i].id, NULL) == 0) {
 			snprintf(missing, len, "%s", need[i].name);
 			return -EOPNOTSUPP;
 		}
