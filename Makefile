@@ -46,7 +46,7 @@ BUILD_INFO    := $(BUILD)/gen/steer/build_info.h
 DEB_PKGS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config \
             nftables libnftnl-dev libmnl-dev libev-dev libcmocka-dev \
             iproute2 iputils-ping python3-prometheus-client nginx-light socat curl wrk jq python3 python3-scapy \
-            dnsutils dnsmasq-base
+            dnsutils dnsmasq-base libsystemd-dev
 
 LIB_SRCS := $(filter-out steer/main.c,$(wildcard steer/*.c)) \
             $(filter-out %.bpf.c,$(wildcard bpf/*.c)) \

@@ -9,6 +9,7 @@
 #include "steer/config.h"
 #include "steer/control.h"
 #include "steer/daemon.h"
+#include "steer/log.h"
 #include "steer/version.h"
 
 /* What `steer run` reads without -c (the Makefile's SYSCONFDIR). */
@@ -259,6 +260,7 @@ int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : NULL;
 
+	log_init();
 	if (!cmd || is_help(cmd) || !strcmp(cmd, "help")) {
 		fputs(usage_main, cmd ? stdout : stderr);
 		return cmd ? 0 : 2;
