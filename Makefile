@@ -32,21 +32,27 @@ MANDIR     ?= $(PREFIX)/share/man
 UNITDIR    ?= $(PREFIX)/lib/systemd/system
 SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+DOCDIR     ?= $(PREFIX)/share/doc/steer
+LOGDIR     ?= /var/log/steer
 
 # The version: `git describe` against the tag of the VERSION file's release
 # (0.1.0, or 0.1.0-3-gabc1234 after it); before that tag exists, VERSION+g<commit>;
 # outside git (a tarball), VERSION alone. debian/changelog carries VERSION.
 VERSION_FILE  := $(shell cat VERSION)
+# Given by `make deb` to the copy it builds from, which has no .git.
+ifndef STEER_VERSION
 STEER_VERSION := $(or $(shell git describe --tags --dirty --match 'v$(VERSION_FILE)' 2>/dev/null | sed 's/^v//'),\
                       $(addprefix $(VERSION_FILE)+g,$(shell git describe --always --dirty 2>/dev/null)),\
                       $(VERSION_FILE))
+endif
 BUILD_INFO    := $(BUILD)/gen/steer/build_info.h
 
 # Debian packages the build, the tests and the demo need.
 DEB_PKGS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config \
             nftables libnftnl-dev libmnl-dev libev-dev libcmocka-dev \
             iproute2 iputils-ping python3-prometheus-client nginx-light socat curl wrk jq python3 python3-scapy \
-            dnsutils dnsmasq-base libsystemd-dev
+            dnsutils dnsmasq-base libsystemd-dev systemd logrotate bash-completion \
+            debhelper dpkg-dev fakeroot lintian
 
 LIB_SRCS := $(filter-out steer/main.c,$(wildcard steer/*.c)) \
             $(filter-out %.bpf.c,$(wildcard bpf/*.c)) \
@@ -62,7 +68,7 @@ TEST_LIB   := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tests/lib/*.c))
 # Kept between runs: make would delete them as intermediates and relink every test.
 .SECONDARY: $(TEST_LIB)
 
-.PHONY: all check demo deps clean unit-check bpf-check net-check layers-check FORCE
+.PHONY: all check demo deps clean unit-check bpf-check net-check layers-check dist-check install deb FORCE
 all: $(BUILD)/steer
 
 $(BUILD)/bpf/steer.bpf.o: bpf/steer.bpf.c
@@ -129,10 +135,48 @@ bpf-check: $(BPF_TESTS)
 net-check: $(BUILD)/steer $(TEST_TOOLS)
 	@tests/net/run.sh
 
+# The Installed layout (README). The config is an example to edit, never overwritten;
+# the man pages are installed when they are there. After it: `systemd-sysusers`
+# creates the steer user, `systemctl daemon-reload`.
+install: all
+	install -D -m 0755 $(BUILD)/steer $(DESTDIR)$(SBINDIR)/steer
+	@for m in man/steer.8 man/steer.conf.5; do \
+		if [ -f $$m ]; then install -D -m 0644 $$m $(DESTDIR)$(MANDIR)/man$${m##*.}/$${m##*/}; \
+		else echo "install: $$m is missing: not installed"; fi; \
+	done
+	@if [ -e $(DESTDIR)$(SYSCONFDIR)/steer/steer.conf ]; then \
+		echo "install: $(DESTDIR)$(SYSCONFDIR)/steer/steer.conf exists: kept"; \
+	else \
+		install -D -m 0644 examples/gateway.conf $(DESTDIR)$(SYSCONFDIR)/steer/steer.conf; \
+	fi
+	install -d $(DESTDIR)$(DOCDIR)/examples
+	install -m 0644 examples/*.conf $(DESTDIR)$(DOCDIR)/examples/
+	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/logrotate.d $(DESTDIR)$(BASHCOMPDIR)
+	sed 's|@SBINDIR@|$(SBINDIR)|g; s|@SYSCONFDIR@|$(SYSCONFDIR)|g' dist/steer.service.in \
+		>$(DESTDIR)$(UNITDIR)/steer.service
+	sed 's|@LOGDIR@|$(LOGDIR)|g' dist/steer.logrotate.in >$(DESTDIR)$(SYSCONFDIR)/logrotate.d/steer
+	sed "s|@DIRECTIVES@|$$(sed -n 's/^\t{ "\([a-z-]*\)", .*/--\1/p' steer/config.c | tr '\n' ' ' | sed 's/ $$//')|" \
+		dist/steer.bash-completion.in >$(DESTDIR)$(BASHCOMPDIR)/steer
+	install -D -m 0644 dist/steer.sysusers $(DESTDIR)$(SYSUSERSDIR)/steer.conf
+	chmod 0644 $(DESTDIR)$(UNITDIR)/steer.service $(DESTDIR)$(SYSCONFDIR)/logrotate.d/steer \
+		$(DESTDIR)$(BASHCOMPDIR)/steer
+
+# The Debian package, built from a copy of the working tree (dpkg-buildpackage writes
+# next to its source): $(BUILD)/deb/steer_VERSION_ARCH.deb, then lintian on it.
+deb:
+	rm -rf $(BUILD)/deb && mkdir -p $(BUILD)/deb/src
+	tar -c --exclude=./$(BUILD) --exclude=./.git . | tar -x -C $(BUILD)/deb/src
+	cd $(BUILD)/deb/src && STEER_VERSION=$(STEER_VERSION) dpkg-buildpackage -us -uc -b
+	lintian --info $(BUILD)/deb/*.deb | tee $(BUILD)/deb/lintian.out
+
+# The installed layout, the version, the Debian package (tests/dist/, about 30 s).
+dist-check: all
+	@tests/run-bins.sh dist tests/dist/test_install.sh tests/dist/test_version.sh tests/dist/test_deb.sh
+
 # `make check` installs nothing: `make deps` does (CI runs both).
 check:
 	$(MAKE) all $(UNIT_TESTS) $(BPF_TESTS) $(TEST_TOOLS) $(BENCH_TOOLS)
-	$(MAKE) layers-check unit-check bpf-check net-check
+	$(MAKE) layers-check unit-check bpf-check net-check dist-check
 
 demo: deps
 	$(MAKE) all
@@ -156,4 +200,5 @@ bench: deps
 	$(MAKE) all $(BENCH_TOOLS)
 	BENCH=$(BENCH) bench/run.sh
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+# (not under $(BUILD)/deb: the package's own tree, where logrotate.d is a directory)
+-include $(shell find $(BUILD) -path $(BUILD)/deb -prune -o -name '*.d' -type f -print 2>/dev/null)
