@@ -167,7 +167,8 @@ deb:
 	rm -rf $(BUILD)/deb && mkdir -p $(BUILD)/deb/src
 	tar -c --exclude=./$(BUILD) --exclude=./.git . | tar -x -C $(BUILD)/deb/src
 	cd $(BUILD)/deb/src && STEER_VERSION=$(STEER_VERSION) dpkg-buildpackage -us -uc -b
-	lintian --info $(BUILD)/deb/*.deb | tee $(BUILD)/deb/lintian.out
+	lintian --fail-on error $(BUILD)/deb/*.deb >$(BUILD)/deb/lintian.out 2>&1; st=$$?; \
+		cat $(BUILD)/deb/lintian.out; exit $$st
 
 # The installed layout, the version, the Debian package (tests/dist/, about 30 s).
 dist-check: all
