@@ -17,7 +17,9 @@
 #include "proxy/proxy.h"
 #include "steer/audit.h"
 #include "steer/control.h"
+#include "steer/log.h"
 #include "steer/metrics.h"
+#include "steer/notify.h"
 #include "steer/preflight.h"
 #include "steer/route.h"
 #include "steer/status.h"
@@ -120,10 +122,21 @@ static void on_addr_change(struct ev_loop *loop, ev_io *w, int revents)
 		addr_dump(on_addr, d);
 }
 
+/* What systemctl status shows: the mechanism and how many rules it steers by. */
+static void notify(const struct daemon *d, enum service_state state)
+{
+	char backend[32], status[96];
+
+	steering_describe(d->steering, backend, sizeof(backend));
+	snprintf(status, sizeof(status), "steering: %s, %zu rules", backend, d->cfg->nrules);
+	service_notify(state, status);
+}
+
 static void on_stop(struct ev_loop *loop, ev_signal *w, int revents)
 {
 	(void)revents;
-	fprintf(stderr, "steer: signal %d: stopping\n", w->signum);
+	service_notify(SERVICE_STOPPING, "stopping: removing steering");
+	log_msg(LOG_INFO, "steer: signal %d: stopping\n", w->signum);
 	ev_break(loop, EVBREAK_ALL);
 }
 
@@ -173,7 +186,8 @@ static void cmd_backend(struct daemon *d, const char *arg, struct strbuf *out)
 		steering_describe(d->steering, after, sizeof(after));
 		set_fallback(d, want.backend);
 		audit_backend_change(d->audit, before, after);
-		fprintf(stderr, "steer: backend %s -> %s\n", before, after);
+		notify(d, SERVICE_STATUS);
+		log_msg(LOG_INFO, "steer: backend %s -> %s\n", before, after);
 		sb_printf(out, "backend %s -> %s\n", before, after);
 	}
 	config_free(&want);
@@ -189,12 +203,14 @@ static void cmd_reload(struct daemon *d, struct strbuf *out)
 	FILE *errs = open_memstream(&msgs, &len);
 	int bad;
 
+	service_notify(SERVICE_RELOADING, NULL);
 	if (!next || !errs) {
 		sb_printf(out, "error: reload: out of memory\n");
 		free(next);
 		if (errs)
 			fclose(errs);
 		free(msgs);
+		notify(d, SERVICE_READY);
 		return;
 	}
 	bad = d->loader->load(next, errs, d->loader->ctx);
@@ -215,7 +231,7 @@ static void cmd_reload(struct daemon *d, struct strbuf *out)
 		d->cfg = next;
 		d->cfg_owned = true;
 		next = NULL;
-		fprintf(stderr, "steer: reloaded: %zu rules\n", d->cfg->nrules);
+		log_msg(LOG_INFO, "steer: reloaded: %zu rules\n", d->cfg->nrules);
 		sb_printf(out, "reloaded: %zu rules\n", d->cfg->nrules);
 	}
 	if (next) {
@@ -224,6 +240,8 @@ static void cmd_reload(struct daemon *d, struct strbuf *out)
 	}
 	free(msgs);
 	sb_free(&err);
+	/* Refused or not, the daemon steers as it did before or as it now does. */
+	notify(d, SERVICE_READY);
 }
 
 static struct status_view view_of(const struct daemon *d)
@@ -341,16 +359,18 @@ static void print_started(const struct daemon *d)
 {
 	const struct steer_config *cfg = d->cfg;
 	char backend[32];
+	struct strbuf line = { 0 };
 
 	steering_describe(d->steering, backend, sizeof(backend));
-	fprintf(stderr, "steer: running: backend %s, %zu rules, proxy %s on port %u, upstream-source %s, interfaces",
-		backend, cfg->nrules, cfg->proxy == PROXY_BUILTIN ? "builtin" : "external",
-		cfg->proxy_port, upstream_source_name(cfg->upstream_source));
+	sb_printf(&line, "running: backend %s, %zu rules, proxy %s on port %u, upstream-source %s, interfaces",
+		  backend, cfg->nrules, cfg->proxy == PROXY_BUILTIN ? "builtin" : "external",
+		  cfg->proxy_port, upstream_source_name(cfg->upstream_source));
 	for (int i = 0; i < cfg->n_ifaces; i++)
-		fprintf(stderr, " %s", cfg->ifaces[i]);
+		sb_printf(&line, " %s", cfg->ifaces[i]);
 	for (int i = 0; i < cfg->n_return_ifaces; i++)
-		fprintf(stderr, " %s(return)", cfg->return_ifaces[i]);
-	fputc('\n', stderr);
+		sb_printf(&line, " %s(return)", cfg->return_ifaces[i]);
+	log_msg(LOG_INFO, "steer: %s\n", line.s ? line.s : "running");
+	sb_free(&line);
 }
 
 int daemon_run(struct steer_config *cfg, const struct config_loader *loader)
@@ -414,6 +434,7 @@ int daemon_run(struct steer_config *cfg, const struct config_loader *loader)
 	ev_signal_start(d.loop, &d.sig_int);
 	ev_signal_start(d.loop, &d.sig_hup);
 	print_started(&d);
+	notify(&d, SERVICE_READY);
 	sigprocmask(SIG_UNBLOCK, &stop_signals, NULL);
 	ev_run(d.loop, 0);
 	status = 0;
@@ -426,7 +447,7 @@ out:
 	if (status)
 		fprintf(stderr, "steer: not started; nothing left installed\n");
 	else
-		fprintf(stderr, "steer: stopped; everything removed\n");
+		log_msg(LOG_INFO, "steer: stopped; everything removed\n");
 	return status;
 }
 
@@ -449,7 +470,7 @@ int daemon_cleanup(const struct steer_config *cfg)
 	}
 	if (unlink(cfg->control_socket) == 0)
 		total++;
-	fprintf(stderr, "steer: cleanup: %d object(s) removed%s\n", total,
+	log_msg(failed ? LOG_ERR : LOG_INFO, "steer: cleanup: %d object(s) removed%s\n", total,
 		failed ? ", some could not be" : "");
 	return failed ? 1 : 0;
 }

@@ -3,12 +3,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "steer/build_info.h"
 #include "steer/config.h"
 #include "steer/control.h"
 #include "steer/daemon.h"
+#include "steer/log.h"
 #include "steer/version.h"
 
+/* What `steer run` reads without -c (the Makefile's SYSCONFDIR). */
+#define DEFAULT_CONFIG STEER_SYSCONFDIR "/steer/steer.conf"
 
 static const char usage_main[] =
 	"usage: steer COMMAND [OPTIONS]\n"
@@ -26,7 +31,8 @@ static const char usage_main[] =
 
 static const char usage_run[] =
 	"usage: steer run [-c FILE] [--KEY VALUE]...\n"
-	"Run until SIGTERM/SIGINT; SIGHUP reopens the audit log. Keys are the config\n"
+	"Run until SIGTERM/SIGINT; SIGHUP reopens the audit log. FILE defaults to\n"
+	DEFAULT_CONFIG ". Keys are the config\n"
 	"directives (see steer.conf(5)): --interface, --return-interface,\n"
 	"--proxy-port, --upstream-source, --on-proxy-down, --mark, --route-table,\n"
 	"--audit-log, --control-socket, --workers, --proxy, --backend, --steer, --bypass ...\n";
@@ -48,12 +54,23 @@ static bool is_help(const char *a)
 }
 
 /*
- * Load -c FILE and every --KEY VALUE (or --KEY=VALUE) into cfg. Returns the
- * error count; errors are printed as FILE:LINE:COL or --key messages.
+ * The daemon's commands (status, backend, reload, cleanup) read the default file
+ * only when it is there: its control-socket is the one the service listens on.
  */
-static int load_config(struct steer_config *cfg, int argc, char **argv, bool *json, FILE *errs)
+static const char *default_if_present(void)
 {
-	const char *file = NULL;
+	return access(DEFAULT_CONFIG, F_OK) == 0 ? DEFAULT_CONFIG : NULL;
+}
+
+/*
+ * Load -c FILE (else dflt, if not NULL) and every --KEY VALUE (or --KEY=VALUE)
+ * into cfg. Returns the error count; errors are printed as FILE:LINE:COL or
+ * --key messages.
+ */
+static int load_config(struct steer_config *cfg, int argc, char **argv, bool *json, FILE *errs,
+		       const char *dflt)
+{
+	const char *file = dflt;
 	int errors = 0;
 
 	config_init(cfg);
@@ -111,7 +128,7 @@ static int reload_config(struct steer_config *cfg, FILE *errs, void *ctx)
 {
 	struct run_args *a = ctx;
 
-	return load_config(cfg, a->argc, a->argv, NULL, errs);
+	return load_config(cfg, a->argc, a->argv, NULL, errs, DEFAULT_CONFIG);
 }
 
 static int cmd_run(int argc, char **argv)
@@ -125,7 +142,7 @@ static int cmd_run(int argc, char **argv)
 		fputs(usage_run, stdout);
 		return 0;
 	}
-	if (load_config(&cfg, argc, argv, NULL, stderr) == 0 && config_validate(&cfg, stderr) == 0)
+	if (load_config(&cfg, argc, argv, NULL, stderr, DEFAULT_CONFIG) == 0 && config_validate(&cfg, stderr) == 0)
 		ret = daemon_run(&cfg, &loader);
 	else
 		fprintf(stderr, "steer: invalid configuration; nothing installed\n");
@@ -167,7 +184,7 @@ static int cmd_status(int argc, char **argv)
 		fputs(usage_status, stdout);
 		return 0;
 	}
-	if (load_config(&cfg, argc, argv, &json, stderr)) {
+	if (load_config(&cfg, argc, argv, &json, stderr, default_if_present())) {
 		config_free(&cfg);
 		return 2;
 	}
@@ -182,7 +199,7 @@ static int daemon_request(int argc, char **argv, const char *request)
 	struct steer_config cfg;
 	int ret;
 
-	if (load_config(&cfg, argc, argv, NULL, stderr)) {
+	if (load_config(&cfg, argc, argv, NULL, stderr, default_if_present())) {
 		config_free(&cfg);
 		return 2;
 	}
@@ -230,7 +247,7 @@ static int cmd_cleanup(int argc, char **argv)
 		fputs(usage_cleanup, stdout);
 		return 0;
 	}
-	if (load_config(&cfg, argc, argv, NULL, stderr)) {
+	if (load_config(&cfg, argc, argv, NULL, stderr, default_if_present())) {
 		config_free(&cfg);
 		return 2;
 	}
@@ -243,6 +260,7 @@ int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : NULL;
 
+	log_init();
 	if (!cmd || is_help(cmd) || !strcmp(cmd, "help")) {
 		fputs(usage_main, cmd ? stdout : stderr);
 		return cmd ? 0 : 2;

@@ -8,12 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#ifndef STEER_VERSION
-#define STEER_VERSION "0.1.0"
-#endif
-#ifndef LIBNFTNL_VERSION
-#define LIBNFTNL_VERSION "unknown"
-#endif
+#include "steer/build_info.h"
 
 /* libnftnl has no version call: find the shared object this process loaded. */
 static int find_nftnl(struct dl_phdr_info *info, size_t size, void *data)
