@@ -19,15 +19,19 @@
 #include "steer/preflight.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <linux/capability.h>
 #include <net/if.h>
+#include <net/if_arp.h>
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -215,6 +219,38 @@ static int check_caps(const struct steer_config *cfg, FILE *out)
 	return fatal;
 }
 
+int iface_link_type(const char *ifname)
+{
+	struct ifreq ifr = { 0 };
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), type = -1;
+
+	if (fd < 0)
+		return -1;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	if (ioctl(fd, SIOCGIFHWADDR, &ifr) == 0)
+		type = ifr.ifr_hwaddr.sa_family;
+	close(fd);
+	return type;
+}
+
+/* The classifier parses Ethernet frames: on an L3 device (tun, WireGuard, ppp) it cannot steer. */
+static int check_link_type(const struct steer_config *cfg, const char *dev, FILE *out)
+{
+	int type = iface_link_type(dev);
+
+	if (type < 0 || type == ARPHRD_ETHER || type == ARPHRD_LOOPBACK)
+		return 0;
+	if (cfg->backend == BACKEND_EBPF || cfg->backend == BACKEND_SPLIT) {
+		fprintf(out, "steer: error: interface %s is not Ethernet (link type %d): the eBPF classifier "
+			     "cannot steer it; use backend nft\n", dev, type);
+		return 1;
+	}
+	fprintf(out, "steer: warning: interface %s is not Ethernet (link type %d): the eBPF classifier "
+		     "cannot attach to it (backend %s steers it with nft, without steer_us)\n",
+		dev, type, backend_kind_name(cfg->backend));
+	return 0;
+}
+
 int preflight_run(const struct steer_config *cfg, FILE *out)
 {
 	int fatal = check_caps(cfg, out);
@@ -236,11 +272,55 @@ int preflight_run(const struct steer_config *cfg, FILE *out)
 
 	check_forwarding(out);
 	for (int i = 0; i < cfg->n_ifaces; i++)
-		if (if_nametoindex(cfg->ifaces[i]))
+		if (if_nametoindex(cfg->ifaces[i])) {
+			fatal += check_link_type(cfg, cfg->ifaces[i], out);
 			check_src_valid_mark(out, cfg->ifaces[i], "client-facing");
+		}
 	if (marked_replies)
 		for (int i = 0; i < cfg->n_return_ifaces; i++)
 			if (if_nametoindex(cfg->return_ifaces[i]))
 				check_src_valid_mark(out, cfg->return_ifaces[i], "return");
 	return fatal;
+}
+
+/*
+ * Whether the running user may create path: its directory exists and is
+ * writable, or (steer makes it) the directory's parent is.
+ */
+static int check_writable(const char *key, const char *path, FILE *out)
+{
+	char dir[STEER_PATH_MAX];
+	char *slash;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (!slash)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == dir)
+		dir[1] = '\0';
+	else
+		*slash = '\0';
+	if (faccessat(AT_FDCWD, dir, W_OK | X_OK, AT_EACCESS) == 0)
+		return 0;
+	if (errno == ENOENT && strcmp(dir, "/")) {
+		slash = strrchr(dir, '/');
+		if (slash)
+			*(slash == dir ? slash + 1 : slash) = '\0';
+		if (slash && faccessat(AT_FDCWD, dir, W_OK | X_OK, AT_EACCESS) == 0)
+			return 0;
+	}
+	fprintf(out, "steer: error: %s %s: cannot create it as uid %u: %s\n", key, path, (unsigned)geteuid(),
+		strerror(errno));
+	return 1;
+}
+
+int preflight_host(const struct steer_config *cfg, FILE *out)
+{
+	int fatal = preflight_run(cfg, out);
+	const char *a = cfg->audit_log;
+
+	if (strcmp(a, "-") && strcmp(a, "syslog") && strcmp(a, "journald"))
+		fatal += check_writable("audit-log", a, out);
+	fatal += check_writable("control-socket", cfg->control_socket, out);
+	return fatal + preflight_kernel(cfg, out);
 }

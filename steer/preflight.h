@@ -15,4 +15,23 @@
  */
 int preflight_run(const struct steer_config *cfg, FILE *out);
 
+/*
+ * `steer check --host`: preflight_run, whether the daemon's user may create
+ * the audit log and the control socket, and preflight_kernel. Installs
+ * nothing. Returns the number of fatal problems.
+ */
+int preflight_host(const struct steer_config *cfg, FILE *out);
+
+/*
+ * The kernel features the configured backend needs, tried for real in a
+ * throwaway network namespace (steer/host_probe.c): the classifier loads
+ * (the verifier, TCX, reuseport assign, sk_lookup) and the nftables table
+ * is accepted. "host: ..." lines for what was found, "steer: error: ..."
+ * for what is missing; returns the number of those.
+ */
+int preflight_kernel(const struct steer_config *cfg, FILE *out);
+
+/* An interface's ARPHRD_* link type, or -1. */
+int iface_link_type(const char *ifname);
+
 #endif
