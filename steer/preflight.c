@@ -149,16 +149,24 @@ static uint16_t addr_port(const struct sockaddr_storage *ss)
 
 /*
  * Why cfg binds ports below `start` (net.ipv4.ip_unprivileged_port_start),
- * or NULL. The built-in proxy binds each UDP session's reply socket to the
- * server's address and port, and with upstream-source client each upstream
- * socket to the client's address and port, which may be low.
+ * or NULL; *certain is false when only some flows may. The built-in proxy
+ * binds each UDP session's reply socket to the server's address and port,
+ * and with upstream-source client each upstream socket to the client's
+ * address and port (below 1024 only for a few clients: a warning).
  */
-static const char *low_port_use(const struct steer_config *cfg, long start, char *buf, size_t len)
+static const char *low_port_use(const struct steer_config *cfg, long start, bool *certain)
 {
-	if (cfg->proxy_port < start)
-		return snprintf(buf, len, "proxy-port %u", cfg->proxy_port), buf;
-	if (cfg->metrics_enabled && addr_port(&cfg->metrics_addr) < start)
-		return snprintf(buf, len, "metrics-listen port %u", addr_port(&cfg->metrics_addr)), buf;
+	static char buf[64];
+
+	*certain = true;
+	if (cfg->proxy_port < start) {
+		snprintf(buf, sizeof(buf), "proxy-port %u", cfg->proxy_port);
+		return buf;
+	}
+	if (cfg->metrics_enabled && addr_port(&cfg->metrics_addr) < start) {
+		snprintf(buf, sizeof(buf), "metrics-listen port %u", addr_port(&cfg->metrics_addr));
+		return buf;
+	}
 	if (cfg->proxy != PROXY_BUILTIN)
 		return NULL;
 	for (size_t i = 0; i < cfg->nrules; i++) {
@@ -170,8 +178,10 @@ static const char *low_port_use(const struct steer_config *cfg, long start, char
 		if (!r->bypass && r->proto == IPPROTO_UDP && low)
 			return "UDP sessions to a steered port below it bind the server's port";
 	}
+	*certain = false;
 	if (cfg->upstream_source == UPSTREAM_CLIENT)
-		return "upstream-source client binds the client's port, which may be below it";
+		return "upstream-source client binds the client's port: flows from client ports below it "
+		       "will fail";
 	return NULL;
 }
 
@@ -185,8 +195,7 @@ static int check_caps(const struct steer_config *cfg, FILE *out)
 	bool need_bpf = cfg->backend == BACKEND_EBPF || cfg->backend == BACKEND_SPLIT;
 	long start = 1024;
 	const char *low;
-	char why[64];
-	bool sys_admin;
+	bool sys_admin, certain;
 	uint64_t eff;
 	int fatal = 0;
 
@@ -196,17 +205,17 @@ static int check_caps(const struct steer_config *cfg, FILE *out)
 	}
 	sys_admin = has_cap(eff, CAP_SYS_ADMIN);
 	sysctl_int("/proc/sys/net/ipv4/ip_unprivileged_port_start", &start);
-	low = low_port_use(cfg, start, why, sizeof(why));
+	low = low_port_use(cfg, start, &certain);
 	for (size_t i = 0; i < sizeof(caps_needed) / sizeof(caps_needed[0]); i++) {
 		const char *name = caps_needed[i].name, *what = caps_needed[i].what;
 
 		if (has_cap(eff, caps_needed[i].cap) || (caps_needed[i].use == CAP_FOR_BPF && sys_admin))
 			continue;
 		if (caps_needed[i].use == CAP_FOR_LOW_PORTS) {
-			if (low) {
-				fprintf(out, "steer: error: missing capability %s: %s%ld: %s\n", name, what, start, low);
-				fatal++;
-			}
+			if (low)
+				fprintf(out, "steer: %s: missing capability %s: %s%ld: %s\n",
+					certain ? "error" : "warning", name, what, start, low);
+			fatal += low && certain;
 		} else if (caps_needed[i].use == CAP_FOR_BPF && !need_bpf) {
 			fprintf(out, "steer: warning: missing capability %s (%s): backend %s runs without the "
 				     "classifier (nft steers; no steer_us in the audit log)\n",
@@ -219,7 +228,8 @@ static int check_caps(const struct steer_config *cfg, FILE *out)
 	return fatal;
 }
 
-int iface_link_type(const char *ifname)
+/* An interface's ARPHRD_* link type, or -1. */
+static int iface_link_type(const char *ifname)
 {
 	struct ifreq ifr = { 0 };
 	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), type = -1;

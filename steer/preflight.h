@@ -8,7 +8,7 @@
 #include "steer/config.h"
 
 /*
- * Fatal problems (not root, an interface missing, ...) and warnings
+ * Fatal problems (a capability the config needs, an interface missing, ...) and warnings
  * (forwarding off, rp_filter strict where it breaks return traffic,
  * src_valid_mark, ...) are printed as "steer: error: ..." / "steer: warning: ...".
  * Returns the number of fatal problems; nothing may be installed if > 0.
@@ -26,12 +26,9 @@ int preflight_host(const struct steer_config *cfg, FILE *out);
  * The kernel features the configured backend needs, tried for real in a
  * throwaway network namespace (steer/host_probe.c): the classifier loads
  * (the verifier, TCX, reuseport assign, sk_lookup) and the nftables table
- * is accepted. "host: ..." lines for what was found, "steer: error: ..."
+ * is accepted. "host: ..." lines on stdout for what was found, "steer: error: ..."
  * for what is missing; returns the number of those.
  */
 int preflight_kernel(const struct steer_config *cfg, FILE *out);
-
-/* An interface's ARPHRD_* link type, or -1. */
-int iface_link_type(const char *ifname);
 
 #endif
