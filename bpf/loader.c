@@ -200,8 +200,8 @@ struct steer_bpf *steer_bpf_load(const struct bpf_settings *s)
 	err = steer_bpf__load(skel);
 	if (err) {
 		if (err == -EPERM || errno == EPERM)
-			fprintf(stderr, "steer: loading the BPF program needs root "
-					"(CAP_BPF, CAP_NET_ADMIN): %s\n", strerror(-err));
+			fprintf(stderr, "steer: loading the BPF program needs CAP_BPF, CAP_PERFMON and "
+					"CAP_NET_ADMIN (steer(8), PRIVILEGES): %s\n", strerror(-err));
 		else
 			fprintf(stderr, "steer: loading the BPF program failed: %s\n", strerror(-err));
 		steer_bpf_destroy(b);

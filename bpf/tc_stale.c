@@ -25,15 +25,20 @@
 #include "bpf/loader.h"
 #include "bpf/tc.h"
 #include "steer/nl.h"
-static bool prog_is_steer(uint32_t id)
+/*
+ * 1 when program id is steer's, 0 when not, -EPERM when this process may
+ * not look: turning an id into a descriptor takes CAP_SYS_ADMIN, which a
+ * daemon user holding only steer's capabilities lacks.
+ */
+static int prog_is_steer(uint32_t id)
 {
 	struct bpf_prog_info info;
 	uint32_t len = sizeof(info);
 	int fd = bpf_prog_get_fd_by_id(id);
-	bool r = false;
+	int r = 0;
 
 	if (fd < 0)
-		return false;
+		return errno == EPERM ? -EPERM : 0;
 	memset(&info, 0, sizeof(info));
 	if (!bpf_obj_get_info_by_fd(fd, &info, &len))
 		r = strncmp(info.name, "steer", 5) == 0;
@@ -87,8 +92,12 @@ static void remove_empty_clsact(struct nl_sock *n, const char *ifname, int ifind
 		fprintf(stderr, "steer: removing the clsact qdisc from %s: %s\n", ifname, strerror(-err));
 }
 
-/* Remove steer's filters from one interface's ingress; how many were. */
-static int remove_filters(const struct if_nameindex *i)
+/*
+ * Remove steer's filters from one interface's ingress; how many were. A
+ * filter whose program this process may not name is left, counted in
+ * *unknown, with one line.
+ */
+static int remove_filters(const struct if_nameindex *i, int *unknown)
 {
 	static const uint32_t prios[] = { STEER_TC_PRIO_INGRESS, STEER_TC_PRIO_RETURN };
 	int removed = 0;
@@ -101,8 +110,17 @@ static int remove_filters(const struct if_nameindex *i)
 		libbpf_quiet_add(1);
 		err = bpf_tc_query(&hook, &q);
 		libbpf_quiet_add(-1);
-		if (err || !prog_is_steer(q.prog_id))
-			continue; /* no clsact, no filter of ours, or another program there */
+		if (err)
+			continue; /* no clsact, or no filter there */
+		err = prog_is_steer(q.prog_id);
+		if (err == -EPERM) {
+			fprintf(stderr, "steer: cleanup: the tc filter at steer's handle on %s runs program %u, "
+					"which only CAP_SYS_ADMIN may name: left in place (run steer cleanup as root)\n",
+				i->if_name, q.prog_id);
+			(*unknown)++;
+		}
+		if (err != 1)
+			continue; /* another program there, or cannot tell */
 		DECLARE_LIBBPF_OPTS(bpf_tc_opts, d, .handle = STEER_TC_HANDLE, .priority = prios[p]);
 		libbpf_quiet_add(1);
 		err = bpf_tc_detach(&hook, &d);
@@ -120,7 +138,7 @@ int steer_bpf_cleanup_stale(void)
 {
 	struct if_nameindex *ifs, *i;
 	struct nl_sock n;
-	int removed = 0, r, err;
+	int removed = 0, unknown = 0, r, err;
 
 	libbpf_print_setup();
 	err = nl_open(&n, NETLINK_ROUTE, 0, 0);
@@ -136,12 +154,13 @@ int steer_bpf_cleanup_stale(void)
 		return err;
 	}
 	for (i = ifs; i->if_index; i++) {
-		r = remove_filters(i);
+		r = remove_filters(i, &unknown);
 		if (r > 0)
 			remove_empty_clsact(&n, i->if_name, (int)i->if_index);
 		removed += r;
 	}
 	if_freenameindex(ifs);
 	nl_close(&n);
-	return removed;
+	/* cleanup must not say "removed" while steer's filters may still steer */
+	return unknown ? -EPERM : removed;
 }

@@ -10,6 +10,7 @@
 #include "steer/control.h"
 #include "steer/daemon.h"
 #include "steer/log.h"
+#include "steer/preflight.h"
 #include "steer/version.h"
 
 /* What `steer run` reads without -c (the Makefile's SYSCONFDIR). */
@@ -19,7 +20,7 @@ static const char usage_main[] =
 	"usage: steer COMMAND [OPTIONS]\n"
 	"\n"
 	"  run [-c FILE] [--KEY VALUE]...  run the service in the foreground\n"
-	"  check -c FILE                   validate a config file\n"
+	"  check -c FILE [--host]          validate a config file (--host: and this host)\n"
 	"  status [--json]                 what the running daemon does, with counters\n"
 	"  backend [ebpf|nft|split P]      print or switch the running daemon's backend, live\n"
 	"  reload                          re-read the config file and swap the rules, live\n"
@@ -36,7 +37,13 @@ static const char usage_run[] =
 	"directives (see steer.conf(5)): --interface, --return-interface,\n"
 	"--proxy-port, --upstream-source, --on-proxy-down, --mark, --route-table,\n"
 	"--audit-log, --control-socket, --workers, --proxy, --backend, --steer, --bypass ...\n";
-static const char usage_check[] = "usage: steer check -c FILE\n";
+static const char usage_check[] =
+	"usage: steer check -c FILE [--host]\n"
+	"Validate the config file offline: FILE:LINE:COL for each error. --host also runs\n"
+	"the whole preflight of steer run against this host, as the user it runs as:\n"
+	"capabilities, interfaces, sysctls, the audit log's and control socket's directories,\n"
+	"and the kernel features the backend needs (tried in a throwaway network namespace).\n"
+	"It installs nothing.\n";
 static const char usage_status[] = "usage: steer status [--json] [-c FILE] [--control-socket PATH]\n";
 static const char usage_backend[] =
 	"usage: steer backend [ebpf|nft|split PERCENT] [-c FILE] [--control-socket PATH]\n"
@@ -153,23 +160,43 @@ static int cmd_run(int argc, char **argv)
 static int cmd_check(int argc, char **argv)
 {
 	struct steer_config cfg;
+	const char *file = NULL;
+	bool host = false;
 	int errors;
 
 	if (argc && is_help(argv[0])) {
 		fputs(usage_check, stdout);
 		return 0;
 	}
-	if (argc != 2 || strcmp(argv[0], "-c")) {
+	for (int i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "--host") && !host) {
+			host = true;
+		} else if (!strcmp(argv[i], "-c") && !file && i + 1 < argc) {
+			file = argv[++i];
+		} else {
+			fputs(usage_check, stderr);
+			return 2;
+		}
+	}
+	if (!file) {
 		fputs(usage_check, stderr);
 		return 2;
 	}
 	config_init(&cfg);
-	errors = config_parse_file(&cfg, argv[1], stderr);
+	errors = config_parse_file(&cfg, file, stderr);
 	if (!errors)
 		errors = config_validate(&cfg, stderr);
 	if (!errors)
-		printf("%s: ok: %zu rules, %d interfaces, backend %s\n", argv[1], cfg.nrules, cfg.n_ifaces,
+		printf("%s: ok: %zu rules, %d interfaces, backend %s\n", file, cfg.nrules, cfg.n_ifaces,
 		       backend_kind_name(cfg.backend));
+	if (!errors && host) {
+		errors = preflight_host(&cfg, stderr);
+		if (errors)
+			fprintf(stderr, "steer: host: %d problem(s): steer run would refuse to start; nothing installed\n",
+				errors);
+		else
+			printf("host: ok; nothing installed\n");
+	}
 	config_free(&cfg);
 	return errors ? 1 : 0;
 }

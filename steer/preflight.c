@@ -19,12 +19,20 @@
 #include "steer/preflight.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <linux/capability.h>
 #include <net/if.h>
+#include <net/if_arp.h>
+#include <netinet/in.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 /* Read an integer sysctl; returns false if it does not exist or is unreadable. */
@@ -94,15 +102,170 @@ static void check_src_valid_mark(FILE *out, const char *dev, const char *role)
 		role, dev, rp, fix);
 }
 
+/*
+ * What each capability is for. The kernel lets CAP_SYS_ADMIN stand in for
+ * CAP_BPF and CAP_PERFMON (bpf_capable(), perfmon_capable()). CAP_NET_RAW is
+ * not here: IP_TRANSPARENT and SO_MARK take CAP_NET_ADMIN as well, and steer
+ * opens no raw socket.
+ */
+enum cap_use { CAP_ALWAYS, CAP_FOR_BPF, CAP_FOR_LOW_PORTS };
+static const struct {
+	int cap;
+	const char *name;
+	enum cap_use use;
+	const char *what;
+} caps_needed[] = {
+	{ CAP_NET_ADMIN, "CAP_NET_ADMIN", CAP_ALWAYS,
+	  "policy routing, the nftables table, attaching the classifier, IP_TRANSPARENT sockets" },
+	{ CAP_BPF, "CAP_BPF", CAP_FOR_BPF, "loading the eBPF classifier and creating its maps" },
+	{ CAP_PERFMON, "CAP_PERFMON", CAP_FOR_BPF,
+	  "the verifier refuses the classifier's pointer arithmetic without it" },
+	{ CAP_NET_BIND_SERVICE, "CAP_NET_BIND_SERVICE", CAP_FOR_LOW_PORTS, "binding ports below " },
+};
+
+/* The effective set, or false when the kernel will not say. */
+static bool caps_effective(uint64_t *eff)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+
+	if (syscall(SYS_capget, &hdr, data) != 0)
+		return false;
+	*eff = (uint64_t)data[1].effective << 32 | data[0].effective;
+	return true;
+}
+
+static bool has_cap(uint64_t eff, int cap)
+{
+	return eff >> cap & 1;
+}
+
+static uint16_t addr_port(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET)
+		return ntohs(((const struct sockaddr_in *)ss)->sin_port);
+	return ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
+}
+
+/*
+ * Why cfg binds ports below `start` (net.ipv4.ip_unprivileged_port_start),
+ * or NULL; *certain is false when only some flows may. The built-in proxy
+ * binds each UDP session's reply socket to the server's address and port,
+ * and with upstream-source client each upstream socket to the client's
+ * address and port (below 1024 only for a few clients: a warning).
+ */
+static const char *low_port_use(const struct steer_config *cfg, long start, bool *certain)
+{
+	static char buf[64];
+
+	*certain = true;
+	if (cfg->proxy_port < start) {
+		snprintf(buf, sizeof(buf), "proxy-port %u", cfg->proxy_port);
+		return buf;
+	}
+	if (cfg->metrics_enabled && addr_port(&cfg->metrics_addr) < start) {
+		snprintf(buf, sizeof(buf), "metrics-listen port %u", addr_port(&cfg->metrics_addr));
+		return buf;
+	}
+	if (cfg->proxy != PROXY_BUILTIN)
+		return NULL;
+	for (size_t i = 0; i < cfg->nrules; i++) {
+		const struct rule *r = &cfg->rules[i];
+		bool low = r->nports == 0;
+
+		for (size_t j = 0; j < r->nports; j++)
+			low |= r->ports[j].lo < start;
+		if (!r->bypass && r->proto == IPPROTO_UDP && low)
+			return "UDP sessions to a steered port below it bind the server's port";
+	}
+	*certain = false;
+	if (cfg->upstream_source == UPSTREAM_CLIENT)
+		return "upstream-source client binds the client's port: flows from client ports below it "
+		       "will fail";
+	return NULL;
+}
+
+/*
+ * The capabilities the config needs, not the uid: root in a container
+ * without them is refused, a user that holds them is not. Without the eBPF
+ * ones, backend auto and nft start anyway (without the classifier).
+ */
+static int check_caps(const struct steer_config *cfg, FILE *out)
+{
+	bool need_bpf = cfg->backend == BACKEND_EBPF || cfg->backend == BACKEND_SPLIT;
+	long start = 1024;
+	const char *low;
+	bool sys_admin, certain;
+	uint64_t eff;
+	int fatal = 0;
+
+	if (!caps_effective(&eff)) {
+		fprintf(out, "steer: error: cannot read this process's capabilities: %s\n", strerror(errno));
+		return 1;
+	}
+	sys_admin = has_cap(eff, CAP_SYS_ADMIN);
+	sysctl_int("/proc/sys/net/ipv4/ip_unprivileged_port_start", &start);
+	low = low_port_use(cfg, start, &certain);
+	for (size_t i = 0; i < sizeof(caps_needed) / sizeof(caps_needed[0]); i++) {
+		const char *name = caps_needed[i].name, *what = caps_needed[i].what;
+
+		if (has_cap(eff, caps_needed[i].cap) || (caps_needed[i].use == CAP_FOR_BPF && sys_admin))
+			continue;
+		if (caps_needed[i].use == CAP_FOR_LOW_PORTS) {
+			if (low)
+				fprintf(out, "steer: %s: missing capability %s: %s%ld: %s\n",
+					certain ? "error" : "warning", name, what, start, low);
+			fatal += low && certain;
+		} else if (caps_needed[i].use == CAP_FOR_BPF && !need_bpf) {
+			fprintf(out, "steer: warning: missing capability %s (%s): backend %s runs without the "
+				     "classifier (nft steers; no steer_us in the audit log)\n",
+				name, what, backend_kind_name(cfg->backend));
+		} else {
+			fprintf(out, "steer: error: missing capability %s: %s\n", name, what);
+			fatal++;
+		}
+	}
+	return fatal;
+}
+
+/* An interface's ARPHRD_* link type, or -1. */
+static int iface_link_type(const char *ifname)
+{
+	struct ifreq ifr = { 0 };
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), type = -1;
+
+	if (fd < 0)
+		return -1;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	if (ioctl(fd, SIOCGIFHWADDR, &ifr) == 0)
+		type = ifr.ifr_hwaddr.sa_family;
+	close(fd);
+	return type;
+}
+
+/* The classifier parses Ethernet frames: on an L3 device (tun, WireGuard, ppp) it cannot steer. */
+static int check_link_type(const struct steer_config *cfg, const char *dev, FILE *out)
+{
+	int type = iface_link_type(dev);
+
+	if (type < 0 || type == ARPHRD_ETHER || type == ARPHRD_LOOPBACK)
+		return 0;
+	if (cfg->backend == BACKEND_EBPF || cfg->backend == BACKEND_SPLIT) {
+		fprintf(out, "steer: error: interface %s is not Ethernet (link type %d): the eBPF classifier "
+			     "cannot steer it; use backend nft\n", dev, type);
+		return 1;
+	}
+	fprintf(out, "steer: warning: interface %s is not Ethernet (link type %d): the eBPF classifier "
+		     "cannot attach to it (backend %s steers it with nft, without steer_us)\n",
+		dev, type, backend_kind_name(cfg->backend));
+	return 0;
+}
+
 int preflight_run(const struct steer_config *cfg, FILE *out)
 {
-	int fatal = 0;
+	int fatal = check_caps(cfg, out);
 	bool marked_replies = cfg->upstream_source != UPSTREAM_GATEWAY;
 
-	if (geteuid() != 0) {
-		fprintf(out, "steer: error: must run as root (CAP_NET_ADMIN and CAP_BPF needed)\n");
-		fatal++;
-	}
 	for (int i = 0; i < cfg->n_ifaces; i++) {
 		if (!if_nametoindex(cfg->ifaces[i])) {
 			fprintf(out, "steer: error: interface %s does not exist\n", cfg->ifaces[i]);
@@ -119,11 +282,55 @@ int preflight_run(const struct steer_config *cfg, FILE *out)
 
 	check_forwarding(out);
 	for (int i = 0; i < cfg->n_ifaces; i++)
-		if (if_nametoindex(cfg->ifaces[i]))
+		if (if_nametoindex(cfg->ifaces[i])) {
+			fatal += check_link_type(cfg, cfg->ifaces[i], out);
 			check_src_valid_mark(out, cfg->ifaces[i], "client-facing");
+		}
 	if (marked_replies)
 		for (int i = 0; i < cfg->n_return_ifaces; i++)
 			if (if_nametoindex(cfg->return_ifaces[i]))
 				check_src_valid_mark(out, cfg->return_ifaces[i], "return");
 	return fatal;
+}
+
+/*
+ * Whether the running user may create path: its directory exists and is
+ * writable, or (steer makes it) the directory's parent is.
+ */
+static int check_writable(const char *key, const char *path, FILE *out)
+{
+	char dir[STEER_PATH_MAX];
+	char *slash;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (!slash)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == dir)
+		dir[1] = '\0';
+	else
+		*slash = '\0';
+	if (faccessat(AT_FDCWD, dir, W_OK | X_OK, AT_EACCESS) == 0)
+		return 0;
+	if (errno == ENOENT && strcmp(dir, "/")) {
+		slash = strrchr(dir, '/');
+		if (slash)
+			*(slash == dir ? slash + 1 : slash) = '\0';
+		if (slash && faccessat(AT_FDCWD, dir, W_OK | X_OK, AT_EACCESS) == 0)
+			return 0;
+	}
+	fprintf(out, "steer: error: %s %s: cannot create it as uid %u: %s\n", key, path, (unsigned)geteuid(),
+		strerror(errno));
+	return 1;
+}
+
+int preflight_host(const struct steer_config *cfg, FILE *out)
+{
+	int fatal = preflight_run(cfg, out);
+	const char *a = cfg->audit_log;
+
+	if (strcmp(a, "-") && strcmp(a, "syslog") && strcmp(a, "journald"))
+		fatal += check_writable("audit-log", a, out);
+	fatal += check_writable("control-socket", cfg->control_socket, out);
+	return fatal + preflight_kernel(cfg, out);
 }

@@ -32,7 +32,7 @@ expect_eq "unit: Type=notify" "$(val Type)" notify
 expect_eq "unit: ExecStart" "$(val ExecStart)" "$P/sbin/steer run"
 expect_eq "unit: ExecReload" "$(val ExecReload)" "$P/sbin/steer reload"
 expect_eq "unit: ExecStopPost" "$(val ExecStopPost)" "$P/sbin/steer cleanup"
-caps="CAP_NET_ADMIN CAP_NET_RAW CAP_BPF CAP_PERFMON"
+caps="CAP_NET_ADMIN CAP_NET_BIND_SERVICE CAP_BPF CAP_PERFMON"
 expect_eq "unit: AmbientCapabilities are the four" "$(val AmbientCapabilities)" "$caps"
 expect_eq "unit: CapabilityBoundingSet is the four" "$(val CapabilityBoundingSet)" "$caps"
 expect_eq "unit: an unprivileged user" "$(val User)" steer

@@ -32,6 +32,6 @@ expect_eq "audit: the flow names nft" "$(audit_count '.event=="open" and .backen
 
 err=$("${NOBPF[@]}" run -c "$conf" --backend ebpf 2>&1)
 expect_eq "backend ebpf without eBPF: exit 1" "$?" 1
-expect "backend ebpf without eBPF: says it needs privileges" grep -q "needs root" <<<"$err"
+expect "backend ebpf without eBPF: says it needs privileges" grep -q "^steer: error: missing capability CAP_BPF: " <<<"$err"
 expect_eq "nothing left installed" "$(lab_snapshot)" "$before"
 finish

@@ -15,9 +15,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <linux/capability.h>
 
 #include <cmocka.h>
 
@@ -517,19 +521,75 @@ static void test_preflight_src_valid_mark(void **state)
 	write_sysctl(rp, "0");
 }
 
+/* Capabilities, not the uid: nobody without them, root without them, nobody with them. */
 static void test_preflight_not_root(void **state)
 {
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct saved[2], caps[2];
 	struct steer_config cfg;
 	int fatal;
 	char *out;
 
 	set_forwarding("1");
 	base_config(&cfg, TEST_IF);
+	cfg.upstream_source = UPSTREAM_CLIENT;
+	/* euid 0 -> 65534 clears the effective set */
 	assert_int_equal(seteuid(65534), 0);
 	out = preflight_output(&cfg, &fatal);
 	assert_int_equal(seteuid(0), 0);
+	assert_int_equal(fatal, 3);
+	assert_string_equal(out,
+			    "steer: error: missing capability CAP_NET_ADMIN: policy routing, the nftables table, "
+			    "attaching the classifier, IP_TRANSPARENT sockets\n"
+			    "steer: error: missing capability CAP_BPF: loading the eBPF classifier and creating its maps\n"
+			    "steer: error: missing capability CAP_PERFMON: the verifier refuses the classifier's "
+			    "pointer arithmetic without it\n"
+			    "steer: warning: missing capability CAP_NET_BIND_SERVICE: binding ports below 1024: "
+			    "upstream-source client binds the client's port: flows from client ports below it "
+			    "will fail\n");
+	free(out);
+	cfg.upstream_source = UPSTREAM_GATEWAY;
+
+	/* uid 0 without CAP_BPF (a container's reduced set): refused the same way */
+	assert_int_equal(syscall(SYS_capget, &hdr, saved), 0);
+	memcpy(caps, saved, sizeof(caps));
+	caps[1].effective &= ~(1u << (CAP_BPF - 32));
+	assert_int_equal(syscall(SYS_capset, &hdr, caps), 0);
+	out = preflight_output(&cfg, &fatal);
+	assert_int_equal(fatal, 0); /* CAP_SYS_ADMIN stands in for it (bpf_capable()) */
+	assert_string_equal(out, "");
+	free(out);
+	caps[0].effective &= ~(1u << CAP_SYS_ADMIN);
+	assert_int_equal(syscall(SYS_capset, &hdr, caps), 0);
+	out = preflight_output(&cfg, &fatal);
 	assert_int_equal(fatal, 1);
-	assert_string_equal(out, "steer: error: must run as root (CAP_NET_ADMIN and CAP_BPF needed)\n");
+	assert_string_equal(out, "steer: error: missing capability CAP_BPF: loading the eBPF classifier and "
+				 "creating its maps\n");
+	free(out);
+	/* ... backend nft starts without it, saying what is lost */
+	cfg.backend = BACKEND_NFT;
+	out = preflight_output(&cfg, &fatal);
+	assert_int_equal(fatal, 0);
+	assert_int_equal(count_lines(out, "steer: warning: missing capability CAP_BPF "), 1);
+	free(out);
+	cfg.backend = BACKEND_EBPF;
+	assert_int_equal(syscall(SYS_capset, &hdr, saved), 0);
+
+	/* nobody holding exactly the four: accepted (uid 0 kept as the saved uid to come back) */
+	assert_int_equal(prctl(PR_SET_KEEPCAPS, 1), 0);
+	assert_int_equal(setresuid(65534, 65534, 0), 0);
+	memset(caps, 0, sizeof(caps));
+	caps[0].effective = 1u << CAP_NET_ADMIN | 1u << CAP_NET_BIND_SERVICE;
+	caps[1].effective = 1u << (CAP_BPF - 32) | 1u << (CAP_PERFMON - 32);
+	caps[0].permitted = saved[0].permitted;
+	caps[1].permitted = saved[1].permitted;
+	assert_int_equal(syscall(SYS_capset, &hdr, caps), 0);
+	out = preflight_output(&cfg, &fatal);
+	assert_int_equal(setresuid(0, 0, 0), 0);
+	assert_int_equal(prctl(PR_SET_KEEPCAPS, 0), 0);
+	assert_int_equal(syscall(SYS_capset, &hdr, saved), 0);
+	assert_int_equal(fatal, 0);
+	assert_string_equal(out, "");
 	free(out);
 }
 
