@@ -118,7 +118,7 @@ static void read_set(struct steer_config *cfg, struct diag *d, const struct elem
 	const char *name;
 	size_t len, before = it->n;
 	char *text, *line;
-	int err;
+	int err, nerr0 = d->nerr;
 
 	if (!e->s[1]) {
 		cfg_report(d, e->col, "'@' needs a set file's path");
@@ -155,7 +155,7 @@ static void read_set(struct steer_config *cfg, struct diag *d, const struct elem
 	}
 	free(text);
 	/* An omitted field means "every address": an empty set must not silently become that. */
-	if (it->n == before)
+	if (it->n == before && d->nerr == nerr0)
 		cfg_report(d, e->col, "set file %s holds no prefix", CFG_Q(path));
 }
 
