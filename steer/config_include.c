@@ -85,6 +85,7 @@ int cfg_parse_file_at(struct steer_config *cfg, const char *path, struct diag *d
 	frame.ino = st.st_ino;
 	d->open = &frame;
 	d->file = name;
+	d->flag = NULL; /* `--include FILE`: the file's lines are file lines */
 	d->nested = d->depth > 0;
 	d->line = 0;
 	nul = find_nul(text, len);

@@ -26,14 +26,11 @@ t1=$(date +%s.%N)
 start_s=$(echo "$t1 - $t0" | bc)
 echo "  start with $N prefixes [${STEER_TEST_BACKEND:-ebpf}]: ${start_s}s"
 
-reload() { ip netns exec "$LAB_G" "$STEER" reload --control-socket "$LAB_DIR/steer.sock"; }
-# proxied ADDR: did a request to ADDR:80 go through the proxy (its accept counter, and an audit record)?
+reload() { lab_reload; }
+# proxied ADDR [N]: did a request to ADDR:80 go through the proxy: its accept counter moved, and the audit
+# log holds more than N open records for ADDR:80 (N: the count before, when earlier ones exist).
 proxied() {
-	local before after
-	before=$(lab_counter .proxy.accepted)
-	http_get "$LAB_C" "http://$1/" >/dev/null
-	after=$(lab_counter .proxy.accepted)
-	[ "$after" -gt "$before" ] && [ "$(audit_count ".event == \"open\" and .dst == \"$1:80\"")" -gt "${2:-0}" ]
+	lab_proxied "http://$1/" && [ "$(audit_count ".event == \"open\" and .dst == \"$1:80\"")" -gt "${2:-0}" ]
 }
 served() { http_get "$LAB_C" "http://$1/" | grep -q 'via='; }
 

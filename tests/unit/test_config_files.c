@@ -173,6 +173,28 @@ static void test_include_errors(void **state)
 	expect_errors("main.conf", 1, "%s/main.conf:3:9: cannot read %s/inc: Is a directory\n", dir, dir);
 }
 
+/* --include FILE: the file's errors are its own lines, not the flag's. */
+static void test_include_flag(void **state)
+{
+	struct steer_config cfg;
+	char *errs = NULL, want[512];
+	size_t len;
+	FILE *f = open_memstream(&errs, &len);
+
+	(void)state;
+	put("flag.conf", "steer tcp dport 80\nworkers many\n");
+	config_init(&cfg);
+	assert_int_equal(config_apply_flag(&cfg, "include", at(0, "flag.conf"), f), 1);
+	fclose(f);
+	snprintf(want, sizeof(want), "%s/flag.conf:2:9: bad workers 'many' (expected 0..1024)\n", dir);
+	assert_string_equal(errs, want);
+	assert_int_equal(cfg.nrules, 1);
+	assert_int_equal(cfg.rules[0].line, 1);
+	assert_true(ends_with(cfg.rules[0].file, "/flag.conf"));
+	free(errs);
+	config_free(&cfg);
+}
+
 static void test_include_loop(void **state)
 {
 	(void)state;
@@ -474,6 +496,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_include_glob_sorted),
 		cmocka_unit_test(test_include_errors),
+		cmocka_unit_test(test_include_flag),
 		cmocka_unit_test(test_include_loop),
 		cmocka_unit_test(test_include_depth),
 		cmocka_unit_test(test_set_file),
