@@ -248,11 +248,16 @@ static void lpm_key_make(struct steer_lpm6_key *k, int v6, uint8_t gen, uint8_t 
 	memcpy(k->addr, addr, v6 ? 16 : 4);
 }
 
-static int lpm_map_fd(struct steer_bpf *b, int i)
+static struct bpf_map *lpm_map(struct steer_bpf *b, int i)
 {
 	struct bpf_map *m[4] = { b->skel->maps.steer_dst4, b->skel->maps.steer_src4,
 				 b->skel->maps.steer_dst6, b->skel->maps.steer_src6 };
-	return bpf_map__fd(m[i]);
+	return m[i];
+}
+
+static int lpm_map_fd(struct steer_bpf *b, int i)
+{
+	return bpf_map__fd(lpm_map(b, i));
 }
 
 /* Remove what a generation holds. Returns 0 or -errno (record kept on error). */
@@ -314,8 +319,12 @@ static int write_lpm(struct steer_bpf *b, int gen, int j, const struct lpm_entry
 		if (bpf_map_update_elem(fd, &k, &e[i].mask, BPF_ANY)) {
 			int err = -errno;
 
-			fprintf(stderr, "steer: writing prefix map entry: %s%s\n", strerror(errno),
-				errno == E2BIG || errno == ENOSPC ? " (raise the LPM map size)" : "");
+			if (errno == E2BIG || errno == ENOSPC)
+				fprintf(stderr, "steer: writing prefix map entry: %s (each prefix map holds %u "
+						"entries, the running rules and the new ones together)\n",
+					strerror(errno), bpf_map__max_entries(lpm_map(b, j)));
+			else
+				fprintf(stderr, "steer: writing prefix map entry: %s\n", strerror(errno));
 			return err;
 		}
 		r->lpm[j][r->nlpm[j]++] = k;

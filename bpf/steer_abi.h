@@ -58,7 +58,13 @@ struct steer_lpm6_key {
 	__u8 addr[16];
 } __attribute__((packed));
 
-#define STEER_LPM_DEFAULT_ENTRIES 65536
+/*
+ * A ceiling, not an allocation: LPM tries are BPF_F_NO_PREALLOC, their nodes
+ * allocated (and charged to the memory cgroup) as prefixes are inserted. It
+ * holds both rule generations, so a reload may bring up to half of it per
+ * trie: set files of a million prefixes reload without a restart.
+ */
+#define STEER_LPM_DEFAULT_ENTRIES (1u << 22)
 
 /* Which rules of a generation are bypass rules (they win over steer rules). */
 struct steer_ruleset {

@@ -289,7 +289,12 @@ static int finish_rule(struct ctx *c, struct nftnl_rule *r, bool ok, const char 
 
 static void rule_comment(const struct ctx *c, const struct rule *r, const char *suffix, char *buf, size_t len)
 {
-	if (r->line > 0)
+	if (r->line > 0 && r->file) {
+		const char *slash = strrchr(r->file, '/');
+
+		/* An included file's rule names that file. */
+		snprintf(buf, len, "%s:%d%s", slash ? slash + 1 : r->file, r->line, suffix);
+	} else if (r->line > 0)
 		snprintf(buf, len, "%s:%d%s", c->file, r->line, suffix);
 	else
 		snprintf(buf, len, "--%s flag%s", r->bypass ? "bypass" : "steer", suffix);

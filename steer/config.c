@@ -37,7 +37,7 @@ static int set_backend(struct steer_config *cfg, const struct token *dir, const 
 	if (b < 0)
 		return -1;
 	if (b != BACKEND_SPLIT && nargs > 1) {
-		cfg_report(d, args[1].col, "unexpected argument '%s'", args[1].s);
+		cfg_report(d, args[1].col, "unexpected argument '%s'", CFG_Q(args[1].s));
 		return -1;
 	}
 	if (b == BACKEND_SPLIT) {
@@ -101,7 +101,7 @@ static int set_mark(struct steer_config *cfg, const struct token *dir, const str
 	(void)dir, (void)nargs;
 	if (cfg_number(args[0].s, true, &v) < 0 || v == 0 || v > UINT32_MAX) {
 		cfg_report(d, args[0].col, "bad mark '%s' (expected a nonzero 32-bit value, decimal or 0x hex)",
-		       args[0].s);
+		       CFG_Q(args[0].s));
 		return -1;
 	}
 	cfg->mark = (uint32_t)v;
@@ -196,7 +196,7 @@ static int set_metrics_listen(struct steer_config *cfg, const struct token *dir,
 		return 0;
 	}
 	if (sockaddr_parse(args[0].s, &ss, &err) < 0) {
-		cfg_report(d, args[0].col, "bad metrics-listen '%s': %s (expected IP:PORT or [IPv6]:PORT)", args[0].s,
+		cfg_report(d, args[0].col, "bad metrics-listen '%s': %s (expected IP:PORT or [IPv6]:PORT)", CFG_Q(args[0].s),
 		       err);
 		return -1;
 	}
@@ -219,6 +219,19 @@ static const char *ifname_problem(const char *s)
 	return NULL;
 }
 
+/* "line L" in the file being parsed, "FILE:L" in another: where an earlier setting was made. */
+static const char *pos_text(const struct steer_config *cfg, const struct diag *d, const struct config_pos *p,
+			    char *buf, size_t len)
+{
+	const char *here = d->nested ? d->file : NULL;
+
+	if (p->file == here || (p->file && here && strcmp(p->file, here) == 0))
+		snprintf(buf, len, "line %d", p->line);
+	else
+		snprintf(buf, len, "%s:%d", p->file ? p->file : cfg->path, p->line);
+	return buf;
+}
+
 static int find_iface(char (*list)[IF_NAMESIZE], int n, const char *name)
 {
 	for (int i = 0; i < n; i++)
@@ -236,7 +249,7 @@ static int add_iface(struct steer_config *cfg, const struct token *t, bool ret, 
 	int i;
 
 	if (problem) {
-		cfg_report(d, t->col, "invalid interface name '%s': %s", t->s, problem);
+		cfg_report(d, t->col, "invalid interface name '%s': %s", CFG_Q(t->s), problem);
 		return -1;
 	}
 	/* A flag's first use replaces what the file listed. */
@@ -244,11 +257,13 @@ static int add_iface(struct steer_config *cfg, const struct token *t, bool ret, 
 		*n = 0;
 	i = find_iface(list, *n, t->s);
 	if (i >= 0) {
+		char at[STEER_PATH_MAX + 32];
+
 		if (pos[i].line > 0 && !cfg_is_flag(d))
-			cfg_report(d, t->col, "%s '%s' already given at line %d", ret ? "return-interface" : "interface",
-			       t->s, pos[i].line);
+			cfg_report(d, t->col, "%s '%s' already given at %s", ret ? "return-interface" : "interface",
+			       CFG_Q(t->s), pos_text(cfg, d, &pos[i], at, sizeof(at)));
 		else
-			cfg_report(d, t->col, "'%s' given twice", t->s);
+			cfg_report(d, t->col, "'%s' given twice", CFG_Q(t->s));
 		return -1;
 	}
 	/* Flags may still replace the other list; config_validate checks them. */
@@ -258,8 +273,10 @@ static int add_iface(struct steer_config *cfg, const struct token *t, bool ret, 
 
 		i = find_iface(other, ret ? cfg->n_ifaces : cfg->n_return_ifaces, t->s);
 		if (i >= 0) {
-			cfg_report(d, t->col, "'%s' is already %s (line %d): an interface cannot be both", t->s,
-			       ret ? "an interface" : "a return-interface", opos[i].line);
+			char at[STEER_PATH_MAX + 32];
+
+			cfg_report(d, t->col, "'%s' is already %s (%s): an interface cannot be both", CFG_Q(t->s),
+			       ret ? "an interface" : "a return-interface", pos_text(cfg, d, &opos[i], at, sizeof(at)));
 			return -1;
 		}
 	}
@@ -302,6 +319,13 @@ static int add_bypass(struct steer_config *cfg, const struct token *dir, const s
 	return cfg_rule_directive(cfg, dir, args, nargs, d, true);
 }
 
+static int add_include(struct steer_config *cfg, const struct token *dir, const struct token *args, int nargs,
+		       struct diag *d)
+{
+	(void)dir, (void)nargs;
+	return cfg_include(cfg, &args[0], d);
+}
+
 /* ---- the directive table ---- */
 
 struct directive {
@@ -329,6 +353,7 @@ static const struct directive directives[] = {
 	/* Rules count their own arguments: the fields are optional pairs. */
 	{ "steer", -1, 0, MAX_TOKENS, add_steer },
 	{ "bypass", -1, 0, MAX_TOKENS, add_bypass },
+	{ "include", -1, 1, 1, add_include },
 };
 
 static const struct directive *find_directive(const char *name)
@@ -355,7 +380,10 @@ static void run_directive(struct steer_config *cfg, const struct directive *dv, 
 	int nargs = ntok - 1;
 
 	if (dv->key >= 0 && !cfg_is_flag(d) && cfg->key_pos[dv->key].line > 0) {
-		cfg_report(d, tok[0].col, "'%s' already set at line %d", dv->name, cfg->key_pos[dv->key].line);
+		char at[STEER_PATH_MAX + 32];
+
+		cfg_report(d, tok[0].col, "'%s' already set at %s", dv->name,
+			   pos_text(cfg, d, &cfg->key_pos[dv->key], at, sizeof(at)));
 		return;
 	}
 	if (nargs < dv->min_args) {
@@ -363,7 +391,7 @@ static void run_directive(struct steer_config *cfg, const struct directive *dv, 
 		return;
 	}
 	if (nargs > dv->max_args) {
-		cfg_report(d, args[dv->max_args].col, "unexpected argument '%s'", args[dv->max_args].s);
+		cfg_report(d, args[dv->max_args].col, "unexpected argument '%s'", CFG_Q(args[dv->max_args].s));
 		return;
 	}
 	if (dv->fn(cfg, &tok[0], tok + 1, nargs, d) == 0 && dv->key >= 0)
@@ -401,16 +429,13 @@ static void parse_line(struct steer_config *cfg, char *line, struct diag *d)
 {
 	struct token tok[MAX_TOKENS];
 	int overflow_col, n;
-	char *hash = strchr(line, '#');
 
-	if (hash)
-		*hash = '\0';
 	n = tokenize(line, tok, &overflow_col);
 	if (n == 0)
 		return;
 	const struct directive *dv = find_directive(tok[0].s);
 	if (!dv) {
-		cfg_report(d, tok[0].col, "unknown directive '%s'", tok[0].s);
+		cfg_report(d, tok[0].col, "unknown directive '%s'", CFG_Q(tok[0].s));
 		return;
 	}
 	if (n > MAX_TOKENS) {
@@ -418,6 +443,96 @@ static void parse_line(struct steer_config *cfg, char *line, struct diag *d)
 		return;
 	}
 	run_directive(cfg, dv, tok, n, d);
+}
+
+/* The comment cut off; the length of what is left without trailing blanks. */
+static size_t content_len(char *line)
+{
+	char *hash = strchr(line, '#');
+	size_t n;
+
+	if (hash)
+		*hash = '\0';
+	n = strlen(line);
+	while (n > 0 && (line[n - 1] == ' ' || line[n - 1] == '\t' || line[n - 1] == '\r'))
+		n--;
+	return n;
+}
+
+static int map_add(struct line_map *m, int start, int line, int col)
+{
+	if (m->n == m->cap) {
+		size_t cap = m->cap ? m->cap * 2 : 8;
+		struct line_piece *p = realloc(m->piece, cap * sizeof(*p));
+
+		if (!p)
+			return -1;
+		m->piece = p;
+		m->cap = cap;
+	}
+	m->piece[m->n++] = (struct line_piece){ .start = start, .line = line, .col = col };
+	return 0;
+}
+
+/*
+ * Lines are parsed one at a time; a line whose text (before any comment)
+ * ends in a backslash goes on with the next one: the backslash, the line
+ * break and the next line's leading blanks are dropped, so a list breaks
+ * after a comma (`10.0.0.0/8,\`) and fields after a blank (`80 \`). The
+ * joined line is built in place (it is never longer than what it is made
+ * of), and the map turns its columns back into lines and columns.
+ */
+void cfg_parse_text(struct steer_config *cfg, char *text, size_t len, struct diag *d)
+{
+	struct line_map map = { 0 };
+	const struct line_map *saved = d->map;
+	char *p = text, *end = text + strlen(text);
+	int lineno = 0;
+
+	(void)len;
+	while (p < end) {
+		char *joined = p, *w = p;
+		bool more = true;
+
+		map.n = 0;
+		while (more) {
+			char *nl = strchr(p, '\n'), *next = nl ? nl + 1 : end, *bol = p;
+			size_t n;
+
+			if (nl)
+				*nl = '\0';
+			lineno++;
+			if (w != joined)
+				p += strspn(p, " \t");
+			n = content_len(p);
+			more = n > 0 && p[n - 1] == '\\';
+			if (more)
+				n--;
+			if (map_add(&map, (int)(w - joined), lineno, (int)(p - bol) + 1) < 0) {
+				d->line = lineno;
+				d->map = NULL;
+				cfg_report(d, 1, "out of memory");
+				free(map.piece);
+				d->map = saved;
+				return;
+			}
+			memmove(w, p, n);
+			w += n;
+			if (more && next >= end) {
+				d->line = lineno;
+				d->map = NULL;
+				cfg_report(d, (int)n + 1, "the last line ends in a backslash: nothing follows to continue it");
+				more = false;
+			}
+			p = next;
+		}
+		*w = '\0';
+		d->map = map.n > 1 ? &map : NULL;
+		d->line = map.piece[0].line;
+		parse_line(cfg, joined, d);
+	}
+	d->map = saved;
+	free(map.piece);
 }
 
 /* ---- public ---- */
@@ -446,6 +561,11 @@ void config_free(struct steer_config *cfg)
 	free(cfg->rules);
 	cfg->rules = NULL;
 	cfg->nrules = 0;
+	for (size_t i = 0; i < cfg->nfiles; i++)
+		free(cfg->files[i]);
+	free(cfg->files);
+	cfg->files = NULL;
+	cfg->nfiles = 0;
 }
 
 int config_parse_string(struct steer_config *cfg, const char *name, const char *text, FILE *errs)
@@ -459,84 +579,20 @@ int config_parse_string(struct steer_config *cfg, const char *name, const char *
 		cfg_report(&d, 1, "out of memory");
 		return d.nerr;
 	}
-	char *line = copy;
-	while (line) {
-		char *nl = strchr(line, '\n');
-
-		if (nl)
-			*nl = '\0';
-		d.line++;
-		parse_line(cfg, line, &d);
-		line = nl ? nl + 1 : NULL;
-	}
+	cfg_parse_text(cfg, copy, strlen(copy), &d);
 	free(copy);
+	cfg_report_hidden(&d, name);
 	return d.nerr;
-}
-
-static char *read_all(FILE *f, size_t *len)
-{
-	size_t cap = 4096, n = 0;
-	char *buf = malloc(cap);
-
-	while (buf) {
-		n += fread(buf + n, 1, cap - n - 1, f);
-		if (n < cap - 1)
-			break;
-		char *bigger = realloc(buf, cap * 2);
-		if (!bigger) {
-			free(buf);
-			return NULL;
-		}
-		buf = bigger;
-		cap *= 2;
-	}
-	if (buf)
-		buf[n] = '\0';
-	*len = n;
-	return buf;
-}
-
-/* A NUL would silently end the text early: say where it is instead. */
-static void report_nul(const char *path, const char *buf, FILE *errs, int *nerr)
-{
-	int line = 1;
-	const char *bol = buf;
-
-	for (const char *p = buf; *p; p++)
-		if (*p == '\n') {
-			line++;
-			bol = p + 1;
-		}
-	struct diag d = { .errs = errs, .file = path, .line = line };
-	cfg_report(&d, (int)(buf + strlen(buf) - bol) + 1, "NUL byte in file");
-	*nerr += d.nerr;
 }
 
 int config_parse_file(struct steer_config *cfg, const char *path, FILE *errs)
 {
 	struct diag d = { .errs = errs, .file = path, .line = 1 };
-	FILE *f = fopen(path, "r");
-	size_t len;
-	char *buf;
-	int nerr;
 
-	if (!f) {
-		cfg_report(&d, 1, "cannot open: %s", strerror(errno));
-		return d.nerr;
-	}
-	buf = read_all(f, &len);
-	if (!buf || ferror(f)) {
-		cfg_report(&d, 1, "cannot read: %s", buf ? strerror(errno) : "out of memory");
-		fclose(f);
-		free(buf);
-		return d.nerr;
-	}
-	fclose(f);
-	nerr = config_parse_string(cfg, path, buf, errs);
-	if (strlen(buf) != len)
-		report_nul(path, buf, errs, &nerr);
-	free(buf);
-	return nerr;
+	snprintf(cfg->path, sizeof(cfg->path), "%s", path);
+	cfg_parse_file_at(cfg, path, &d, 1);
+	cfg_report_hidden(&d, path);
+	return d.nerr;
 }
 
 int config_apply_flag(struct steer_config *cfg, const char *key, const char *value, FILE *errs)
@@ -569,7 +625,8 @@ int config_apply_flag(struct steer_config *cfg, const char *key, const char *val
 /* A diag labelled by a setting's origin: its file line, its flag, or (0) the top of the file. */
 static struct diag diag_at(const struct steer_config *cfg, FILE *errs, struct config_pos pos, const char *key)
 {
-	return (struct diag){ .errs = errs, .file = cfg->path, .flag = pos.line < 0 ? key : NULL, .line = pos.line };
+	return (struct diag){ .errs = errs, .file = pos.file ? pos.file : cfg->path, .flag = pos.line < 0 ? key : NULL,
+			      .line = pos.line };
 }
 
 static void validate_return_ifaces(const struct steer_config *cfg, FILE *errs, int *nerr)
@@ -610,14 +667,14 @@ static void validate_rules(const struct steer_config *cfg, FILE *errs, int *nerr
 	for (size_t i = 0; i < cfg->nrules; i++)
 		nsteer += !cfg->rules[i].bypass;
 	if (nsteer == 0) {
-		struct diag d = diag_at(cfg, errs, (struct config_pos){ 0, 1 }, NULL);
+		struct diag d = diag_at(cfg, errs, (struct config_pos){ .line = 0, .col = 1 }, NULL);
 
 		cfg_report(&d, 1, "no 'steer' rule: nothing would be steered");
 		*nerr += d.nerr;
 	}
 	if (cfg->nrules > CONFIG_MAX_RULES) {
 		const struct rule *r = &cfg->rules[CONFIG_MAX_RULES];
-		struct config_pos pos = { r->line > 0 ? r->line : -1, 1 };
+		struct config_pos pos = { .line = r->line > 0 ? r->line : -1, .col = 1, .file = r->file };
 		struct diag d = diag_at(cfg, errs, pos, r->bypass ? "bypass" : "steer");
 
 		cfg_report(&d, 1, "too many rules: %zu (at most %d)", cfg->nrules, CONFIG_MAX_RULES);
@@ -636,7 +693,7 @@ int config_validate(const struct steer_config *cfg, FILE *errs)
 	int nerr = 0;
 
 	if (cfg->n_ifaces == 0) {
-		struct diag d = diag_at(cfg, errs, (struct config_pos){ 0, 1 }, NULL);
+		struct diag d = diag_at(cfg, errs, (struct config_pos){ .line = 0, .col = 1 }, NULL);
 
 		cfg_report(&d, 1, "no 'interface': at least one client-facing interface is required");
 		nerr += d.nerr;

@@ -24,12 +24,13 @@ enum proxy_mode { PROXY_BUILTIN, PROXY_EXTERNAL };
 
 /*
  * Where a setting came from, so config_validate can point at it. line is a
- * line of cfg->path, 0 for a default, -1 for a command-line flag; col is the
- * 1-based column of the value.
+ * line of file (NULL: cfg->path; else an included file), 0 for a default,
+ * -1 for a command-line flag; col is the 1-based column of the value.
  */
 struct config_pos {
 	int line;
 	int col;
+	const char *file;
 };
 
 /* The scalar directives, indexing steer_config.key_pos. */
@@ -60,6 +61,7 @@ struct rule {
 	struct prefix *src;
 	size_t nsrc;
 	int line; /* where it was defined (0 for a flag) */
+	const char *file; /* the included file it is in; NULL: cfg->path */
 };
 
 struct steer_config {
@@ -88,6 +90,9 @@ struct steer_config {
 	struct config_pos key_pos[CONFIG_KEY_MAX];
 	struct config_pos iface_pos[STEER_MAX_IFACES];
 	struct config_pos return_iface_pos[STEER_MAX_IFACES];
+	/* Names of the included and set files read, which positions and rules point at. */
+	char **files;
+	size_t nfiles;
 };
 
 /* The documented defaults (no interfaces, no rules). */
@@ -96,7 +101,9 @@ void config_free(struct steer_config *cfg);
 
 /*
  * Parse `text` as the contents of file `name`, adding to cfg. Each error is
- * printed to `errs` as "name:LINE:COL: message\n". Returns the error count.
+ * printed to `errs` as "name:LINE:COL: message\n" (an included or set file's
+ * errors with its own name), the first 20 of them, then how many
+ * more there were. Returns the error count.
  */
 int config_parse_string(struct steer_config *cfg, const char *name, const char *text, FILE *errs);
 

@@ -10,17 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* One element of a comma list, NUL-terminated in place, with its column. */
-struct elem {
-	char *s;
-	int col;
-};
-
 /*
  * Split a comma list in place. Empty elements are reported (they are always
  * a typo: "80,,443" or a trailing comma). Returns the count, or -1.
  */
-static int split_list(const struct token *t, struct elem **out, struct diag *d)
+int cfg_split_list(const struct token *t, struct elem **out, struct diag *d)
 {
 	size_t n = 1;
 	int bad = 0;
@@ -70,7 +64,7 @@ static int parse_list(const struct token *t, const struct list_kind *k, void **o
 {
 	int nerr0 = d->nerr;
 	struct elem *e;
-	int n = split_list(t, &e, d);
+	int n = cfg_split_list(t, &e, d);
 
 	if (n < 0)
 		return -1;
@@ -134,14 +128,16 @@ static void check_port_overlaps(struct port_item *items, int n, struct diag *d)
 		if (reach && items[i].r.lo <= reach->r.hi) {
 			const struct port_item *later = items[i].col > reach->col ? &items[i] : reach;
 			const struct port_item *other = later == reach ? &items[i] : reach;
-			char a[16], b[16];
+			struct origin here = { .col = later->col }, there = { .col = other->col };
+			char a[16], b[16], at[64];
 
 			format_range(&later->r, a, sizeof(a));
 			format_range(&other->r, b, sizeof(b));
+			cfg_where(d, &here, &there, at, sizeof(at));
 			if (later->r.lo == other->r.lo && later->r.hi == other->r.hi)
-				cfg_report(d, later->col, "duplicate port %s (also at column %d)", a, other->col);
+				cfg_report(d, later->col, "duplicate port %s (also at %s)", a, at);
 			else
-				cfg_report(d, later->col, "port %s overlaps %s at column %d", a, b, other->col);
+				cfg_report(d, later->col, "port %s overlaps %s at %s", a, b, at);
 		}
 		if (!reach || items[i].r.hi > reach->r.hi)
 			reach = &items[i];
@@ -166,7 +162,7 @@ static void parse_port_item(void *item, const struct elem *e, int idx, struct di
 	(void)idx;
 	it->col = e->col;
 	if (port_range_parse(e->s, &it->r, &err, &pos) < 0)
-		cfg_report(d, e->col + (int)pos, "bad port '%s': %s", e->s, err);
+		cfg_report(d, e->col + (int)pos, "bad port '%s': %s", CFG_Q(e->s), err);
 }
 
 static void check_ports(void *items, int n, struct diag *d)
@@ -180,124 +176,6 @@ static const struct list_kind port_list = {
 	.parse = parse_port_item,
 	.check = check_ports,
 	.emit = emit_ports,
-};
-
-struct prefix_item {
-	struct prefix p;
-	int col;
-	int idx; /* text order, so the list keeps the operator's order */
-};
-
-static int cmp_prefix_item(const void *a, const void *b)
-{
-	const struct prefix_item *x = a, *y = b;
-	int c;
-
-	if (x->p.family != y->p.family)
-		return x->p.family < y->p.family ? -1 : 1;
-	c = memcmp(x->p.addr, y->p.addr, 16);
-	if (c)
-		return c;
-	if (x->p.len != y->p.len)
-		return x->p.len < y->p.len ? -1 : 1;
-	return x->col - y->col;
-}
-
-static int cmp_prefix_idx(const void *a, const void *b)
-{
-	const struct prefix_item *x = a, *y = b;
-
-	return x->idx - y->idx;
-}
-
-/*
- * Prefixes either nest or are disjoint. Sorted by (family, address, length),
- * every prefix that a list member contains follows it directly, so comparing
- * against the last outermost prefix finds every duplicate and every nested
- * entry in O(n log n).
- */
-static void check_prefix_overlaps(struct prefix_item *items, int n, struct diag *d)
-{
-	const struct prefix_item *outer = NULL;
-
-	qsort(items, (size_t)n, sizeof(*items), cmp_prefix_item);
-	for (int i = 0; i < n; i++) {
-		const struct prefix_item *cur = &items[i];
-		char a[64], b[64];
-
-		if (!outer || outer->p.family != cur->p.family || !prefix_contains(&outer->p, cur->p.addr)) {
-			outer = cur;
-			continue;
-		}
-		prefix_format(&cur->p, a, sizeof(a));
-		prefix_format(&outer->p, b, sizeof(b));
-		if (outer->p.len == cur->p.len)
-			cfg_report(d, cur->col, "duplicate prefix %s (also at column %d)", a, outer->col);
-		else
-			cfg_report(d, cur->col, "prefix %s overlaps %s at column %d", a, b, outer->col);
-	}
-}
-
-/* The operator most likely meant the network the address is in. */
-static void report_bad_prefix(struct diag *d, const struct elem *e, const char *err, size_t pos)
-{
-	char *slash = strchr(e->s, '/');
-	struct prefix p;
-	char fixed[64];
-
-	if (pos == 0 && slash && strstr(err, "host bits")) {
-		unsigned long len = strtoul(slash + 1, NULL, 10);
-		const char *perr;
-		size_t ppos;
-
-		*slash = '\0';
-		if (prefix_parse(e->s, &p, &perr, &ppos) == 0) {
-			for (unsigned i = (unsigned)len; i < 128; i++)
-				p.addr[i / 8] &= (uint8_t)~(0x80 >> (i % 8));
-			p.len = (uint8_t)len;
-			*slash = '/';
-			cfg_report(d, e->col, "bad prefix '%s': %s (did you mean %s?)", e->s, err,
-			       prefix_format(&p, fixed, sizeof(fixed)));
-			return;
-		}
-		*slash = '/';
-	}
-	cfg_report(d, e->col + (int)pos, "bad prefix '%s': %s", e->s, err);
-}
-
-static void parse_prefix_item(void *item, const struct elem *e, int idx, struct diag *d)
-{
-	struct prefix_item *it = item;
-	const char *err;
-	size_t pos;
-
-	it->col = e->col;
-	it->idx = idx;
-	if (prefix_parse(e->s, &it->p, &err, &pos) < 0)
-		report_bad_prefix(d, e, err, pos);
-}
-
-static void check_prefixes(void *items, int n, struct diag *d)
-{
-	check_prefix_overlaps(items, n, d);
-}
-
-/* The overlap check sorted the list; the operator's order is kept. */
-static void emit_prefixes(void *items, int n, void *out)
-{
-	struct prefix_item *it = items;
-
-	qsort(it, (size_t)n, sizeof(*it), cmp_prefix_idx);
-	for (int i = 0; i < n; i++)
-		((struct prefix *)out)[i] = it[i].p;
-}
-
-static const struct list_kind prefix_list = {
-	.item_size = sizeof(struct prefix_item),
-	.out_size = sizeof(struct prefix),
-	.parse = parse_prefix_item,
-	.check = check_prefixes,
-	.emit = emit_prefixes,
 };
 
 static int proto_number(const char *s)
@@ -352,21 +230,22 @@ static int parse_rule_proto(const struct token *dir, const struct token *args, i
 	if (r->bypass) {
 		/* Either a bad protocol or a bad field name; a field would bring its value along. */
 		cfg_report(d, args[0].col, "unknown protocol or field '%s' (expected tcp, udp, dport, dst or src)",
-		       args[0].s);
+		       CFG_Q(args[0].s));
 		return nargs > 1 && field_index(args[1].s) < 0 ? 2 : 1;
 	}
-	cfg_report(d, args[0].col, "unknown protocol '%s' (expected tcp or udp)", args[0].s);
+	cfg_report(d, args[0].col, "unknown protocol '%s' (expected tcp or udp)", CFG_Q(args[0].s));
 	return 1;
 }
 
-static void parse_rule_field(const struct token *val, int field, struct rule *r, struct diag *d)
+static void parse_rule_field(struct steer_config *cfg, const struct token *val, int field, struct rule *r,
+			     struct diag *d)
 {
 	if (field == FIELD_DPORT)
 		parse_list(val, &port_list, (void **)&r->ports, &r->nports, d);
 	else if (field == FIELD_DST)
-		parse_list(val, &prefix_list, (void **)&r->dst, &r->ndst, d);
+		cfg_prefix_list(cfg, val, &r->dst, &r->ndst, d);
 	else
-		parse_list(val, &prefix_list, (void **)&r->src, &r->nsrc, d);
+		cfg_prefix_list(cfg, val, &r->src, &r->nsrc, d);
 }
 
 static int append_rule(struct steer_config *cfg, const struct rule *r)
@@ -383,7 +262,8 @@ static int append_rule(struct steer_config *cfg, const struct rule *r)
 int cfg_rule_directive(struct steer_config *cfg, const struct token *dir, const struct token *args, int nargs,
 		       struct diag *d, bool bypass)
 {
-	struct rule r = { .bypass = bypass, .line = cfg_is_flag(d) ? 0 : d->line };
+	struct config_pos at = cfg_origin(d, dir->col);
+	struct rule r = { .bypass = bypass, .line = at.line > 0 ? at.line : 0, .file = at.file };
 	int seen[FIELD_MAX] = { 0 }; /* column where each field was given */
 	int nerr0 = d->nerr;
 	int i = parse_rule_proto(dir, args, nargs, &r, d);
@@ -399,7 +279,7 @@ int cfg_rule_directive(struct steer_config *cfg, const struct token *dir, const 
 			continue;
 		}
 		if (f < 0) {
-			cfg_report(d, kw->col, "unknown rule field '%s' (expected dport, dst or src)", kw->s);
+			cfg_report(d, kw->col, "unknown rule field '%s' (expected dport, dst or src)", CFG_Q(kw->s));
 			continue;
 		}
 		if (i + 1 >= nargs) {
@@ -407,11 +287,15 @@ int cfg_rule_directive(struct steer_config *cfg, const struct token *dir, const 
 			break;
 		}
 		if (seen[f]) {
-			cfg_report(d, kw->col, "'%s' given twice in one rule (first at column %d)", kw->s, seen[f]);
+			struct origin here = { .col = kw->col }, first = { .col = seen[f] };
+			char at[64];
+
+			cfg_report(d, kw->col, "'%s' given twice in one rule (first at %s)", kw->s,
+				   cfg_where(d, &here, &first, at, sizeof(at)));
 			continue;
 		}
 		seen[f] = kw->col;
-		parse_rule_field(&args[i + 1], f, &r, d);
+		parse_rule_field(cfg, &args[i + 1], f, &r, d);
 	}
 	if (d->nerr == nerr0 && append_rule(cfg, &r) < 0)
 		cfg_report(d, dir->col, "out of memory");

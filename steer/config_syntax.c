@@ -2,29 +2,192 @@
 /* Diagnostics and values of the steer.conf parser (see config_syntax.h). */
 #include "steer/config_syntax.h"
 
+#include <errno.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 
-void cfg_report(struct diag *d, int col, const char *fmt, ...)
+/* A column of the joined line as the line and column of the file it was written on. */
+static void locate(const struct diag *d, int col, int *line, int *pcol)
 {
-	va_list ap;
+	const struct line_piece *p = NULL;
+
+	*line = d->line;
+	*pcol = col;
+	if (!d->map || col <= 0)
+		return;
+	for (size_t i = 0; i < d->map->n && d->map->piece[i].start < col; i++)
+		p = &d->map->piece[i];
+	if (p) {
+		*line = p->line;
+		*pcol = p->col + (col - 1 - p->start);
+	}
+}
+
+static void vreport(struct diag *d, int col, const char *fmt, va_list ap)
+{
+	int line, pcol;
 
 	d->nerr++;
-	if (!d->errs)
+	if (!d->errs || d->nerr > CFG_MAX_SHOWN)
 		return;
+	locate(d, col, &line, &pcol);
 	if (d->flag)
 		fprintf(d->errs, "--%s: ", d->flag);
-	else if (d->line > 0)
-		fprintf(d->errs, "%s:%d:%d: ", d->file, d->line, col);
+	else if (line > 0)
+		fprintf(d->errs, "%s:%d:%d: ", d->file, line, pcol);
 	else if (d->file && d->file[0])
 		/* A setting nobody wrote (a default, a missing directive): the top of the file. */
 		fprintf(d->errs, "%s:1:1: ", d->file);
 	else
 		fprintf(d->errs, "config: ");
-	va_start(ap, fmt);
 	vfprintf(d->errs, fmt, ap);
-	va_end(ap);
 	fputc('\n', d->errs);
+}
+
+void cfg_report(struct diag *d, int col, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vreport(d, col, fmt, ap);
+	va_end(ap);
+}
+
+void cfg_report_at(struct diag *d, const struct origin *o, const char *fmt, ...)
+{
+	struct diag at = *d;
+	va_list ap;
+
+	if (o->file) {
+		at.file = o->file;
+		at.line = o->line;
+		at.map = NULL;
+	}
+	va_start(ap, fmt);
+	vreport(&at, o->col, fmt, ap);
+	va_end(ap);
+	d->nerr = at.nerr;
+}
+
+void cfg_report_hidden(const struct diag *d, const char *file)
+{
+	if (d->errs && d->nerr > CFG_MAX_SHOWN)
+		fprintf(d->errs, "%s: %d more errors (only the first %d are shown)\n", file && file[0] ? file : "config",
+			d->nerr - CFG_MAX_SHOWN, CFG_MAX_SHOWN);
+}
+
+const char *cfg_where(const struct diag *d, const struct origin *here, const struct origin *o, char *buf,
+		      size_t len)
+{
+	int hline = here->line, hcol = here->col, line = o->line, col = o->col;
+	const char *hfile = here->file ? here->file : d->file, *file = o->file ? o->file : d->file;
+
+	if (!here->file)
+		locate(d, here->col, &hline, &hcol);
+	if (!o->file)
+		locate(d, o->col, &line, &col);
+	if (strcmp(hfile, file) != 0)
+		snprintf(buf, len, "%s:%d:%d", file, line, col);
+	else if (hline != line)
+		snprintf(buf, len, "line %d, column %d", line, col);
+	else
+		snprintf(buf, len, "column %d", col);
+	return buf;
+}
+
+const char *cfg_quote(const char *s, char *buf)
+{
+	static const char hex[] = "0123456789abcdef";
+	char *o = buf;
+	size_t i;
+
+	for (i = 0; s[i] && i < CFG_QUOTE_MAX; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c >= 0x20 && c < 0x7f && c != '\\') {
+			*o++ = (char)c;
+			continue;
+		}
+		*o++ = '\\';
+		*o++ = 'x';
+		*o++ = hex[c >> 4];
+		*o++ = hex[c & 15];
+	}
+	if (s[i])
+		o += sprintf(o, "\xe2\x80\xa6"); /* U+2026 HORIZONTAL ELLIPSIS */
+	*o = '\0';
+	return buf;
+}
+
+int cfg_read_file(const char *path, char **text, size_t *len)
+{
+	FILE *f = fopen(path, "r");
+	size_t cap = 4096, n = 0;
+	char *buf;
+	int err = 0;
+
+	if (!f)
+		return -errno;
+	buf = malloc(cap);
+	while (buf) {
+		n += fread(buf + n, 1, cap - n - 1, f);
+		if (n < cap - 1)
+			break;
+		char *bigger = realloc(buf, cap * 2);
+		if (!bigger) {
+			free(buf);
+			buf = NULL;
+			break;
+		}
+		buf = bigger;
+		cap *= 2;
+	}
+	if (!buf)
+		err = -ENOMEM;
+	else if (ferror(f))
+		err = errno ? -errno : -EIO;
+	fclose(f);
+	if (err) {
+		free(buf);
+		return err;
+	}
+	buf[n] = '\0';
+	*text = buf;
+	*len = n;
+	return 0;
+}
+
+int cfg_resolve(struct diag *d, int col, const char *path, char *out, size_t max)
+{
+	const char *slash = d->file && !d->flag ? strrchr(d->file, '/') : NULL;
+	int n;
+
+	if (path[0] == '/' || !slash)
+		n = snprintf(out, max, "%s", path);
+	else
+		n = snprintf(out, max, "%.*s/%s", (int)(slash - d->file), d->file, path);
+	if (n < 0 || (size_t)n >= max) {
+		cfg_report(d, col, "path too long (at most %zu bytes)", max - 1);
+		return -1;
+	}
+	return 0;
+}
+
+const char *cfg_intern(struct steer_config *cfg, const char *s)
+{
+	char **files;
+
+	for (size_t i = 0; i < cfg->nfiles; i++)
+		if (strcmp(cfg->files[i], s) == 0)
+			return cfg->files[i];
+	files = realloc(cfg->files, (cfg->nfiles + 1) * sizeof(*files));
+	if (!files)
+		return NULL;
+	cfg->files = files;
+	if (!(files[cfg->nfiles] = strdup(s)))
+		return NULL;
+	return files[cfg->nfiles++];
 }
 
 bool cfg_is_flag(const struct diag *d)
@@ -34,9 +197,12 @@ bool cfg_is_flag(const struct diag *d)
 
 struct config_pos cfg_origin(const struct diag *d, int col)
 {
+	int line, pcol;
+
 	if (cfg_is_flag(d))
 		return (struct config_pos){ .line = -1, .col = 0 };
-	return (struct config_pos){ .line = d->line, .col = col };
+	locate(d, col, &line, &pcol);
+	return (struct config_pos){ .line = line, .col = pcol, .file = d->nested ? d->file : NULL };
 }
 
 /* Strict unsigned number: no sign, no spaces; saturates so huge values still read as "too big". */
@@ -72,7 +238,7 @@ int cfg_ranged(struct diag *d, const struct token *t, const char *what, uint64_t
 			uint64_t *out)
 {
 	if (cfg_number(t->s, false, out) < 0 || *out < lo || *out > hi) {
-		cfg_report(d, t->col, "bad %s '%s' (expected %llu..%llu)", what, t->s, (unsigned long long)lo,
+		cfg_report(d, t->col, "bad %s '%s' (expected %llu..%llu)", what, CFG_Q(t->s), (unsigned long long)lo,
 		       (unsigned long long)hi);
 		return -1;
 	}
@@ -91,7 +257,7 @@ int cfg_word(struct diag *d, const struct token *t, const char *what, const char
 	for (int i = 0; i < n && off < sizeof(expected); i++)
 		off += (size_t)snprintf(expected + off, sizeof(expected) - off, "%s%s",
 					i == 0 ? "" : i == n - 1 ? " or " : ", ", names[i]);
-	cfg_report(d, t->col, "unknown %s '%s' (expected %s)", what, t->s, expected);
+	cfg_report(d, t->col, "unknown %s '%s' (expected %s)", what, CFG_Q(t->s), expected);
 	return -1;
 }
 

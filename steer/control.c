@@ -116,6 +116,12 @@ static void client_respond(struct control_client *c)
 	ev_io_stop(loop, &c->io);
 	ev_io_init(&c->io, client_write, c->io.fd, EV_WRITE);
 	ev_io_start(loop, &c->io);
+	/*
+	 * The handler may take seconds (a reload of a 100k-prefix set): from the
+	 * loop's cached time the client's timeout would already be over, and the
+	 * reply dropped unsent.
+	 */
+	ev_now_update(loop);
 	ev_timer_again(loop, &c->timer);
 }
 

@@ -159,7 +159,8 @@ CONF
 	echo "$f"
 }
 
-# lab_steer_start CONF [FLAGS...]: steer in the gateway; waits until it answers.
+# lab_steer_start CONF [FLAGS...]: steer in the gateway; waits until it answers
+# (5 s, or LAB_START_WAIT seconds: a big rule set takes longer to install).
 lab_steer_start() {
 	local conf=$1 i
 	shift
@@ -167,7 +168,7 @@ lab_steer_start() {
 	ip netns exec "$LAB_G" "$STEER" run -c "$conf" "$@" >>"$LAB_DIR/steer.log" 2>&1 &
 	LAB_STEER_PID=$!
 	LAB_PIDS+=($LAB_STEER_PID)
-	for i in $(seq 100); do
+	for i in $(seq $((${LAB_START_WAIT:-5} * 20))); do
 		ing "$STEER" status --control-socket "$LAB_DIR/steer.sock" >/dev/null 2>&1 && return 0
 		kill -0 "$LAB_STEER_PID" 2>/dev/null || break
 		sleep 0.05

@@ -59,6 +59,18 @@ http_get() {
 	ip netns exec "$1" curl -sS --max-time 5 -g -w ' via=%{local_ip}:%{local_port}' "$2" 2>&1
 }
 
+# lab_reload: `steer reload` of the lab's daemon (its reply on stdout, errors on stderr).
+lab_reload() { ip netns exec "$LAB_G" "$STEER" reload --control-socket "$LAB_DIR/steer.sock"; }
+
+# lab_proxied URL: did a request from the client to URL go through the proxy (its accept counter)?
+lab_proxied() {
+	local before after
+	before=$(lab_counter .proxy.accepted)
+	http_get "$LAB_C" "$1" >/dev/null
+	after=$(lab_counter .proxy.accepted)
+	[ "$after" -gt "$before" ]
+}
+
 # field NAME TEXT: value of NAME=... in TEXT
 field() { sed -n "s/.*\b$1=\([^ ]*\).*/\1/p" <<<"$2"; }
 

@@ -13,15 +13,9 @@ setup "echo server" lab_wait_port "$LAB_S" 7000
 conf=$(lab_conf 'steer tcp dport 80,7000')
 cp "$conf" "$LAB_DIR/base.conf"
 setup "steer starts" lab_steer_start "$conf"
-reload() { ip netns exec "$LAB_G" "$STEER" reload --control-socket "$LAB_DIR/steer.sock"; }
+reload() { lab_reload; }
 # proxied PORT: did a request to the server on PORT go through the proxy?
-proxied() {
-	local before after
-	before=$(lab_counter .proxy.accepted)
-	http_get "$LAB_C" "http://$S4:$1/" >/dev/null
-	after=$(lab_counter .proxy.accepted)
-	[ "$after" -gt "$before" ]
-}
+proxied() { lab_proxied "http://$S4:$1/"; }
 
 expect_not "before: port 8080 forwarded, not proxied" proxied 8080
 ip netns exec "$LAB_C" python3 "$(dirname "$0")/streams.py" $S4 7000 4 8 "$LAB_DIR/ready" >"$LAB_DIR/streams.out" 2>&1 &
