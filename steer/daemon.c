@@ -17,6 +17,8 @@
 #include "proxy/proxy.h"
 #include "steer/audit.h"
 #include "steer/control.h"
+#include "steer/health.h"
+#include "steer/kernel_report.h"
 #include "steer/log.h"
 #include "steer/metrics.h"
 #include "steer/notify.h"
@@ -30,6 +32,8 @@
 /* Sockets and pipe ends one proxied TCP connection can hold. */
 #define FDS_PER_CONN 6
 #define UDP_SESSIONS_MAX 65536
+/* How often the failure counters are looked at: a "not proxied" line follows within this. */
+#define HEALTH_TICK_S 1.0
 
 struct daemon {
 	struct steer_config *cfg; /* replaced by a successful reload */
@@ -42,7 +46,9 @@ struct daemon {
 	struct control *control;
 	struct control *metrics;
 	struct addr_monitor *mon;
+	struct health *health;
 	ev_io mon_io;
+	ev_timer health_tick;
 	ev_signal sig_term, sig_int, sig_hup;
 	bool routes;
 	time_t started;
@@ -130,6 +136,32 @@ static void notify(const struct daemon *d, enum service_state state)
 	steering_describe(d->steering, backend, sizeof(backend));
 	snprintf(status, sizeof(status), "steering: %s, %zu rules", backend, d->cfg->nrules);
 	service_notify(state, status);
+}
+
+/* The failure counters and the classifier's runtime learning, logged (see health.h). */
+static void check_health(struct daemon *d)
+{
+	struct counter_group g[4];
+	struct proxy_stats ps;
+	struct classifier *c = steering_classifier(d->steering);
+	size_t n = steering_counters(d->steering, g, 4);
+
+	if (d->proxy)
+		proxy_get_stats(d->proxy, &ps);
+	health_observe(d->health, g, n, d->proxy ? &ps : NULL, health_now(), stderr);
+	if (c) {
+		struct classifier_features f;
+
+		c->ops->features(c, &f);
+		health_features(d->health, &f, stderr);
+	}
+}
+
+static void on_health_tick(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	check_health((struct daemon *)((char *)w - offsetof(struct daemon, health_tick)));
 }
 
 static void on_stop(struct ev_loop *loop, ev_signal *w, int revents)
@@ -251,6 +283,7 @@ static struct status_view view_of(const struct daemon *d)
 		.steering = d->steering,
 		.proxy = d->proxy,
 		.audit = d->audit,
+		.health = d->health,
 		.started = d->started,
 	};
 }
@@ -342,6 +375,8 @@ static void teardown(struct daemon *d)
 {
 	control_close(d->control);
 	control_close(d->metrics);
+	if (d->loop)
+		ev_timer_stop(d->loop, &d->health_tick);
 	if (d->mon) {
 		ev_io_stop(d->loop, &d->mon_io);
 		addr_monitor_close(d->mon);
@@ -353,15 +388,22 @@ static void teardown(struct daemon *d)
 	if (d->routes)
 		route_remove(d->cfg->mark, d->cfg->route_table);
 	audit_close(d->audit);
+	health_free(d->health);
 }
 
 static void print_started(const struct daemon *d)
 {
 	const struct steer_config *cfg = d->cfg;
-	char backend[32];
+	struct kernel_report kr;
 	struct strbuf line = { 0 };
+	char backend[32];
 
 	steering_describe(d->steering, backend, sizeof(backend));
+	kernel_report_get(steering_classifier(d->steering), &kr);
+	kernel_report_line(&kr, backend, &line);
+	log_msg(LOG_INFO, "steer: %s\n", line.s ? line.s : "");
+	sb_free(&line);
+	line = (struct strbuf){ 0 };
 	sb_printf(&line, "running: backend %s, %zu rules, proxy %s on port %u, upstream-source %s, interfaces",
 		  backend, cfg->nrules, cfg->proxy == PROXY_BUILTIN ? "builtin" : "external",
 		  cfg->proxy_port, upstream_source_name(cfg->upstream_source));
@@ -393,6 +435,9 @@ int daemon_run(struct steer_config *cfg, const struct config_loader *loader)
 
 	if (preflight_run(cfg, stderr) > 0)
 		return 1;
+	d.health = health_new();
+	if (!d.health)
+		return 1;
 	d.loop = ev_default_loop(EVFLAG_AUTO);
 	d.control = control_open(d.loop, cfg->control_socket, on_request, &d);
 	if (!d.control)
@@ -414,8 +459,7 @@ int daemon_run(struct steer_config *cfg, const struct config_loader *loader)
 	d.steering = steering_start(cfg, &l);
 	if (!d.steering)
 		goto out;
-	set_fallback(&d, cfg->backend == BACKEND_AUTO && !steering_classifier(d.steering) ? BACKEND_NFT
-		     : cfg->backend == BACKEND_AUTO ? BACKEND_EBPF : cfg->backend);
+	set_fallback(&d, steering_kind(d.steering));
 	if (start_audit_source(&d) < 0)
 		goto out;
 	ev_io_init(&d.mon_io, on_addr_change, addr_monitor_fd(d.mon), EV_READ);
@@ -435,6 +479,9 @@ int daemon_run(struct steer_config *cfg, const struct config_loader *loader)
 	ev_signal_start(d.loop, &d.sig_hup);
 	print_started(&d);
 	notify(&d, SERVICE_READY);
+	check_health(&d);
+	ev_timer_init(&d.health_tick, on_health_tick, HEALTH_TICK_S, HEALTH_TICK_S);
+	ev_timer_start(d.loop, &d.health_tick);
 	sigprocmask(SIG_UNBLOCK, &stop_signals, NULL);
 	ev_run(d.loop, 0);
 	status = 0;

@@ -9,6 +9,7 @@
 #include "steer/config.h"
 #include "steer/control.h"
 #include "steer/daemon.h"
+#include "steer/kernel_report.h"
 #include "steer/log.h"
 #include "steer/preflight.h"
 #include "steer/version.h"
@@ -25,7 +26,7 @@ static const char usage_main[] =
 	"  backend [ebpf|nft|split P]      print or switch the running daemon's backend, live\n"
 	"  reload                          re-read the config file and swap the rules, live\n"
 	"  cleanup [-c FILE]               remove every kernel object steer installs\n"
-	"  version                         versions of steer and its libraries\n"
+	"  version                         versions of steer and its libraries, the kernel's features\n"
 	"\n"
 	"Every config directive is also a flag of run (--interface eth1, --steer 'tcp dport 80');\n"
 	"flags win over the file. `steer COMMAND --help` for each command.\n";
@@ -306,8 +307,8 @@ int main(int argc, char **argv)
 		return cmd_reload(argc, argv);
 	if (!strcmp(cmd, "cleanup"))
 		return cmd_cleanup(argc, argv);
-	if (!strcmp(cmd, "version"))
-		return print_version(stdout);
+	if (!strcmp(cmd, "version") || !strcmp(cmd, "--version"))
+		return print_version(stdout) | kernel_report_version(stdout);
 	fprintf(stderr, "steer: unknown command '%s' (steer --help)\n", cmd);
 	return 2;
 }

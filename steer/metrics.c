@@ -4,6 +4,9 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "steer/kernel_report.h"
+#include "steer/version.h"
+
 static void family(struct strbuf *b, const char *name, const char *type, const char *help)
 {
 	sb_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
@@ -70,9 +73,17 @@ static void kernel_metrics(const struct status_view *v, struct strbuf *b)
 void metrics_format(const struct status_view *v, struct strbuf *b)
 {
 	struct audit_stats as;
+	struct kernel_report kr;
 	char backend[32];
 
 	steering_describe(v->steering, backend, sizeof(backend));
+	kernel_report_get(steering_classifier(v->steering), &kr);
+	family(b, "steer_build_info", "gauge",
+	       "1, labelled with steer's version, the libbpf it runs with, the libnftnl it was built against and the "
+	       "kernel release.");
+	sb_printf(b, "steer_build_info{version=\"%s\",libbpf=\"%s\",libnftnl=\"%s\",kernel=\"%s\"} 1\n",
+		  steer_version(), steer_libbpf_version(), steer_libnftnl_version(), kr.release);
+	kernel_report_metrics(&kr, b);
 	family(b, "steer_up", "gauge", "1 while the steer daemon runs.");
 	sb_printf(b, "steer_up 1\n");
 	family(b, "steer_start_time_seconds", "gauge", "When the daemon started (Unix time).");

@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "steer/kernel_report.h"
 #include "steer/version.h"
 
 /* The lines of `steer status` that print stats rows, in print order. */
@@ -51,9 +52,14 @@ uint64_t stat_value(const struct stat_row *r, const void *stats)
 }
 
 
+#define MAX_WARNINGS 16
+
 struct status_data {
 	struct counter_group groups[4];
 	size_t ngroups;
+	struct kernel_report kernel;
+	struct health_warning warn[MAX_WARNINGS];
+	size_t nwarn;
 	char backend[32];
 	struct proxy_stats ps;
 	struct audit_stats as;
@@ -69,6 +75,14 @@ static void collect(const struct status_view *v, struct status_data *s)
 	if (v->proxy)
 		proxy_get_stats(v->proxy, &s->ps);
 	audit_get_stats(v->audit, &s->as);
+	kernel_report_get(steering_classifier(v->steering), &s->kernel);
+	if (v->health) {
+		time_t now = health_now();
+
+		/* What the reader sees now, not at the last tick; the log lines follow the same rule. */
+		health_observe(v->health, s->groups, s->ngroups, v->proxy ? &s->ps : NULL, now, stderr);
+		s->nwarn = health_warnings(v->health, now, s->warn, MAX_WARNINGS);
+	}
 	for (size_t i = 0; i < v->cfg->nrules; i++)
 		v->cfg->rules[i].bypass ? s->nbypass++ : s->nsteer++;
 	s->uptime = (long)(time(NULL) - v->started);
@@ -103,6 +117,18 @@ static void format_json(const struct status_view *v, const struct status_data *s
 	sb_printf(b, ",\"return_interfaces\":");
 	json_names(b, cfg->return_ifaces, cfg->n_return_ifaces);
 	sb_printf(b, ",\"rules\":{\"steer\":%zu,\"bypass\":%zu}", s->nsteer, s->nbypass);
+	sb_printf(b, ",\"kernel\":");
+	kernel_report_json(&s->kernel, b);
+	sb_printf(b, ",\"warnings\":[");
+	for (size_t i = 0; i < s->nwarn; i++) {
+		sb_printf(b, "%s{\"source\":\"%s\",\"counter\":\"%s\",\"recent\":%llu,\"window_s\":%d,"
+			     "\"last_s\":%ld,\"cause\":",
+			  i ? "," : "", s->warn[i].source, s->warn[i].counter, (unsigned long long)s->warn[i].recent,
+			  HEALTH_RECENT_S, s->warn[i].last_s);
+		sb_json_str(b, s->warn[i].cause);
+		sb_printf(b, "}");
+	}
+	sb_printf(b, "]");
 	sb_printf(b, ",\"proxy\":{\"mode\":\"%s\",\"port\":%u,\"upstream_source\":\"%s\"",
 		  cfg->proxy == PROXY_BUILTIN ? "builtin" : "external", cfg->proxy_port,
 		  upstream_source_name(cfg->upstream_source));
@@ -172,6 +198,11 @@ static void format_text(const struct status_view *v, const struct status_data *s
 	for (int i = 0; i < cfg->n_return_ifaces; i++)
 		sb_printf(b, " %s(return)", cfg->return_ifaces[i]);
 	sb_printf(b, "\nrules:       %zu steer, %zu bypass\n", s->nsteer, s->nbypass);
+	kernel_report_text(&s->kernel, b);
+	for (size_t i = 0; i < s->nwarn; i++)
+		sb_printf(b, "warning:     not proxied: %s %s: %llu in the last %d min, last %lds ago: %s\n",
+			  s->warn[i].source, s->warn[i].counter, (unsigned long long)s->warn[i].recent,
+			  HEALTH_RECENT_S / 60, s->warn[i].last_s, s->warn[i].cause);
 	sb_printf(b, "proxy:       %s, port %u (tcp4 tcp6 udp4 udp6), upstream-source %s\n",
 		  cfg->proxy == PROXY_BUILTIN ? "builtin" : "external", cfg->proxy_port,
 		  upstream_source_name(cfg->upstream_source));

@@ -10,6 +10,7 @@
 
 #include "proxy/proxy.h"
 #include "steer/audit.h"
+#include "steer/health.h"
 #include "steer/steering.h"
 #include "steer/strbuf.h"
 
@@ -18,6 +19,7 @@ struct status_view {
 	struct steering *steering;
 	struct proxy *proxy; /* NULL with an external proxy */
 	struct audit *audit;
+	struct health *health; /* NULL: no warnings */
 	time_t started;
 };
 

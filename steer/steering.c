@@ -93,6 +93,11 @@ void steering_describe(const struct steering *s, char *buf, size_t len)
 		snprintf(buf, len, "%s", backend_kind_name(s->kind));
 }
 
+enum backend_kind steering_kind(const struct steering *s)
+{
+	return s->kind;
+}
+
 int steering_set(struct steering *s, enum backend_kind kind, int percent, struct strbuf *err)
 {
 	struct backend *added[MAX_BACKENDS] = { 0 };
@@ -186,11 +191,30 @@ struct steering *steering_new(const struct steer_config *cfg, const struct backe
 	return s;
 }
 
+/*
+ * Whether the classifier can steer new flows for sure: where the probe could
+ * not tell whether the kernel assigns reuseport listeners, a refusal would
+ * leave only sk_lookup, which must then be attached.
+ */
+static bool classifier_can_steer(struct classifier *c, const char **why)
+{
+	struct classifier_features f;
+
+	c->ops->features(c, &f);
+	if (f.reuseport_assign != FEATURE_YES && !f.sk_lookup) {
+		*why = "whether this kernel assigns SO_REUSEPORT listeners could not be probed, and the sk_lookup "
+		       "program that would take over is not attached";
+		return false;
+	}
+	return true;
+}
+
 struct steering *steering_start(const struct steer_config *cfg, const struct backend_listeners *l)
 {
 	struct classifier *c = classifier_start(&bpf_classifier_ops, cfg, l);
 	struct strbuf err = { 0 };
 	enum backend_kind kind = cfg->backend;
+	const char *why = NULL;
 	struct steering *s;
 
 	if (!c) {
@@ -199,6 +223,10 @@ struct steering *steering_start(const struct steer_config *cfg, const struct bac
 		fprintf(stderr, "steer: the eBPF classifier could not be loaded or attached (above): %s\n",
 			kind == BACKEND_AUTO ? "backend auto uses nft, without the probe (no steer_us)"
 					     : "nft steers without the probe (no steer_us)");
+	}
+	if (c && kind == BACKEND_AUTO && !classifier_can_steer(c, &why)) {
+		fprintf(stderr, "steer: backend auto uses nft: %s (the eBPF classifier records the flows)\n", why);
+		kind = BACKEND_NFT;
 	}
 	s = steering_new(cfg, l, backend_all, c);
 	if (!s) {

@@ -55,6 +55,9 @@ int steering_reload(struct steering *s, const struct steer_config *cfg, struct s
 /* "ebpf", "nft" or "split P" */
 void steering_describe(const struct steering *s, char *buf, size_t len);
 
+/* The active kind (never BACKEND_AUTO: auto became ebpf or nft at start). */
+enum backend_kind steering_kind(const struct steering *s);
+
 /* Counters of every backend, installed or not (the classifier counts as the probe too). */
 size_t steering_counters(struct steering *s, struct counter_group *groups, size_t max);
 

@@ -33,12 +33,22 @@ const char *steer_version(void)
 	return STEER_VERSION;
 }
 
+const char *steer_libbpf_version(void)
+{
+	return libbpf_version_string();
+}
+
+const char *steer_libnftnl_version(void)
+{
+	return LIBNFTNL_VERSION;
+}
+
 int print_version(FILE *out)
 {
 	char nftnl[128] = "not loaded";
 
 	dl_iterate_phdr(find_nftnl, nftnl);
 	fprintf(out, "steer %s\nlibbpf %s\nlibnftnl %s (built against; running %s)\n", steer_version(),
-		libbpf_version_string(), LIBNFTNL_VERSION, nftnl);
+		steer_libbpf_version(), steer_libnftnl_version(), nftnl);
 	return 0;
 }
