@@ -31,7 +31,7 @@ val() { sed -n "s/^$1=//p" "$unit"; }
 expect_eq "unit: Type=notify" "$(val Type)" notify
 expect_eq "unit: ExecStart" "$(val ExecStart)" "$P/sbin/steer run"
 expect_eq "unit: ExecReload" "$(val ExecReload)" "$P/sbin/steer reload"
-expect_eq "unit: ExecStopPost" "$(val ExecStopPost)" "$P/sbin/steer cleanup"
+expect_eq "unit: ExecStopPost, with full privileges (+)" "$(val ExecStopPost)" "+$P/sbin/steer cleanup"
 caps="CAP_NET_ADMIN CAP_NET_BIND_SERVICE CAP_BPF CAP_PERFMON"
 expect_eq "unit: AmbientCapabilities are the four" "$(val AmbientCapabilities)" "$caps"
 expect_eq "unit: CapabilityBoundingSet is the four" "$(val CapabilityBoundingSet)" "$caps"
@@ -83,6 +83,7 @@ expect "run --help names the default config" grep -qF "$conf" <<<"$("$bin" run -
 out=$(systemd-analyze verify --man=no "$alt/usr/lib/systemd/system/steer.service" 2>&1)
 expect_eq "systemd-analyze verify (the alternative layout's unit): no complaint" "$out" ""
 expect_eq "the unit starts the binary of its layout" "$(sed -n 's/^ExecStart=//p' "$alt/usr/lib/systemd/system/steer.service")" "$bin run"
+sed -i '/^control-socket /d' "$conf" # the example names the default one
 echo "control-socket $LAB_DIR/elsewhere.sock" >>"$conf"
 out=$("$bin" status 2>&1)
 expect "status without -c: the default config's control-socket" grep -qF "$LAB_DIR/elsewhere.sock" <<<"$out"
