@@ -42,6 +42,7 @@ struct pkt {
 	__u8 proto;  /* IPPROTO_TCP / IPPROTO_UDP (FRAG_REST: the IPv4 protocol / IPv6 next header) */
 	__u8 tcp_flags;
 	__u8 frag;   /* FRAG_*: a fragment with offset 0 and more to come, or a later one */
+	__u16 l4_off; /* TCP: where its header starts (for a SYN cookie's check) */
 	__u32 frag_id; /* FRAG_*: IPv4 identification / IPv6 fragment id, as on the wire */
 	struct bpf_sock_tuple t; /* packet's own tuple, network byte order (FRAG_REST: addresses only) */
 };
@@ -290,6 +291,7 @@ static __always_inline int parse_l4(struct __sk_buff *skb, struct pkt *p, __u32 
 		if (th.doff < 5 || off + th.doff * 4 > end)
 			return STEER_C_MALFORMED;
 		p->tcp_flags = ((__u8 *)&th)[13];
+		p->l4_off = (__u16)off;
 		pkt_set_ports(p, th.source, th.dest);
 	} else if (nh == IPPROTO_UDP) {
 		struct udphdr uh;
@@ -351,6 +353,12 @@ static __always_inline __u16 pkt_dport(const struct pkt *p)
 static __always_inline int is_syn(const struct pkt *p)
 {
 	return (p->tcp_flags & (TCPF_SYN | TCPF_ACK | TCPF_RST)) == TCPF_SYN;
+}
+
+/* An ACK without SYN or RST: what completes a handshake, a SYN cookie's among them. */
+static __always_inline int is_plain_ack(const struct pkt *p)
+{
+	return (p->tcp_flags & (TCPF_SYN | TCPF_ACK | TCPF_RST)) == TCPF_ACK;
 }
 
 #endif

@@ -165,25 +165,17 @@ static __always_inline int steer_by_lookup(struct __sk_buff *skb, struct pkt *p,
 	return STEER_PASS;
 }
 
-/* Steer a new flow to the proxy's listener; *c is the counter to move. */
-static __always_inline int steer_new(struct __sk_buff *skb, struct pkt *p, struct bpf_sock *tw_sk, __u32 *c)
+/*
+ * Hand a new flow's packet to the proxy's listener sk (released here): an
+ * assign, or where that cannot work (a TIME_WAIT SYN, a fragment, a kernel
+ * that refuses reuseport assigns) a mark and a record for steer_lookup.
+ */
+static __always_inline int to_listener(struct __sk_buff *skb, struct pkt *p, struct bpf_sock *sk,
+				       struct bpf_sock *tw_sk, __u32 *c)
 {
-	struct bpf_sock *sk = find_listener(skb, p);
 	__u32 slot = listen_slot(p);
 	long err;
 
-	if (sk && p->proto == IPPROTO_TCP && sk->state != BPF_TCP_LISTEN) {
-		bpf_sk_release(sk);
-		sk = NULL;
-	}
-	if (!sk) {
-		if (steer_fail_closed) {
-			*c = STEER_C_NO_LISTENER_DROP;
-			return TC_ACT_SHOT;
-		}
-		*c = STEER_C_NO_LISTENER_PASS;
-		return STEER_PASS;
-	}
 	if (!tw_sk && !p->frag && !*(volatile __u32 *)&steer_assign_via_lookup) {
 		err = bpf_sk_assign(skb, sk, 0);
 		if (!err) {
@@ -229,6 +221,82 @@ static __always_inline int steer_new(struct __sk_buff *skb, struct pkt *p, struc
 	if (tw_sk)
 		return steer_tw(skb, p, tw_sk, slot, c);
 	return steer_by_lookup(skb, p, slot, c);
+}
+
+/* The proxy's listener for p, if it has one that listens (a reference). */
+static __always_inline struct bpf_sock *listening(struct __sk_buff *skb, struct pkt *p)
+{
+	struct bpf_sock *sk = find_listener(skb, p);
+
+	if (sk && p->proto == IPPROTO_TCP && sk->state != BPF_TCP_LISTEN) {
+		bpf_sk_release(sk);
+		sk = NULL;
+	}
+	return sk;
+}
+
+/* Steer a new flow to the proxy's listener; *c is the counter to move. */
+static __always_inline int steer_new(struct __sk_buff *skb, struct pkt *p, struct bpf_sock *tw_sk, __u32 *c)
+{
+	struct bpf_sock *sk = listening(skb, p);
+
+	if (!sk) {
+		if (steer_fail_closed) {
+			*c = STEER_C_NO_LISTENER_DROP;
+			return TC_ACT_SHOT;
+		}
+		*c = STEER_C_NO_LISTENER_PASS;
+		return STEER_PASS;
+	}
+	return to_listener(skb, p, sk, tw_sk, c);
+}
+
+/*
+ * A plain ACK that no socket claims, of a flow the rules steer: it may
+ * complete a handshake the proxy's listener answered with a SYN cookie (a
+ * SYN flood, or tcp_syncookies=2), which left no state behind. If the
+ * kernel recognises its cookie (bpf_tcp_check_syncookie: its secret is the
+ * namespace's, its flood window the reuseport group's), the ACK goes to the
+ * listener, which makes the connection from it. Any other socketless ACK (a
+ * flow older than steer, or forwarded while the proxy was down) is left to
+ * be forwarded, as before. Returns 1 with *c and *rv set when delivered.
+ */
+static __always_inline int cookie_ack(struct __sk_buff *skb, struct pkt *p, __u32 *c, int *rv)
+{
+	union {
+		struct iphdr v4;
+		struct ipv6hdr v6;
+	} ip = {};
+	struct tcphdr th;
+	struct bpf_sock *sk;
+	__u32 iplen;
+
+	if (!is_plain_ack(p) || bpf_skb_load_bytes(skb, p->l4_off, &th, sizeof(th)))
+		return 0;
+	sk = listening(skb, p);
+	if (!sk)
+		return 0;
+	/* The helper reads the addresses (and the version) only: rebuilt from the tuple. */
+	if (p->family == 4) {
+		ip.v4.version = 4;
+		ip.v4.ihl = 5;
+		ip.v4.saddr = p->t.ipv4.saddr;
+		ip.v4.daddr = p->t.ipv4.daddr;
+		iplen = sizeof(ip.v4);
+	} else {
+		ip.v6.version = 6;
+		__builtin_memcpy(&ip.v6.saddr, p->t.ipv6.saddr, 16);
+		__builtin_memcpy(&ip.v6.daddr, p->t.ipv6.daddr, 16);
+		iplen = sizeof(ip.v6);
+	}
+	if (bpf_tcp_check_syncookie(sk, &ip, iplen, &th, sizeof(th))) {
+		bpf_sk_release(sk);
+		return 0;
+	}
+	*rv = to_listener(skb, p, sk, NULL, c);
+	if (*c == STEER_C_STEERED_NEW)
+		*c = STEER_C_COOKIE_ACK;
+	return 1;
 }
 
 #endif

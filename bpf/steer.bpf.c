@@ -223,6 +223,14 @@ int steer_ingress(struct __sk_buff *skb)
 			}
 		}
 		if (!syn) {
+			__u32 cc;
+			int rv;
+
+			/* A SYN cookie's ACK, of a flow the rules steer? (tw_sk: SYNs only) */
+			if (rules_verdict(&p) == 1 && cookie_ack(skb, &p, &cc, &rv)) {
+				count(cc);
+				return rv;
+			}
 			count(STEER_C_NOT_MATCHED);
 			return STEER_PASS;
 		}

@@ -304,7 +304,11 @@ struct steer_frag_key {
 	/* steer_lookup, per socket lookup: */                                                          \
 	X(NEW_REDIRECTED, new_redirected,                                                               \
 	  "new flow's socket lookup given the proxy listener (the kernel refuses bpf_sk_assign "        \
-	  "on a SO_REUSEPORT listener: Linux before 6.6)")
+	  "on a SO_REUSEPORT listener: Linux before 6.6)")                                              \
+	/* classifier, per packet: */                                                                   \
+	X(COOKIE_ACK, cookie_ack,                                                                       \
+	  "ACK completing a handshake the proxy's listener answered with a SYN cookie (no socket "      \
+	  "yet): given to the listener")
 
 #define STEER_COUNTER_ENUM_(id, name, help) STEER_C_##id,
 enum steer_counter {
@@ -314,7 +318,8 @@ enum steer_counter {
 #undef STEER_COUNTER_ENUM_
 
 /* Pins the ABI: a counter inserted above the last one would renumber the rest. */
-_Static_assert(STEER_C_ICMP_DELIVERED == 20 && STEER_C_NEW_REDIRECTED == 21, "steer counters are append-only");
+_Static_assert(STEER_C_ICMP_DELIVERED == 20 && STEER_C_NEW_REDIRECTED == 21 &&
+	       STEER_C_COOKIE_ACK == 22, "steer counters are append-only");
 
 /* The counters' names, indexed by enum steer_counter: an array initializer. */
 #define STEER_COUNTER_NAME_(id, name, help) #name,

@@ -116,6 +116,38 @@ bool e_mark_or(struct nftnl_rule *r, uint32_t mark)
 	return e_add(r, e);
 }
 
+/* The connection's conntrack mark into register 1. */
+static bool e_ct_mark_load(struct nftnl_rule *r)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("ct");
+
+	if (!e)
+		return false;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, NFT_CT_MARK);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_DREG, NFT_REG_1);
+	return e_add(r, e);
+}
+
+bool e_ct_mark_or(struct nftnl_rule *r, uint32_t mark)
+{
+	uint32_t mask = ~mark, xor = mark;
+	struct nftnl_expr *e;
+
+	if (!e_ct_mark_load(r) || !e_bitwise(r, sizeof(mask), &mask, &xor))
+		return false;
+	e = nftnl_expr_alloc("ct");
+	if (!e)
+		return false;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, NFT_CT_MARK);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_SREG, NFT_REG_1);
+	return e_add(r, e);
+}
+
+bool e_ct_mark_has(struct nftnl_rule *r, uint32_t mark)
+{
+	return e_ct_mark_load(r) && e_bitwise(r, 4, &mark, &(uint32_t){ 0 }) && e_cmp(r, NFT_CMP_EQ, &mark, 4);
+}
+
 bool e_socket(struct nftnl_rule *r, uint32_t key, uint8_t want)
 {
 	struct nftnl_expr *e = nftnl_expr_alloc("socket");
@@ -128,12 +160,17 @@ bool e_socket(struct nftnl_rule *r, uint32_t key, uint8_t want)
 }
 
 /* tcp flags & (syn | rst | ack) OP syn: the classifier's "new flow" test. */
-bool e_tcp_syn(struct nftnl_rule *r, enum nft_cmp_ops op)
+bool e_tcp_flags(struct nftnl_rule *r, enum nft_cmp_ops op, uint8_t flags)
 {
 	uint8_t mask = TCP_FLAG_SYN | TCP_FLAG_RST | TCP_FLAG_ACK, xor = 0;
 
 	return e_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 13, 1) && e_bitwise(r, 1, &mask, &xor) &&
-	       e_cmp_u8(r, op, TCP_FLAG_SYN);
+	       e_cmp_u8(r, op, flags);
+}
+
+bool e_tcp_syn(struct nftnl_rule *r, enum nft_cmp_ops op)
+{
+	return e_tcp_flags(r, op, TCP_FLAG_SYN);
 }
 
 bool e_tproxy(struct nftnl_rule *r, uint8_t nfproto, uint16_t port)

@@ -26,7 +26,12 @@ bool e_lookup(struct nftnl_rule *r, const char *set, uint32_t set_id, bool inver
 bool e_counter(struct nftnl_rule *r);
 bool e_verdict(struct nftnl_rule *r, int verdict);
 bool e_mark_or(struct nftnl_rule *r, uint32_t mark);
+/* ct mark set ct mark | mark; ct mark & mark == mark (conntrack, enabled by the rule). */
+bool e_ct_mark_or(struct nftnl_rule *r, uint32_t mark);
+bool e_ct_mark_has(struct nftnl_rule *r, uint32_t mark);
 bool e_socket(struct nftnl_rule *r, uint32_t key, uint8_t want);
+/* tcp flags & (syn|rst|ack) OP flags; e_tcp_syn: OP syn */
+bool e_tcp_flags(struct nftnl_rule *r, enum nft_cmp_ops op, uint8_t flags);
 bool e_tcp_syn(struct nftnl_rule *r, enum nft_cmp_ops op);
 bool e_tproxy(struct nftnl_rule *r, uint8_t nfproto, uint16_t port);
 

@@ -65,13 +65,14 @@ enum nft_counter {
 	NFT_C_LOCAL_DST,     /* addressed to the gateway itself */
 	NFT_C_NO_LISTENER_DROP, /* matched, no listener, fail-closed */
 	NFT_C_EBPF_MARKED,   /* already steered by the eBPF classifier */
+	NFT_C_COOKIE_ACK,    /* SYN-cookie ACKs given to the listener (ct mark) */
 	NFT_C_MAX,
 };
 
 #define NFT_COUNTER_NAMES                                                                 \
 	{                                                                                 \
 		"steered", "established", "bypassed", "return_marked", "local_dst",       \
-		"no_listener_drop", "ebpf_marked",                                        \
+		"no_listener_drop", "ebpf_marked", "cookie_ack",                          \
 	}
 
 #endif

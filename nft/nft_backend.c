@@ -153,6 +153,7 @@ static struct nlmsghdr *build_getrule(char *buf)
 /* What a rule is, from its expressions (see ruleset.c for the rules). */
 struct rule_shape {
 	bool tproxy, socket, fib, pkttype, lookup, mark_load, counter;
+	bool ct_load, ct_set; /* the conntrack mark read; written */
 	int verdict;
 	uint64_t packets;
 	bool has_verdict;
@@ -171,6 +172,10 @@ static int expr_cb(struct nftnl_expr *e, void *data)
 		s->fib = true;
 	else if (!strcmp(name, "lookup"))
 		s->lookup = true;
+	else if (!strcmp(name, "ct") && nftnl_expr_is_set(e, NFTNL_EXPR_CT_DREG))
+		s->ct_load = true;
+	else if (!strcmp(name, "ct"))
+		s->ct_set = true;
 	else if (!strcmp(name, "counter")) {
 		s->counter = true;
 		s->packets = nftnl_expr_get_u64(e, NFTNL_EXPR_CTR_PACKETS);
@@ -191,8 +196,9 @@ static int classify(const struct rule_shape *s)
 {
 	if (!s->counter)
 		return -1;
+	/* (5c) reads the connection's mark; a steer rule (7) also writes it */
 	if (s->tproxy)
-		return NFT_C_STEERED;
+		return s->ct_load && !s->ct_set ? NFT_C_COOKIE_ACK : NFT_C_STEERED;
 	if (s->socket)
 		return s->lookup ? NFT_C_RETURN_MARKED : NFT_C_ESTABLISHED;
 	if (s->fib || s->pkttype)

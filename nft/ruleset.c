@@ -20,11 +20,14 @@
  *  (4b) meta pkttype != host counter return
  *  (5)  tcp flags != syn / syn,rst,ack socket transparent 1 counter
  *           meta mark set meta mark | 0x01000000 accept
+ *  (5c) tcp flags ack / syn,rst,ack ct mark & 0x01000000 == 0x01000000
+ *           tproxy to :15001 meta mark set meta mark | 0x01000000 counter accept
  *  (5b) meta l4proto icmp socket transparent 1 counter
  *           meta mark set meta mark | 0x01000000 accept   (and icmpv6)
  *  (6)  <bypass match> counter accept                       per bypass line
  *  (7)  <steer match> tcp flags syn / syn,rst,ack tproxy ip to :15001
- *           meta mark set meta mark | 0x01000000 counter accept   per steer line
+ *           meta mark set meta mark | 0x01000000
+ *           ct mark set ct mark | 0x01000000 counter accept      per steer line
  *  (8)  <steer match> tcp flags syn / syn,rst,ack counter drop    fail-closed only
  *     }
  *   }
@@ -52,6 +55,15 @@
  *      reach tproxy (7), which hands it to the listener; delivered to the
  *      TIME_WAIT socket it would only be answered with a stale ACK (the
  *      well-known stall of a `socket` rule placed before tproxy).
+ *      (5c) A SYN cookie's ACK: a listener under a SYN flood (or with
+ *      tcp_syncookies=2) answers the SYN with a cookie and keeps nothing, so
+ *      the ACK that completes the handshake finds no socket in (5). The SYN
+ *      went through (7), which set the mark bit in the connection's
+ *      conntrack mark, so tproxy hands the ACK to the listener, which makes
+ *      the connection from the cookie. A connection older than steer, or
+ *      forwarded while the proxy was down, never had the bit: its packets
+ *      are forwarded as before. (The ct expressions turn conntrack on in the
+ *      gateway's namespace while the table exists.)
  *      (5b) ICMP errors about packets the proxy's sockets sent (frag needed,
  *      unreachable): the socket expression finds the quoted flow's socket,
  *      so path MTU discovery works for the proxy's connections.
@@ -351,9 +363,11 @@ static int match_rule(struct ctx *c, const struct rule *cr, const struct rule_se
 	case ACT_STEER: {
 		uint8_t nfproto = family == AF_INET ? NFPROTO_IPV4 : family == AF_INET6 ? NFPROTO_IPV6 : NFPROTO_UNSPEC;
 
-		/* After tproxy: counted only when a socket took the packet. */
-		ok = ok && e_tproxy(r, nfproto, c->cfg->proxy_port) && e_mark_or(r, c->cfg->mark) && e_counter(r) &&
-		     e_verdict(r, NF_ACCEPT);
+		/* After tproxy: counted (and the connection marked) only when a socket took the packet. */
+		ok = ok && e_tproxy(r, nfproto, c->cfg->proxy_port) && e_mark_or(r, c->cfg->mark);
+		if (ok && cr->proto == IPPROTO_TCP)
+			ok = e_ct_mark_or(r, c->cfg->mark);
+		ok = ok && e_counter(r) && e_verdict(r, NF_ACCEPT);
 		rule_comment(c, cr, "", comment, sizeof(comment));
 		break;
 	}
@@ -477,6 +491,15 @@ static int fixed_rules(struct ctx *c, uint32_t client_id, uint32_t return_id)
 	     e_tcp_syn(r, NFT_CMP_NEQ) && e_socket(r, NFT_SOCKET_TRANSPARENT, 1) && e_counter(r) &&
 	     e_mark_or(r, c->cfg->mark) && e_verdict(r, NF_ACCEPT);
 	if (finish_rule(c, r, ok, "flows the proxy holds (SYNs go to tproxy: TIME_WAIT)") < 0)
+		return -1;
+
+	/* (5c) SYN-cookie ACKs of connections whose SYN (7) gave to the listener */
+	r = new_rule();
+	ok = r && e_meta_load(r, NFT_META_L4PROTO) && e_cmp_u8(r, NFT_CMP_EQ, IPPROTO_TCP) &&
+	     e_tcp_flags(r, NFT_CMP_EQ, TCP_FLAG_ACK) && e_ct_mark_has(r, c->cfg->mark) &&
+	     e_tproxy(r, NFPROTO_UNSPEC, c->cfg->proxy_port) && e_mark_or(r, c->cfg->mark) && e_counter(r) &&
+	     e_verdict(r, NF_ACCEPT);
+	if (finish_rule(c, r, ok, "SYN-cookie ACKs of steered connections (ct mark)") < 0)
 		return -1;
 
 	/*

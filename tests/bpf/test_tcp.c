@@ -1,5 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* Classifier, TCP: the listener slot, established flows (client and return programs), no listener. */
+/* Classifier, TCP: the listener slot, established flows (client and return programs), no listener, SYN cookies. */
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
 #include "tests/lib/classifier_harness.h"
 
 /* A TCP listener slot holding a non-listening socket counts as no listener. */
@@ -96,7 +102,64 @@ static void no_listener_fail_open(void)
 	ct_destroy(&in);
 }
 
+/* TcpExt SyncookiesSent of this network namespace. */
+static long cookies_sent(void)
+{
+	char names[4096], values[4096];
+	long v = -1;
+	FILE *f = fopen("/proc/net/netstat", "r");
+
+	while (f && fgets(names, sizeof(names), f) && fgets(values, sizeof(values), f)) {
+		char *np, *vp, *n = strtok_r(names, " \n", &np), *x = strtok_r(values, " \n", &vp);
+
+		for (; n && x; n = strtok_r(NULL, " \n", &np), x = strtok_r(NULL, " \n", &vp))
+			if (!strcmp(n, "SyncookiesSent"))
+				v = atol(x);
+	}
+	if (f)
+		fclose(f);
+	return v;
+}
+
+/* A connection to the listener at ip: with tcp_syncookies=2 its SYN is answered with a cookie. */
+static void cookie_from_listener(int family, const char *ip)
+{
+	struct sockaddr_storage ss;
+	int len = ct_sa(&ss, ip, PROXY_PORT), fd = socket(family, SOCK_STREAM, 0);
+
+	if (fd < 0 || connect(fd, (struct sockaddr *)&ss, len) < 0)
+		ct_abort("cannot connect to the listener");
+	close(fd);
+}
+
+/*
+ * A plain ACK that no socket claims, of a flow the rules steer, while the
+ * listener sends SYN cookies: its acknowledgement is no cookie of ours (a
+ * flow older than steer), so it is forwarded, not given to the listener.
+ * (A real cookie's ACK is proven end to end by tests/net/test_syncookies.sh.)
+ */
+static void ack_without_our_cookie(void)
+{
+	struct inst in = ct_ready("install rules A");
+	struct spec s4 = ct_tcp_flow(4, "192.168.1.2", 40300, "10.1.2.3", 80, F_ACK);
+	struct spec s6 = ct_tcp_flow(6, "fd00::2", 40301, "2001:db8::10", 80, F_ACK);
+	long before;
+
+	if (system("sysctl -qw net.ipv4.tcp_syncookies=2") != 0)
+		ct_abort("cannot set tcp_syncookies");
+	before = cookies_sent();
+	cookie_from_listener(AF_INET, "127.0.0.1");
+	cookie_from_listener(AF_INET6, "::1");
+	ct_check("the listeners sent SYN cookies (the flood window is open)", cookies_sent() >= before + 2,
+		 "no cookie sent");
+	ct_expect_spec(&in, false, "v4 ACK without our cookie: forwarded (not matched)", &s4, STEER_C_NOT_MATCHED);
+	ct_expect_spec(&in, false, "v6 ACK without our cookie: forwarded (not matched)", &s6, STEER_C_NOT_MATCHED);
+	s4.dport = 81; /* no rule */
+	ct_expect_spec(&in, false, "ACK of an unsteered flow: not matched", &s4, STEER_C_NOT_MATCHED);
+	ct_destroy(&in);
+}
+
 CT_CASES({ "slot_holding_established_socket", slot_holding_established_socket },
 	 { "established_v4", established_v4 }, { "never_steered_port", never_steered_port },
 	 { "established_v6", established_v6 }, { "return_new_flow_and_fragment", return_new_flow_and_fragment },
-	 { "no_listener_fail_open", no_listener_fail_open })
+	 { "no_listener_fail_open", no_listener_fail_open }, { "ack_without_our_cookie", ack_without_our_cookie })

@@ -157,6 +157,9 @@ static const char CLIENT_PART[] =
 	"steered\"\n"
 	"\t\ttcp flags != syn / syn,rst,ack socket transparent 1 counter packets 0 bytes 0 meta mark set meta mark "
 	"| 0x01000000 accept comment \"flows the proxy holds (SYNs go to tproxy: TIME_WAIT)\"\n"
+	"\t\ttcp flags ack / syn,rst,ack ct mark & 0x01000000 == 0x01000000 tproxy to :15001 meta mark set meta "
+	"mark | 0x01000000 counter packets 0 bytes 0 accept comment \"SYN-cookie ACKs of steered connections (ct "
+	"mark)\"\n"
 	"\t\tmeta l4proto icmp socket transparent 1 counter packets 0 bytes 0 meta mark set meta mark | 0x01000000 "
 	"accept comment \"ICMP errors for the proxy's sockets (path MTU)\"\n"
 	"\t\tmeta l4proto ipv6-icmp socket transparent 1 counter packets 0 bytes 0 meta mark set meta mark | "
@@ -183,7 +186,7 @@ static void test_simple_rule(void **state)
 		 "\t}\n\n"
 		 "%s%s"
 		 "\t\ttcp dport @steer1_ports tcp flags syn / syn,rst,ack tproxy to :15001 meta mark set meta mark | "
-		 "0x01000000 counter packets 0 bytes 0 accept comment \"steer.conf:4\"\n"
+		 "0x01000000 ct mark set ct mark | 0x01000000 counter packets 0 bytes 0 accept comment \"steer.conf:4\"\n"
 		 "\t}\n"
 		 "}\n",
 		 HEAD, CHAIN_HEAD, CLIENT_PART);
@@ -235,14 +238,15 @@ static void test_mixed_families(void **state)
 		 "\"steer.conf:8\"\n"
 		 "\t\ttcp dport @bypass6_ports counter packets 0 bytes 0 accept comment \"steer.conf:9\"\n"
 		 "\t\ttcp dport @steer1_ports ip daddr @steer1_dst4 ip saddr @steer1_src4 tcp flags syn / syn,rst,ack "
-		 "tproxy ip to :15001 meta mark set meta mark | 0x01000000 counter packets 0 bytes 0 accept comment "
-		 "\"steer.conf:4\"\n"
+		 "tproxy ip to :15001 meta mark set meta mark | 0x01000000 ct mark set ct mark | 0x01000000 counter "
+		 "packets 0 bytes 0 accept comment \"steer.conf:4\"\n"
 		 "\t\tudp dport @steer2_ports tproxy to :15001 meta mark set meta mark | 0x01000000 counter packets 0 "
 		 "bytes 0 accept comment \"steer.conf:5\"\n"
 		 "\t\tip daddr @steer3_dst4 tcp flags syn / syn,rst,ack tproxy ip to :15001 meta mark set meta mark | "
-		 "0x01000000 counter packets 0 bytes 0 accept comment \"steer.conf:6\"\n"
+		 "0x01000000 ct mark set ct mark | 0x01000000 counter packets 0 bytes 0 accept comment \"steer.conf:6\"\n"
 		 "\t\tip6 daddr @steer3_dst6 tcp flags syn / syn,rst,ack tproxy ip6 to :15001 meta mark set meta mark "
-		 "| 0x01000000 counter packets 0 bytes 0 accept comment \"steer.conf:6\"\n"
+		 "| 0x01000000 ct mark set ct mark | 0x01000000 counter packets 0 bytes 0 accept comment "
+		 "\"steer.conf:6\"\n"
 		 "\t}\n"
 		 "}\n",
 		 HEAD, CHAIN_HEAD, CLIENT_PART);
@@ -266,11 +270,11 @@ static void test_fail_closed(void **state)
 	assert_non_null(b);
 	got = list_table();
 	assert_has(got, "\t\ttcp dport @steer1_ports ip daddr @steer1_dst4 tcp flags syn / syn,rst,ack tproxy ip to "
-			":15001 meta mark set meta mark | 0x01000000 counter packets 0 bytes 0 accept comment "
-			"\"steer.conf:5\"\n"
+			":15001 meta mark set meta mark | 0x01000000 ct mark set ct mark | 0x01000000 counter packets "
+			"0 bytes 0 accept comment \"steer.conf:5\"\n"
 			"\t\ttcp dport @steer1_ports ip6 daddr @steer1_dst6 tcp flags syn / syn,rst,ack tproxy ip6 to "
-			":15001 meta mark set meta mark | 0x01000000 counter packets 0 bytes 0 accept comment "
-			"\"steer.conf:5\"\n"
+			":15001 meta mark set meta mark | 0x01000000 ct mark set ct mark | 0x01000000 counter packets "
+			"0 bytes 0 accept comment \"steer.conf:5\"\n"
 			"\t\ttcp dport @steer1_ports ip daddr @steer1_dst4 tcp flags syn / syn,rst,ack counter packets 0 "
 			"bytes 0 drop comment \"steer.conf:5: no listener, fail-closed\"\n"
 			"\t\ttcp dport @steer1_ports ip6 daddr @steer1_dst6 tcp flags syn / syn,rst,ack counter packets 0 "
@@ -329,8 +333,8 @@ static void test_external_proxy(void **state)
 	/* Only the comments' line numbers differ (one more directive). */
 	assert_has(ge, "comment \"steer.conf:5\"");
 	assert_int_equal(count(ga, "\n"), count(ge, "\n"));
-	assert_int_equal(count(ga, "tproxy to :15001"), 2);
-	assert_int_equal(count(ge, "tproxy to :15001"), 2);
+	assert_int_equal(count(ga, "tproxy to :15001"), 3); /* two rules and the SYN-cookie ACKs' */
+	assert_int_equal(count(ge, "tproxy to :15001"), 3);
 	free(ga);
 	free(ge);
 	config_free(&a);
@@ -387,8 +391,8 @@ static void big_set(size_t n, bool v6)
 	fprintf(stderr, "test_nft: install with %zu IPv%d prefixes: %.0f ms\n", n, v6 ? 6 : 4, now_ms() - t0);
 	/* The rule count does not grow with the prefixes. */
 	got = run_cmd("nft list chain inet steer prerouting");
-	assert_int_equal(count(got, " tproxy "), 1);
-	assert_int_equal(count(got, "\n\t\t"), 9); /* type line + 8 rules */
+	assert_int_equal(count(got, " tproxy "), 2); /* the rule's and the SYN-cookie ACKs' */
+	assert_int_equal(count(got, "\n\t\t"), 10); /* type line + 9 rules */
 	free(got);
 	/* The set holds every prefix (nft prints one per line once they do not fit one). */
 	snprintf(cmd, sizeof(cmd), "nft -j list set inet steer steer1_dst%d | grep -o '\"prefix\"' | wc -l",
