@@ -88,6 +88,11 @@ static int bpfc_detach(struct classifier *c, const char *ifname)
 	return steer_bpf_detach(of(c)->bpf, ifname);
 }
 
+static bool bpfc_attachment(struct classifier *c, const char *ifname, struct classifier_attachment *out)
+{
+	return steer_bpf_attachment(of(c)->bpf, ifname, &out->ifindex, &out->tcx);
+}
+
 static int bpfc_set_rules(struct classifier *c, const struct rule *rules, size_t nrules, struct strbuf *err)
 {
 	struct compiled_rules cr;
@@ -221,6 +226,7 @@ const struct classifier_ops bpf_classifier_ops = {
 	.open = bpfc_open,
 	.attach = bpfc_attach,
 	.detach = bpfc_detach,
+	.attachment = bpfc_attachment,
 	.set_rules = bpfc_set_rules,
 	.set_mode = bpfc_set_mode,
 	.set_listener = bpfc_set_listener,

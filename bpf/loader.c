@@ -758,6 +758,17 @@ bool steer_bpf_attached_tcx(struct steer_bpf *b)
 	return false;
 }
 
+bool steer_bpf_attachment(struct steer_bpf *b, const char *ifname, int *ifindex, bool *tcx)
+{
+	for (size_t i = 0; i < b->natt; i++)
+		if (!strcmp(b->att[i].ifname, ifname)) {
+			*ifindex = b->att[i].ifindex;
+			*tcx = b->att[i].tcx;
+			return true;
+		}
+	return false;
+}
+
 void steer_bpf_destroy(struct steer_bpf *b)
 {
 	size_t i;

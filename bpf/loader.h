@@ -67,6 +67,12 @@ int steer_bpf_detach(struct steer_bpf *b, const char *ifname);
 /* Whether the programs are attached as TCX links (false: clsact filters, or nothing attached). */
 bool steer_bpf_attached_tcx(struct steer_bpf *b);
 
+/*
+ * What steer_bpf_attach attached under ifname: the ifindex it was (the
+ * interface may have gone since) and whether as a TCX link. false: nothing.
+ */
+bool steer_bpf_attachment(struct steer_bpf *b, const char *ifname, int *ifindex, bool *tcx);
+
 /* Sum the per-CPU counters into out[STEER_C_MAX]. */
 int steer_bpf_counters(struct steer_bpf *b, uint64_t out[STEER_C_MAX]);
 int steer_bpf_counter(struct steer_bpf *b, uint32_t idx, uint64_t *out);

@@ -64,6 +64,12 @@ struct classifier {
 	const struct classifier_ops *ops;
 };
 
+/* One interface's attachment, as made: its ifindex then, and the mechanism. */
+struct classifier_attachment {
+	int ifindex;
+	bool tcx; /* a TCX link (else a clsact filter) */
+};
+
 /* Each returns 0 or -errno (a message printed) unless said otherwise. */
 struct classifier_ops {
 	/*
@@ -73,8 +79,14 @@ struct classifier_ops {
 	struct classifier *(*open)(const struct steer_config *cfg);
 	/* Start classifying an interface's ingress, as a client-facing (ret=false) or return interface. */
 	int (*attach)(struct classifier *c, const char *ifname, bool ret);
-	/* Stop classifying an interface (everything attached to it); 0 if nothing was. */
+	/*
+	 * Stop classifying an interface (everything attached to it); 0 if
+	 * nothing was. An interface that is gone leaves nothing to remove (its
+	 * filters and TCX links went with it): only the record is dropped.
+	 */
 	int (*detach)(struct classifier *c, const char *ifname);
+	/* What is attached under ifname (the interface may have gone since); false: nothing. */
+	bool (*attachment)(struct classifier *c, const char *ifname, struct classifier_attachment *out);
 	/* Swap to these rules atomically; -1 with a reason in err, the old rules stay. */
 	int (*set_rules)(struct classifier *c, const struct rule *rules, size_t nrules, struct strbuf *err);
 	/* percent (0..100) is read for CLASSIFIER_SPLIT only. */

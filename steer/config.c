@@ -26,6 +26,7 @@ static const char *const backend_names[] = { "ebpf", "nft", "auto", "split" };
 static const char *const upstream_names[] = { "client", "client-ip", "gateway" };
 static const char *const proxy_down_names[] = { "fail-open", "fail-closed" };
 static const char *const proxy_mode_names[] = { "builtin", "external" };
+static const char *const no_yes[] = { "no", "yes" };
 
 static int set_backend(struct steer_config *cfg, const struct token *dir, const struct token *args, int nargs,
 		       struct diag *d)
@@ -205,6 +206,18 @@ static int set_metrics_listen(struct steer_config *cfg, const struct token *dir,
 	return 0;
 }
 
+static int set_interface_wait(struct steer_config *cfg, const struct token *dir, const struct token *args,
+			      int nargs, struct diag *d)
+{
+	int v = cfg_word(d, &args[0], "interface-wait", no_yes, 2);
+
+	(void)dir, (void)nargs;
+	if (v < 0)
+		return -1;
+	cfg->interface_wait = v == 1;
+	return 0;
+}
+
 /* ---- interfaces ---- */
 
 /* The kernel's dev_valid_name(), so a name accepted here can exist. */
@@ -350,6 +363,7 @@ static const struct directive directives[] = {
 	{ "proxy", CONFIG_KEY_PROXY, 1, 1, set_proxy },
 	{ "udp-idle-timeout", CONFIG_KEY_UDP_IDLE_TIMEOUT, 1, 1, set_udp_idle_timeout },
 	{ "metrics-listen", CONFIG_KEY_METRICS_LISTEN, 1, 1, set_metrics_listen },
+	{ "interface-wait", CONFIG_KEY_INTERFACE_WAIT, 1, 1, set_interface_wait },
 	/* Rules count their own arguments: the fields are optional pairs. */
 	{ "steer", -1, 0, MAX_TOKENS, add_steer },
 	{ "bypass", -1, 0, MAX_TOKENS, add_bypass },
@@ -754,6 +768,7 @@ int config_diff_except_rules(const struct steer_config *run, const struct steer_
 		{ "metrics-listen", run->metrics_enabled == next->metrics_enabled &&
 					    (!run->metrics_enabled ||
 					     !memcmp(&run->metrics_addr, &next->metrics_addr, sizeof(run->metrics_addr))) },
+		{ "interface-wait", run->interface_wait == next->interface_wait },
 	};
 	int n = 0;
 

@@ -47,6 +47,7 @@ enum config_key {
 	CONFIG_KEY_PROXY,
 	CONFIG_KEY_UDP_IDLE_TIMEOUT,
 	CONFIG_KEY_METRICS_LISTEN,
+	CONFIG_KEY_INTERFACE_WAIT,
 	CONFIG_KEY_MAX,
 };
 
@@ -84,6 +85,7 @@ struct steer_config {
 	int udp_idle_timeout; /* seconds */
 	bool metrics_enabled;
 	struct sockaddr_storage metrics_addr;
+	bool interface_wait; /* an interface missing at start is waited for, not an error */
 	struct rule *rules; /* config order; bypass and steer mixed */
 	size_t nrules;
 	/* Origins for error messages; appended last, the fields above are unchanged. */

@@ -19,6 +19,7 @@
 #include "steer/control.h"
 #include "steer/health.h"
 #include "steer/kernel_report.h"
+#include "steer/links.h"
 #include "steer/log.h"
 #include "steer/metrics.h"
 #include "steer/notify.h"
@@ -46,8 +47,9 @@ struct daemon {
 	struct control *control;
 	struct control *metrics;
 	struct addr_monitor *mon;
+	struct links *links;
 	struct health *health;
-	ev_io mon_io;
+	ev_io mon_io, links_io;
 	ev_timer health_tick;
 	ev_signal sig_term, sig_int, sig_hup;
 	bool routes;
@@ -126,6 +128,13 @@ static void on_addr_change(struct ev_loop *loop, ev_io *w, int revents)
 	/* Notifications were lost: the dump re-adds every current address. */
 	if (addr_monitor_read(d->mon, on_addr, d) == -ENOBUFS)
 		addr_dump(on_addr, d);
+}
+
+static void on_link_change(struct ev_loop *loop, ev_io *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	links_read(((struct daemon *)((char *)w - offsetof(struct daemon, links_io)))->links);
 }
 
 /* What systemctl status shows: the mechanism and how many rules it steers by. */
@@ -284,6 +293,7 @@ static struct status_view view_of(const struct daemon *d)
 		.proxy = d->proxy,
 		.audit = d->audit,
 		.health = d->health,
+		.links = d->links,
 		.started = d->started,
 	};
 }
@@ -381,6 +391,10 @@ static void teardown(struct daemon *d)
 		ev_io_stop(d->loop, &d->mon_io);
 		addr_monitor_close(d->mon);
 	}
+	if (d->links) {
+		ev_io_stop(d->loop, &d->links_io);
+		links_close(d->links);
+	}
 	/* Steering off first, so no new flow is handed to a proxy that is going. */
 	audit_set_source(d->audit, NULL);
 	steering_stop(d->steering);
@@ -397,6 +411,7 @@ static void print_started(const struct daemon *d)
 	struct kernel_report kr;
 	struct strbuf line = { 0 };
 	char backend[32];
+	size_t n = 0;
 
 	steering_describe(d->steering, backend, sizeof(backend));
 	kernel_report_get(steering_classifier(d->steering), &kr);
@@ -407,10 +422,8 @@ static void print_started(const struct daemon *d)
 	sb_printf(&line, "running: backend %s, %zu rules, proxy %s on port %u, upstream-source %s, interfaces",
 		  backend, cfg->nrules, cfg->proxy == PROXY_BUILTIN ? "builtin" : "external",
 		  cfg->proxy_port, upstream_source_name(cfg->upstream_source));
-	for (int i = 0; i < cfg->n_ifaces; i++)
-		sb_printf(&line, " %s", cfg->ifaces[i]);
-	for (int i = 0; i < cfg->n_return_ifaces; i++)
-		sb_printf(&line, " %s(return)", cfg->return_ifaces[i]);
+	for (const struct link_info *i; (i = links_get(d->links, n)); n++)
+		sb_printf(&line, " %s%s%s", i->name, i->ret ? "(return)" : "", i->ifindex ? "" : "(waiting)");
 	log_msg(LOG_INFO, "steer: %s\n", line.s ? line.s : "running");
 	sb_free(&line);
 }
@@ -455,15 +468,21 @@ int daemon_run(struct steer_config *cfg, const struct config_loader *loader)
 		fprintf(stderr, "steer: cannot watch address changes\n");
 		goto out;
 	}
-	/* Subscribed before the backend dumps addresses: no change falls between. */
+	/* Subscribed before the backend dumps addresses and attaches: no change falls between. */
+	d.links = links_open();
+	if (!d.links)
+		goto out;
 	d.steering = steering_start(cfg, &l);
 	if (!d.steering)
 		goto out;
+	links_start(d.links, cfg, steering_classifier(d.steering));
 	set_fallback(&d, steering_kind(d.steering));
 	if (start_audit_source(&d) < 0)
 		goto out;
 	ev_io_init(&d.mon_io, on_addr_change, addr_monitor_fd(d.mon), EV_READ);
 	ev_io_start(d.loop, &d.mon_io);
+	ev_io_init(&d.links_io, on_link_change, links_fd(d.links), EV_READ);
+	ev_io_start(d.loop, &d.links_io);
 	if (d.proxy && proxy_start(d.proxy) < 0)
 		goto out;
 	if (cfg->metrics_enabled) {

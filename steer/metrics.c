@@ -70,6 +70,41 @@ static void kernel_metrics(const struct status_view *v, struct strbuf *b)
 					  (unsigned long long)g[i].c[j].value);
 }
 
+/* Per configured interface: one family per field, each labelled with the interface and its role. */
+static void link_metrics(const struct status_view *v, struct strbuf *b)
+{
+	static const struct {
+		const char *name, *type, *help;
+	} fam[] = {
+		{ "steer_interface_attached", "gauge",
+		  "1 while the classifier is attached to the interface (label attach: tcx or clsact), else 0." },
+		{ "steer_interface_ifindex", "gauge", "The interface's ifindex; 0 while it does not exist." },
+		{ "steer_interface_since_seconds", "gauge",
+		  "When the interface was last attached, lost or first seen (Unix time)." },
+		{ "steer_interface_attaches_total", "counter",
+		  "Times the classifier was attached to the interface, the start's included." },
+		{ "steer_interface_losses_total", "counter",
+		  "Times the interface went away (deleted or renamed) while steer ran." },
+	};
+	const struct link_info *i;
+
+	for (size_t f = 0; f < sizeof(fam) / sizeof(fam[0]); f++) {
+		family(b, fam[f].name, fam[f].type, fam[f].help);
+		for (size_t n = 0; (i = links_get(v->links, n)); n++) {
+			long long val[] = { i->attached, i->ifindex, (long long)i->since, (long long)i->attaches,
+					    (long long)i->losses };
+
+			sb_printf(b, "%s{interface=\"%s\",role=\"%s\"", fam[f].name, i->name, link_role(i));
+			if (f == 0)
+				sb_printf(b, ",attach=\"%s\"", !i->attached ? "none" : i->tcx ? "tcx" : "clsact");
+			sb_printf(b, "} %lld\n", val[f]);
+		}
+	}
+	family(b, "steer_interface_rescans_total", "counter",
+	       "Times link notifications were lost and every configured interface was looked at again.");
+	sb_printf(b, "steer_interface_rescans_total %llu\n", (unsigned long long)links_rescans(v->links));
+}
+
 void metrics_format(const struct status_view *v, struct strbuf *b)
 {
 	struct audit_stats as;
@@ -91,6 +126,7 @@ void metrics_format(const struct status_view *v, struct strbuf *b)
 	family(b, "steer_backend_info", "gauge", "The active backend: ebpf, nft or split PERCENT.");
 	sb_printf(b, "steer_backend_info{backend=\"%s\"} 1\n", backend);
 	kernel_metrics(v, b);
+	link_metrics(v, b);
 	if (v->proxy) {
 		struct proxy_stats ps;
 

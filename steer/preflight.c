@@ -261,24 +261,29 @@ static int check_link_type(const struct steer_config *cfg, const char *dev, FILE
 	return 0;
 }
 
+/* A missing interface is an error, or with interface-wait yes one line saying steer waits for it. */
+static int check_exists(const struct steer_config *cfg, const char *key, const char *dev, FILE *out)
+{
+	if (if_nametoindex(dev))
+		return 0;
+	if (cfg->interface_wait) {
+		fprintf(out, "steer: warning: %s %s does not exist yet: steer attaches it when it appears "
+			     "(interface-wait yes)\n", key, dev);
+		return 0;
+	}
+	fprintf(out, "steer: error: %s %s does not exist\n", key, dev);
+	return 1;
+}
+
 int preflight_run(const struct steer_config *cfg, FILE *out)
 {
 	int fatal = check_caps(cfg, out);
 	bool marked_replies = cfg->upstream_source != UPSTREAM_GATEWAY;
 
-	for (int i = 0; i < cfg->n_ifaces; i++) {
-		if (!if_nametoindex(cfg->ifaces[i])) {
-			fprintf(out, "steer: error: interface %s does not exist\n", cfg->ifaces[i]);
-			fatal++;
-		}
-	}
-	for (int i = 0; i < cfg->n_return_ifaces; i++) {
-		if (!if_nametoindex(cfg->return_ifaces[i])) {
-			fprintf(out, "steer: error: return-interface %s does not exist\n",
-				cfg->return_ifaces[i]);
-			fatal++;
-		}
-	}
+	for (int i = 0; i < cfg->n_ifaces; i++)
+		fatal += check_exists(cfg, "interface", cfg->ifaces[i], out);
+	for (int i = 0; i < cfg->n_return_ifaces; i++)
+		fatal += check_exists(cfg, "return-interface", cfg->return_ifaces[i], out);
 
 	check_forwarding(out);
 	for (int i = 0; i < cfg->n_ifaces; i++)

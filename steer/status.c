@@ -2,6 +2,7 @@
 #include "steer/status.h"
 
 #include <string.h>
+#include <time.h>
 
 #include "steer/kernel_report.h"
 #include "steer/version.h"
@@ -88,6 +89,62 @@ static void collect(const struct status_view *v, struct status_data *s)
 	s->uptime = (long)(time(NULL) - v->started);
 }
 
+/* Whether nft steers too: it matches the interfaces by name, whatever their ifindex. */
+static bool nft_steers(const struct status_view *v)
+{
+	enum backend_kind k = steering_kind(v->steering);
+
+	return k == BACKEND_NFT || k == BACKEND_SPLIT;
+}
+
+static void rfc3339(time_t t, char *buf, size_t len)
+{
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static void text_links(const struct status_view *v, struct strbuf *b)
+{
+	const struct link_info *i;
+	char since[32];
+
+	for (size_t n = 0; (i = links_get(v->links, n)); n++) {
+		rfc3339(i->since, since, sizeof(since));
+		sb_printf(b, "interface:   %s (%s) %s", i->name, link_role(i), link_state(i));
+		if (i->attached)
+			sb_printf(b, " (%s)", i->tcx ? "tcx" : "clsact");
+		if (i->ifindex)
+			sb_printf(b, ", ifindex %d", i->ifindex);
+		sb_printf(b, ", since %s (%llds), attaches %llu, losses %llu", since, (long long)(time(NULL) - i->since),
+			  (unsigned long long)i->attaches, (unsigned long long)i->losses);
+		if (nft_steers(v))
+			sb_printf(b, "; nft: %s", i->ifindex ? "matches it by name" : "absent, matched once it exists");
+		sb_printf(b, "\n");
+	}
+}
+
+static void json_links(const struct status_view *v, struct strbuf *b)
+{
+	const struct link_info *i;
+	char since[32];
+
+	sb_printf(b, ",\"links\":[");
+	for (size_t n = 0; (i = links_get(v->links, n)); n++) {
+		rfc3339(i->since, since, sizeof(since));
+		sb_printf(b, "%s{\"name\":", n ? "," : "");
+		sb_json_str(b, i->name);
+		sb_printf(b, ",\"role\":\"%s\",\"state\":\"%s\",\"attach\":%s,\"ifindex\":%d,\"since\":\"%s\","
+			     "\"since_s\":%lld,\"attaches\":%llu,\"losses\":%llu,\"nft\":%s}",
+			  link_role(i), link_state(i), !i->attached ? "null" : i->tcx ? "\"tcx\"" : "\"clsact\"",
+			  i->ifindex, since, (long long)(time(NULL) - i->since), (unsigned long long)i->attaches,
+			  (unsigned long long)i->losses,
+			  !nft_steers(v) ? "null" : i->ifindex ? "\"present\"" : "\"absent\"");
+	}
+	sb_printf(b, "],\"link_rescans\":%llu", (unsigned long long)links_rescans(v->links));
+}
+
 static void json_names(struct strbuf *b, const char (*names)[IF_NAMESIZE], int n)
 {
 	sb_printf(b, "[");
@@ -116,6 +173,7 @@ static void format_json(const struct status_view *v, const struct status_data *s
 	json_names(b, cfg->ifaces, cfg->n_ifaces);
 	sb_printf(b, ",\"return_interfaces\":");
 	json_names(b, cfg->return_ifaces, cfg->n_return_ifaces);
+	json_links(v, b);
 	sb_printf(b, ",\"rules\":{\"steer\":%zu,\"bypass\":%zu}", s->nsteer, s->nbypass);
 	sb_printf(b, ",\"kernel\":");
 	kernel_report_json(&s->kernel, b);
@@ -197,7 +255,9 @@ static void format_text(const struct status_view *v, const struct status_data *s
 		sb_printf(b, " %s", cfg->ifaces[i]);
 	for (int i = 0; i < cfg->n_return_ifaces; i++)
 		sb_printf(b, " %s(return)", cfg->return_ifaces[i]);
-	sb_printf(b, "\nrules:       %zu steer, %zu bypass\n", s->nsteer, s->nbypass);
+	sb_printf(b, "\n");
+	text_links(v, b);
+	sb_printf(b, "rules:       %zu steer, %zu bypass\n", s->nsteer, s->nbypass);
 	kernel_report_text(&s->kernel, b);
 	for (size_t i = 0; i < s->nwarn; i++)
 		sb_printf(b, "warning:     not proxied: %s %s: %llu in the last %d min, last %lds ago: %s\n",

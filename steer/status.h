@@ -11,6 +11,7 @@
 #include "proxy/proxy.h"
 #include "steer/audit.h"
 #include "steer/health.h"
+#include "steer/links.h"
 #include "steer/steering.h"
 #include "steer/strbuf.h"
 
@@ -20,6 +21,7 @@ struct status_view {
 	struct proxy *proxy; /* NULL with an external proxy */
 	struct audit *audit;
 	struct health *health; /* NULL: no warnings */
+	const struct links *links; /* NULL: the configured names alone */
 	time_t started;
 };
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 #include "steer/steering.h"
 
+#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,14 @@ static void add_local(void *ctx, int family, const uint8_t *addr, bool add)
 	c->ops->local_addr(c, family, addr, add);
 }
 
+/* With interface-wait, one that does not exist yet is left to the link monitor (steer/links.h). */
+static int attach_present(struct classifier *c, const struct steer_config *cfg, const char *ifname, bool ret)
+{
+	if (cfg->interface_wait && !if_nametoindex(ifname))
+		return 0;
+	return c->ops->attach(c, ifname, ret);
+}
+
 /* The classifier in probe mode on every interface: steers nothing until a backend says so. */
 static struct classifier *classifier_start(const struct classifier_ops *ops, const struct steer_config *cfg,
 					   const struct backend_listeners *l)
@@ -47,10 +56,10 @@ static struct classifier *classifier_start(const struct classifier_ops *ops, con
 	}
 	/* Return path first: a flow steered on a client interface must find its replies handled. */
 	for (int i = 0; i < cfg->n_return_ifaces; i++)
-		if (ops->attach(c, cfg->return_ifaces[i], true) < 0)
+		if (attach_present(c, cfg, cfg->return_ifaces[i], true) < 0)
 			goto fail;
 	for (int i = 0; i < cfg->n_ifaces; i++)
-		if (ops->attach(c, cfg->ifaces[i], false) < 0)
+		if (attach_present(c, cfg, cfg->ifaces[i], false) < 0)
 			goto fail;
 	sb_free(&err);
 	return c;

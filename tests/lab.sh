@@ -50,27 +50,8 @@ lab_up() {
 	for ns in "$LAB_C" "$LAB_G" "$LAB_S"; do
 		ip netns exec "$ns" sysctl -qw net.ipv6.conf.default.accept_dad=0 net.ipv6.conf.all.accept_dad=0
 	done
-	ip link add eth0 netns "$LAB_C" type veth peer name gw-cli netns "$LAB_G" || return 1
-	ip link add eth0 netns "$LAB_S" type veth peer name gw-srv netns "$LAB_G" || return 1
 	for ns in "$LAB_C" "$LAB_G" "$LAB_S"; do ip -n "$ns" link set lo up; done
-	ip -n "$LAB_C" addr add $C4/24 dev eth0
-	ip -n "$LAB_C" addr add $C6/64 dev eth0 nodad
-	ip -n "$LAB_G" addr add $G4C/24 dev gw-cli
-	ip -n "$LAB_G" addr add $G6C/64 dev gw-cli nodad
-	ip -n "$LAB_G" addr add $G4S/24 dev gw-srv
-	ip -n "$LAB_G" addr add $G6S/64 dev gw-srv nodad
-	ip -n "$LAB_S" addr add $S4/24 dev eth0
-	ip -n "$LAB_S" addr add $S4B/24 dev eth0
-	ip -n "$LAB_S" addr add $S6/64 dev eth0 nodad
-	ip -n "$LAB_S" addr add $S6B/64 dev eth0 nodad
-	ip -n "$LAB_C" link set eth0 up
-	ip -n "$LAB_S" link set eth0 up
-	ip -n "$LAB_G" link set gw-cli up
-	ip -n "$LAB_G" link set gw-srv up
-	ip -n "$LAB_C" route add default via $G4C
-	ip -n "$LAB_C" -6 route add default via $G6C
-	ip -n "$LAB_S" route add default via $G4S
-	ip -n "$LAB_S" -6 route add default via $G6S
+	lab_link client && lab_link server || return 1
 	ing sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
 	# Reachability both ways before any test relies on it (IPv6 neighbours too).
 	local i
@@ -80,6 +61,25 @@ lab_up() {
 	done
 	echo "lab: no route client -> server" >&2
 	return 1
+}
+
+# lab_link client|server: the veth between the gateway and that side, its
+# addresses, and that side's default routes through the gateway. lab_up makes
+# both; a test that deleted one (deleting either end deletes the pair) makes it again.
+lab_link() {
+	local ns gw g4 g6 far=()
+	case $1 in
+	client) ns=$LAB_C gw=gw-cli g4=$G4C g6=$G6C far=($C4/24 $C6/64) ;;
+	server) ns=$LAB_S gw=gw-srv g4=$G4S g6=$G6S far=($S4/24 $S4B/24 $S6/64 $S6B/64) ;;
+	*) return 1 ;;
+	esac
+	ip link add eth0 netns "$ns" type veth peer name $gw netns "$LAB_G" || return 1
+	for a in "${far[@]}"; do
+		ip -n "$ns" addr add "$a" dev eth0 $([[ $a == *:* ]] && echo nodad) || return 1
+	done
+	ip -n "$LAB_G" addr add $g4/24 dev $gw && ip -n "$LAB_G" addr add $g6/64 dev $gw nodad &&
+		ip -n "$ns" link set eth0 up && ip -n "$LAB_G" link set $gw up &&
+		ip -n "$ns" route add default via $g4 && ip -n "$ns" -6 route add default via $g6
 }
 
 lab_down() {

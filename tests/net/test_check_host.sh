@@ -43,6 +43,12 @@ expect_eq "missing interface: one line naming it, then the verdict" "$err" \
 steer: host: 1 problem(s): steer run would refuse to start; nothing installed"
 out=$(ing "$STEER" check -c "$LAB_DIR/missing.conf" 2>&1)
 expect_eq "missing interface, plain check (offline): exit 0" "$?:$out" "0:$LAB_DIR/missing.conf: ok: 2 rules, 1 interfaces, backend $BACKEND"
+# with interface-wait yes a missing interface is waited for: one line says so, no problem counted
+{ cat "$LAB_DIR/missing.conf"; echo "interface-wait yes"; } >"$LAB_DIR/wait.conf"
+err=$(ing "$STEER" check --host -c "$LAB_DIR/wait.conf" 2>&1 >/dev/null)
+expect_eq "missing interface, interface-wait yes: exit 0" "$?" 0
+expect_eq "missing interface, interface-wait yes: one line, it waits" "$err" \
+	"steer: warning: interface nosuch0 does not exist yet: steer attaches it when it appears (interface-wait yes)"
 
 # as nobody with steer's capabilities: passes; the classifier cannot be tried without CAP_SYS_ADMIN
 mkdir -m 755 "$LAB_DIR/run" && chown 65534:65534 "$LAB_DIR/run"

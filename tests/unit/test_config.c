@@ -130,6 +130,7 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg.proxy, PROXY_BUILTIN);
 	assert_int_equal(cfg.udp_idle_timeout, 60);
 	assert_false(cfg.metrics_enabled);
+	assert_false(cfg.interface_wait);
 	assert_int_equal(cfg.n_ifaces, 0);
 	assert_int_equal(cfg.n_return_ifaces, 0);
 	assert_int_equal(cfg.nrules, 0);
@@ -343,7 +344,8 @@ static void test_scalar_values(void **state)
 				    "workers 1024\n"
 				    "proxy builtin\n"
 				    "udp-idle-timeout 86400\n"
-				    "metrics-listen [::1]:9100\n",
+				    "metrics-listen [::1]:9100\n"
+				    "interface-wait yes\n",
 				    &errs),
 			 0);
 	assert_string_equal(errs, "");
@@ -361,6 +363,7 @@ static void test_scalar_values(void **state)
 	assert_true(cfg.metrics_enabled);
 	assert_int_equal(cfg.metrics_addr.ss_family, AF_INET6);
 	assert_int_equal(ntohs(((struct sockaddr_in6 *)&cfg.metrics_addr)->sin6_port), 9100);
+	assert_true(cfg.interface_wait);
 	config_free(&cfg);
 
 	config_init(&cfg);
@@ -435,6 +438,8 @@ static void test_scalar_errors(void **state)
 		{ "workers 1025", F ":1:9: bad workers '1025' (expected 0..1024)" },
 		{ "workers -1", F ":1:9: bad workers '-1' (expected 0..1024)" },
 		{ "proxy internal", F ":1:7: unknown proxy 'internal' (expected builtin or external)" },
+		{ "interface-wait maybe", F ":1:16: unknown interface-wait 'maybe' (expected no or yes)" },
+		{ "interface-wait", F ":1:1: 'interface-wait' needs a value" },
 		{ "udp-idle-timeout 0", F ":1:18: bad udp-idle-timeout '0' (expected 1..86400)" },
 		{ "udp-idle-timeout 86401", F ":1:18: bad udp-idle-timeout '86401' (expected 1..86400)" },
 		{ "metrics-listen 127.0.0.1",
