@@ -51,7 +51,7 @@ BUILD_INFO    := $(BUILD)/gen/steer/build_info.h
 DEB_PKGS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config \
             nftables libnftnl-dev libmnl-dev libev-dev libcmocka-dev \
             iproute2 iputils-ping python3-prometheus-client nginx-light socat curl wrk jq python3 python3-scapy \
-            dnsutils dnsmasq-base libsystemd-dev systemd logrotate bash-completion \
+            dnsutils dnsmasq-base hping3 libsystemd-dev systemd logrotate bash-completion \
             debhelper dpkg-dev fakeroot lintian
 DEB_PKGS += mandoc groff-base man-db
 

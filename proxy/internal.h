@@ -26,7 +26,6 @@
 #define container_of(ptr, type, member) \
 	((type *)(void *)((char *)(ptr) - offsetof(type, member)))
 
-#define PROXY_BACKLOG        4096
 #define ACCEPT_BATCH         64      /* accept4() calls per listener wakeup */
 #define ACCEPT_RETRY_S       0.1     /* after EMFILE/ENFILE/ENOBUFS/ENOMEM */
 #define UDP_BATCH            32      /* datagrams per recvmmsg()/sendmmsg() */

@@ -12,6 +12,9 @@
 struct proxy;
 struct proxy_conn_event;
 
+/* The TCP listeners' listen(2) backlog (the kernel caps it at net.core.somaxconn). */
+#define PROXY_BACKLOG 4096
+
 /* The source address of upstream connections (UDP sessions too). */
 enum proxy_upstream_source {
 	PROXY_SRC_CLIENT,    /* the client's ip:port (IP_TRANSPARENT) */

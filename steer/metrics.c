@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "steer/kernel_report.h"
+#include "steer/tcp_stack.h"
 #include "steer/version.h"
 
 static void family(struct strbuf *b, const char *name, const char *type, const char *help)
@@ -108,6 +109,7 @@ static void link_metrics(const struct status_view *v, struct strbuf *b)
 void metrics_format(const struct status_view *v, struct strbuf *b)
 {
 	struct audit_stats as;
+	struct tcp_stack_stats ts;
 	struct kernel_report kr;
 	char backend[32];
 
@@ -139,6 +141,8 @@ void metrics_format(const struct status_view *v, struct strbuf *b)
 	}
 	audit_get_stats(v->audit, &as);
 	stat_metrics(b, &audit_stat_table, &as);
+	tcp_stack_read(&ts, PROXY_BACKLOG);
+	stat_metrics(b, &tcp_stack_stat_table, &ts);
 }
 
 void metrics_http(const struct status_view *v, const char *request, struct strbuf *out)

@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "steer/kernel_report.h"
+#include "steer/tcp_stack.h"
 #include "steer/version.h"
 
 /* The lines of `steer status` that print stats rows, in print order. */
@@ -18,6 +19,7 @@ enum text_line {
 	LINE_UDP,
 	LINE_UDP_ERRORS,
 	LINE_AUDIT,
+	LINE_TCP,
 	LINE_MAX,
 };
 
@@ -35,6 +37,7 @@ static const struct {
 	[LINE_UDP] = { "udp:         ", false },
 	[LINE_UDP_ERRORS] = { "udp errors: ", true },
 	[LINE_AUDIT] = { "audit:       ", false },
+	[LINE_TCP] = { "tcp stack:   ", false },
 };
 
 #define STAT_ROW(stats, field, type_, metric_, labels_, help_, line_, text_)                                \
@@ -42,10 +45,13 @@ static const struct {
 	  .line = LINE_##line_, .offset = offsetof(struct stats, field) },
 #define PROXY_ROW(...) STAT_ROW(proxy_stats, __VA_ARGS__)
 #define AUDIT_ROW(...) STAT_ROW(audit_stats, __VA_ARGS__)
+#define TCP_ROW(...) STAT_ROW(tcp_stack_stats, __VA_ARGS__)
 static const struct stat_row proxy_rows[] = { PROXY_STATS(PROXY_ROW) };
 static const struct stat_row audit_rows[] = { AUDIT_STATS(AUDIT_ROW) };
+static const struct stat_row tcp_rows[] = { TCP_STACK_STATS(TCP_ROW) };
 const struct stat_table proxy_stat_table = { proxy_rows, sizeof(proxy_rows) / sizeof(proxy_rows[0]) };
 const struct stat_table audit_stat_table = { audit_rows, sizeof(audit_rows) / sizeof(audit_rows[0]) };
+const struct stat_table tcp_stack_stat_table = { tcp_rows, sizeof(tcp_rows) / sizeof(tcp_rows[0]) };
 
 uint64_t stat_value(const struct stat_row *r, const void *stats)
 {
@@ -64,6 +70,7 @@ struct status_data {
 	char backend[32];
 	struct proxy_stats ps;
 	struct audit_stats as;
+	struct tcp_stack_stats ts;
 	size_t nsteer, nbypass;
 	long uptime;
 };
@@ -76,6 +83,7 @@ static void collect(const struct status_view *v, struct status_data *s)
 	if (v->proxy)
 		proxy_get_stats(v->proxy, &s->ps);
 	audit_get_stats(v->audit, &s->as);
+	tcp_stack_read(&s->ts, PROXY_BACKLOG);
 	kernel_report_get(steering_classifier(v->steering), &s->kernel);
 	if (v->health) {
 		time_t now = health_now();
@@ -209,6 +217,8 @@ static void format_json(const struct status_view *v, const struct status_data *s
 	}
 	sb_printf(b, "},\"audit\":{");
 	json_stats(b, &audit_stat_table, &s->as);
+	sb_printf(b, "},\"tcp_stack\":{");
+	json_stats(b, &tcp_stack_stat_table, &s->ts);
 	sb_printf(b, "}}\n");
 }
 
@@ -275,6 +285,7 @@ static void format_text(const struct status_view *v, const struct status_data *s
 				  (unsigned long long)s->groups[g].c[i].value);
 	}
 	text_line(b, LINE_AUDIT, &audit_stat_table, &s->as);
+	text_line(b, LINE_TCP, &tcp_stack_stat_table, &s->ts);
 }
 
 void status_format(const struct status_view *v, bool json, struct strbuf *out)

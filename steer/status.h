@@ -47,7 +47,7 @@ struct stat_table {
 };
 
 /* Rows over struct proxy_stats and struct audit_stats. */
-extern const struct stat_table proxy_stat_table, audit_stat_table;
+extern const struct stat_table proxy_stat_table, audit_stat_table, tcp_stack_stat_table;
 
 uint64_t stat_value(const struct stat_row *r, const void *stats);
 

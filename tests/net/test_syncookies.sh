@@ -14,6 +14,7 @@ ing sysctl -qw net.ipv4.tcp_syncookies=2
 conf=$(lab_conf 'steer tcp dport 80')
 cookie_acks() { lab_kc cookie_ack cookie_ack; }
 cookies_recv() { ing nstat -az TcpExtSyncookiesRecv | awk '/SyncookiesRecv/ {print $2}'; }
+status_recv() { lab_counter .tcp_stack.syncookies_recv; }
 
 # A keep-alive connection to the server, opened before steer starts.
 go=$LAB_DIR/go
@@ -29,6 +30,7 @@ expect_eq "a connection older than steer keeps working (second request on it)" \
 	"$(cat "$LAB_DIR/keepalive.out")" "first=ok second=ok"
 
 recv0=$(cookies_recv)
+srecv0=$(status_recv)
 for dst in $S4 "[$S6]"; do
 	for i in 1 2 3; do
 		out=$(http_get "$LAB_C" "http://$dst/")
@@ -38,6 +40,7 @@ done
 expect_eq "the proxy accepted all 6" "$(lab_counter .proxy.accepted)" 6
 expect_ge "the kernel received 6 cookies" "$(($(cookies_recv) - recv0))" 6
 expect_eq "6 cookie ACKs given to the listener" "$(cookie_acks)" 6
+expect_ge "steer status: the kernel's cookies received (tcp_stack)" "$(($(status_recv) - srecv0))" 6
 expect "clean exit" lab_steer_stop
 expect_eq "audit: 6 open records" "$(audit_count '.event=="open"')" 6
 expect_eq "audit: 3 of them IPv6" "$(audit_count '.event=="open" and (.dst | startswith("["))')" 3
