@@ -74,7 +74,7 @@ for spec in "$S4 20001" "$S6 20002"; do # below the ephemeral range: no wrk sock
 	echo "  $1 from port $2: $res"
 	expect_eq "$1: 20 connections from port $2, no failure" "$(field failures "$res")" 0
 	max=$(field max_ms "$res")
-	expect "$1: each under 200 ms (slowest ${max:-?} ms)" awk "BEGIN {exit !(${max:-9999} < 200)}"
+	expect "$1: each under $(scaled 200) ms (slowest ${max:-?} ms)" awk "BEGIN {exit !(${max:-9999} < $(scaled 200))}"
 done
 lab_is_nft || expect_ge "ebpf: 38 of those SYNs redirected by steer_lookup" $(($(lab_kc tw_redirected -) - tw0)) 38
 expect_eq "every connection went through the proxy" "$(lab_counter .proxy.accepted)" 40
@@ -94,13 +94,13 @@ if [ -x "$LOADGEN" ] && [ -x "$RESPONDER" ]; then
 	LAB_PIDS+=($!)
 	setup "two-listener responder" lab_wait_port "$LAB_G" 15001
 	inc sysctl -qw net.ipv4.ip_local_port_range="40000 44999" # wraps within the run
-	res=$(inc "$LOADGEN" -a "$S4" -p 80 -c 128 -T 2 -d 4)
+	res=$(inc "$LOADGEN" -a "$S4" -p 80 -c 128 -T 2 -d "$(scaled 4)")
 	echo "  external, TIME_WAIT churn: $res"
 	expect_eq "external: no connection failed" "$(field errors "$res")" 0
 	expect_ge "external: at least 10,000 connections (the ports wrapped)" "$(field conns "$res")" 10000
 	max=$(field max_us "$res")
 	expect "external: none stalled (slowest ${max:-?} us, a lost SYN costs 1 s)" \
-		awk "BEGIN {exit !(${max:-9999999} < 500000)}"
+		awk "BEGIN {exit !(${max:-9999999} < $(scaled 500000))}"
 	lab_is_nft || expect_eq "ebpf: no assign failed" "$(lab_kc assign_failed -)" 0
 	expect "clean exit" lab_steer_stop
 else
