@@ -93,8 +93,9 @@ bpf-check: $(BPF_TESTS)
 net-check: $(BUILD)/steer $(TEST_TOOLS)
 	@tests/net/run.sh
 
-# Everything the tests run, host and VM alike.
-test-build: all $(UNIT_TESTS) $(BPF_TESTS) $(TEST_TOOLS) $(BENCH_TOOLS)
+# Everything the tests run, host and VM alike (a recipe: BENCH_TOOLS is defined below).
+test-build:
+	$(MAKE) all $(UNIT_TESTS) $(BPF_TESTS) $(TEST_TOOLS) $(BENCH_TOOLS)
 
 # The kernel matrix (README "Kernels"): what runs, inside a VM under qemu, on
 # each Debian kernel. Chosen from measured VM durations (TCG: several times
