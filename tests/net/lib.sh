@@ -4,6 +4,13 @@
 . "$(dirname "${BASH_SOURCE[0]}")/../lab.sh"
 
 T_NAME=$(basename "$0" .sh)
+# Latency thresholds and fixed-duration load runs are set for a real machine;
+# the kernel matrix's VM (TCG, several times slower) sets STEER_TEST_TIME_SCALE
+# and they stretch by that factor: never dropped.
+T_SCALE=${STEER_TEST_TIME_SCALE:-1}
+[[ $T_SCALE =~ ^[1-9][0-9]*$ ]] || { echo "STEER_TEST_TIME_SCALE: want a positive integer, got '$T_SCALE'"; exit 1; }
+# scaled N: N times the scale (milliseconds, seconds, microseconds alike).
+scaled() { echo $(($1 * T_SCALE)); }
 T_PASS=0
 T_FAIL=0
 

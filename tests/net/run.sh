@@ -16,7 +16,9 @@ for t in "${tests[@]}"; do
 		if [ -n "$only" ] && ! grep -qw "$backend" <<<"$only"; then continue; fi
 		echo "== net/$t [$backend]"
 		before=$(wc -l <"$T_RESULTS")
-		if ! STEER_TEST_BACKEND=$backend timeout 600 bash "./$t"; then failed_runs+=("$t[$backend]"); fi
+		start=$(date +%s)
+		if ! STEER_TEST_BACKEND=$backend timeout $((600 * ${STEER_TEST_TIME_SCALE:-1})) bash "./$t"; then failed_runs+=("$t[$backend]"); fi
+		echo "-- net/$t [$backend]: $(($(date +%s) - start)) s"
 		# A script that died before finish() still counts as a failure.
 		[ "$(wc -l <"$T_RESULTS")" -gt "$before" ] || echo "$t 0 1" >>"$T_RESULTS"
 	done

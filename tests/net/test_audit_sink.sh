@@ -37,7 +37,7 @@ LAB_STEER_PID=$(ip netns pids "$LAB_G" | xargs -r ps -o pid=,comm= -p | awk '$2 
 res=$(inc python3 "$(dirname "$0")/churn.py" $S4 80 12000)
 echo "  stalled sink: $res"
 expect_eq "stalled sink: 12,000 connections, none failed" "$(field failures "$res")" 0
-expect "stalled sink: none took 500 ms" awk "BEGIN {exit !($(field max_ms "$res") < 500)}"
+expect "stalled sink: none took $(scaled 500) ms" awk "BEGIN {exit !($(field max_ms "$res") < $(scaled 500))}"
 lost=$(lab_counter .audit.lost)
 # One open per flow whose upstream connected, one close per accepted flow.
 want=$(lab_counter '.proxy.accepted + .proxy.upstream_connected')
@@ -56,10 +56,10 @@ expect_eq "stalled sink: records + reported losses = opens + closes due ($want)"
 # Burst: 20,000 new flows in a few seconds.
 : >"$a"
 setup "steer starts (burst)" lab_steer_start "$conf"
-ip netns exec "$LAB_C" wrk -t2 -c64 -d6s -H 'Connection: close' "http://$S4/" >"$LAB_DIR/wrk.out" 2>&1
+ip netns exec "$LAB_C" wrk -t2 -c64 -d"$(scaled 6)"s -H 'Connection: close' "http://$S4/" >"$LAB_DIR/wrk.out" 2>&1
 flows=$(lab_counter .proxy.accepted)
 want=$(lab_counter '.proxy.accepted + .proxy.upstream_connected')
-echo "  burst: $flows flows in 6 s ($(sed -n 's/Requests\/sec: *//p' "$LAB_DIR/wrk.out") conn/s)"
+echo "  burst: $flows flows in $(scaled 6) s ($(sed -n 's/Requests\/sec: *//p' "$LAB_DIR/wrk.out") conn/s)"
 expect_ge "burst: at least 20,000 flows" "$flows" 20000
 expect "burst: clean exit" lab_steer_stop
 records=$(jq -c 'select(.event=="open" or .event=="close")' "$a" | wc -l)

@@ -14,7 +14,7 @@ for spec in "$S4 2000" "$S6 500"; do
 	echo "  $1: $res"
 	expect_eq "$1: $2 connections, no failure" "$(field failures "$res")" 0
 	max=$(field max_ms "$res")
-	expect "$1: slowest connection under 500 ms (was ${max} ms)" awk "BEGIN {exit !($max < 500)}"
+	expect "$1: slowest connection under $(scaled 500) ms (was ${max} ms)" awk "BEGIN {exit !($max < $(scaled 500))}"
 done
 expect_eq "every connection went through the proxy" "$(lab_counter .proxy.accepted)" 2500
 expect "clean exit" lab_steer_stop

@@ -1,0 +1,33 @@
+#!/bin/bash
+# PID 1 of the VM once the host's root is mounted (tests/vm/init): a root
+# environment like the host's, the kernel's own modules at
+# /lib/modules/$(uname -r) for the host's modprobe, then the job boot.sh wrote
+# (STEER_VM_JOB: the command, its directory, its environment). Its exit status
+# goes back to the host as the console line "@@steer-vm-exit N@@".
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mkdir -p /dev/pts /dev/shm
+mount -t devpts -o gid=5,mode=620,ptmxmode=666 devpts /dev/pts
+mount -t tmpfs -o mode=1777 shm /dev/shm
+mount -t tmpfs -o mode=0755 run /run
+mount -t tmpfs -o mode=1777 tmp /tmp
+mount -t bpf -o mode=700 bpf /sys/fs/bpf
+mount -t cgroup2 cgroup2 /sys/fs/cgroup
+mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
+mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null
+ln -sf /proc/self/fd /dev/fd
+# shellcheck source=/dev/null
+. "$STEER_VM_JOB" || { echo "vm: cannot read the job $STEER_VM_JOB"; echo o >/proc/sysrq-trigger; }
+mods=/lib/modules/$(uname -r)
+mkdir -p "$mods" && mount --bind "$VM_MODULES" "$mods"
+echo /sbin/modprobe >/proc/sys/kernel/modprobe
+hostname steer-vm
+ip link set lo up
+# The host's limit (tests open thousands of sockets), not PID 1's default.
+ulimit -Hn "$VM_NOFILE" && ulimit -Sn "$VM_NOFILE"
+cd "$VM_CWD" || echo "vm: no directory $VM_CWD"
+env -i "${VM_ENV[@]}" bash -c "$VM_CMD" </dev/null
+rc=$?
+echo "@@steer-vm-exit $rc@@"
+echo o >/proc/sysrq-trigger
+sleep 30
