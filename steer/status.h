@@ -21,6 +21,10 @@ struct status_view {
 	struct audit *audit;
 	struct health *health; /* NULL: no warnings */
 	time_t started;
+	/* Stopping, while open flows end (drain.h): seconds left of drain_timeout_s. */
+	bool draining;
+	long drain_left_s;
+	int drain_timeout_s;
 };
 
 /*
