@@ -134,36 +134,38 @@ expect "log: the drain's end: timeout, 1 cut" grep -q "drain ended: drain-timeou
 expect_eq "after the timeout: gateway as before" "$(lab_snapshot)" "$before"
 rm -f "$LAB_DIR/audit.jsonl"
 
+# A transfer that outlasts the test, through steer with drain-timeout $1.
+start_with_transfer() {
+	conf=$(lab_conf 'steer tcp dport 80,9000' "drain-timeout $1")
+	setup "steer starts (drain-timeout $1)" lab_steer_start "$conf"
+	upload long $S4 3000000 30
+	LONG_PID=$UPLOAD_PID
+	setup "the upload is proxied" wait_open 1
+}
+# cut_at_once WHAT: steer stopped at once, the transfer reset, closed as "shutdown".
+cut_at_once() {
+	expect "$1: steer exits 0 at once" stopped_within 2
+	wait $LONG_PID
+	expect "$1: the transfer was cut" grep -q '^fail' "$LAB_DIR/long.out"
+	expect_eq "$1: its close record says shutdown" "$(dport_records close 9000 shutdown)" 1
+}
+
 # ---- a second SIGTERM during the drain stops at once
-conf=$(lab_conf 'steer tcp dport 80,9000' 'drain-timeout 60')
-setup "steer starts (drain-timeout 60)" lab_steer_start "$conf"
-upload again $S4 3000000 30
-again=$UPLOAD_PID
-setup "the upload is proxied" wait_open 1
+start_with_transfer 60
 sigterm
 sleep 0.5
 expect_eq "first SIGTERM: draining" "$(lab_counter .state)" draining
 sigterm
-expect "second SIGTERM: steer exits 0 at once" stopped_within 2
-wait $again
-expect "second SIGTERM: the transfer was cut" grep -q '^fail' "$LAB_DIR/again.out"
-expect_eq "audit: close record says shutdown" "$(dport_records close 9000 shutdown)" 1
+cut_at_once "second SIGTERM"
 expect "log: the drain's end: signal, 1 cut" grep -q "drain ended: signal 15 after .* s, 1 cut" "$log"
 expect_eq "after the second signal: gateway as before" "$(lab_snapshot)" "$before"
 rm -f "$LAB_DIR/audit.jsonl"
 
 # ---- drain-timeout 0: today's stop, at once
-conf=$(lab_conf 'steer tcp dport 80,9000' 'drain-timeout 0')
-setup "steer starts (drain-timeout 0)" lab_steer_start "$conf"
-upload zero $S4 3000000 30
-zero=$UPLOAD_PID
-setup "the upload is proxied" wait_open 1
+start_with_transfer 0
 lines=$(grep -c "draining:" "$log")
 sigterm
-expect "drain-timeout 0: steer exits 0 at once" stopped_within 2
-wait $zero
-expect "drain-timeout 0: the transfer was cut" grep -q '^fail' "$LAB_DIR/zero.out"
+cut_at_once "drain-timeout 0"
 expect_eq "drain-timeout 0: no drain" "$(grep -c "draining:" "$log")" "$lines"
-expect_eq "audit: close record says shutdown" "$(dport_records close 9000 shutdown)" 1
 expect_eq "after drain-timeout 0: gateway as before" "$(lab_snapshot)" "$before"
 finish

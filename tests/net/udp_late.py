@@ -59,16 +59,17 @@ def ask(host, port, wait, ready):
     except OSError as e:
         print(f"fail error={e!r} secs={time.monotonic() - t0:.2f}")
         return 1
-    if got != b"late " + payload:
-        print(f"fail got={got!r}")
-        return 1
-    print(f"ok secs={time.monotonic() - t0:.2f}")
-    return 0
+    ok = got == b"late " + payload
+    print(("ok" if ok else f"fail got={got!r}") + f" secs={time.monotonic() - t0:.2f}")
+    return 0 if ok else 1
+
+
+def main(cmd, *args):
+    if cmd == "serve":
+        return serve(int(args[0]), float(args[1]), args[2:])
+    ready = args[4] if len(args) > 4 and args[3] == "--ready" else None
+    return ask(args[0], int(args[1]), float(args[2]), ready)
 
 
 if __name__ == "__main__":
-    if sys.argv[1] == "serve":
-        serve(int(sys.argv[2]), float(sys.argv[3]), sys.argv[4:])
-    else:
-        opts = dict(zip(sys.argv[5::2], sys.argv[6::2]))
-        sys.exit(ask(sys.argv[2], int(sys.argv[3]), float(sys.argv[4]), opts.get("--ready")))
+    sys.exit(main(*sys.argv[1:]))
