@@ -321,8 +321,8 @@ void conn_new(struct worker *w, int cfd, const struct sockaddr_storage *client,
 }
 
 /* Proxy stopping: reset everything still open. */
-void conn_close_all(struct worker *w)
+void conn_close_all(struct worker *w, enum proxy_close_reason why)
 {
-	while (w->conns)
-		conn_close(w->conns, CLOSE_SHUTDOWN, true, true);
+	for (; w->conns; w->cut++)
+		conn_close(w->conns, why, true, true);
 }

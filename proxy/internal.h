@@ -108,6 +108,9 @@ struct worker {
 	pthread_t thread;
 	bool thread_started;
 	ev_async stop_w;
+	ev_async drain_w;
+	bool draining;          /* proxy_drain: listeners closed, no new UDP session */
+	uint64_t cut;           /* connections and sessions the stop closed */
 	struct listener lst[2]; /* [0] IPv4, [1] IPv6 */
 	struct listener ulst[2]; /* UDP: [0] IPv4, [1] IPv6 */
 	ev_timer accept_retry;  /* armed after EMFILE & co. */
@@ -131,6 +134,8 @@ struct proxy {
 	int nworkers;
 	struct worker *workers;
 	_Atomic uint64_t next_flow;
+	_Atomic int drained;    /* workers that ran their drain */
+	_Atomic int stop_why;   /* enum proxy_close_reason of what the stop closes */
 	bool started;
 };
 
@@ -141,6 +146,7 @@ uint64_t proxy_now_ns(void);
 int listener_open(struct listener *l, int family, int proto, uint16_t port);
 void listener_close(struct worker *w, struct listener *l);
 void listener_accept_cb(struct ev_loop *loop, ev_io *io, int revents);
+void listener_accept_all(struct listener *l);
 
 /* worker.c */
 int worker_init(struct worker *w, struct proxy *p, int id);
@@ -154,12 +160,12 @@ void worker_accept_backoff(struct worker *w);
 /* conn.c */
 void conn_new(struct worker *w, int cfd, const struct sockaddr_storage *client,
 	      const struct sockaddr_storage *dst);
-void conn_close_all(struct worker *w);
+void conn_close_all(struct worker *w, enum proxy_close_reason why);
 
 /* udp.c */
 int udp_worker_init(struct worker *w);
 void udp_worker_fini(struct worker *w);
 void udp_listener_cb(struct ev_loop *loop, ev_io *io, int revents);
-void udp_close_all(struct worker *w);
+void udp_close_all(struct worker *w, enum proxy_close_reason why);
 
 #endif

@@ -114,13 +114,11 @@ void listener_close(struct worker *w, struct listener *l)
 	l->fd = -1;
 }
 
-void listener_accept_cb(struct ev_loop *loop, ev_io *io, int revents)
+/* Up to ACCEPT_BATCH connections. True when the batch ran out: more may wait. */
+static bool accept_batch(struct listener *l)
 {
-	struct listener *l = container_of(io, struct listener, io);
 	struct worker *w = l->w;
 
-	(void)loop;
-	(void)revents;
 	for (int i = 0; i < ACCEPT_BATCH; i++) {
 		struct sockaddr_storage client, dst;
 		socklen_t clen = sizeof(client), dlen = sizeof(dst);
@@ -128,25 +126,25 @@ void listener_accept_cb(struct ev_loop *loop, ev_io *io, int revents)
 
 		if (w->max_conns && w->nconns >= w->max_conns) {
 			worker_accept_pause(w);
-			return;
+			return false;
 		}
 		fd = accept4(l->fd, (struct sockaddr *)&client, &clen, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
 			switch (errno) {
 			case EAGAIN:
-				return;
+				return false;
 			case EINTR:
 				continue;
 			case EMFILE:
 			case ENFILE:
 				STAT_INC(w, emfile);
 				worker_accept_backoff(w);
-				return;
+				return false;
 			case ENOBUFS:
 			case ENOMEM:
 				STAT_INC(w, accept_errors);
 				worker_accept_backoff(w);
-				return;
+				return false;
 			default:
 				/* ECONNABORTED, EPERM (netfilter), EPROTO...: per-connection. */
 				STAT_INC(w, accept_errors);
@@ -166,4 +164,20 @@ void listener_accept_cb(struct ev_loop *loop, ev_io *io, int revents)
 		unmap_v4(&dst);
 		conn_new(w, fd, &client, &dst);
 	}
+	return true;
+}
+
+void listener_accept_cb(struct ev_loop *loop, ev_io *io, int revents)
+{
+	(void)loop;
+	(void)revents;
+	accept_batch(container_of(io, struct listener, io));
+}
+
+/* Everything the accept queue holds (the proxy drains): bounded by the backlog. */
+void listener_accept_all(struct listener *l)
+{
+	for (int i = 0; i <= PROXY_BACKLOG / ACCEPT_BATCH && l->fd >= 0; i++)
+		if (!accept_batch(l))
+			return;
 }

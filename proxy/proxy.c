@@ -64,6 +64,8 @@ struct proxy *proxy_create(const struct proxy_settings *s)
 	if (!p->workers)
 		goto oom;
 	atomic_init(&p->next_flow, 0);
+	atomic_init(&p->drained, 0);
+	atomic_init(&p->stop_why, CLOSE_SHUTDOWN);
 	ignore_sigpipe();
 	for (int i = 0; i < s->workers; i++) {
 		/* Counted first: a worker that fails half-way is cleaned up with the rest. */
@@ -112,20 +114,49 @@ int proxy_start(struct proxy *p)
 	return 0;
 }
 
-void proxy_destroy(struct proxy *p)
+void proxy_drain(struct proxy *p)
 {
 	if (!p)
 		return;
+	for (int i = 0; i < p->nworkers; i++)
+		if (p->workers[i].thread_started)
+			ev_async_send(p->workers[i].loop, &p->workers[i].drain_w);
+}
+
+bool proxy_drained(struct proxy *p)
+{
+	int started = 0;
+
+	for (int i = 0; p && i < p->nworkers; i++)
+		started += p->workers[i].thread_started;
+	return p && atomic_load(&p->drained) >= started;
+}
+
+void proxy_destroy(struct proxy *p)
+{
+	proxy_destroy_why(p, CLOSE_SHUTDOWN);
+}
+
+uint64_t proxy_destroy_why(struct proxy *p, enum proxy_close_reason why)
+{
+	uint64_t cut = 0;
+
+	if (!p)
+		return 0;
+	atomic_store(&p->stop_why, (int)why);
 	/* Signal every worker first so they wind down in parallel, then join. */
 	for (int i = 0; i < p->nworkers; i++)
 		if (p->workers[i].thread_started)
 			ev_async_send(p->workers[i].loop, &p->workers[i].stop_w);
 	for (int i = 0; i < p->nworkers; i++)
 		worker_stop_join(&p->workers[i]);
-	for (int i = 0; i < p->nworkers; i++)
+	for (int i = 0; i < p->nworkers; i++) {
 		worker_fini(&p->workers[i]);
+		cut += p->workers[i].cut;
+	}
 	free(p->workers);
 	free(p);
+	return cut;
 }
 
 #define LOAD(f) __atomic_load_n(&w->st.f, __ATOMIC_RELAXED)
@@ -157,6 +188,7 @@ const char *proxy_close_reason_name(enum proxy_close_reason r)
 		[CLOSE_IDLE_TIMEOUT] = "idle_timeout",
 		[CLOSE_ERROR] = "error",
 		[CLOSE_SHUTDOWN] = "shutdown",
+		[CLOSE_DRAIN_TIMEOUT] = "drain_timeout",
 	};
 
 	if ((unsigned)r < CLOSE_REASON_MAX && names[r])

@@ -76,6 +76,7 @@ enum proxy_close_reason {
 	CLOSE_IDLE_TIMEOUT,
 	CLOSE_ERROR,
 	CLOSE_SHUTDOWN,         /* proxy stopping */
+	CLOSE_DRAIN_TIMEOUT,    /* still open when a drain's time ran out */
 	CLOSE_REASON_MAX,
 };
 
@@ -117,11 +118,32 @@ int proxy_listener_fd(struct proxy *p, int family, int proto);
 /* Start the worker threads (once). 0 or -1 with a reason on stderr. */
 int proxy_start(struct proxy *p);
 /*
+ * Take no new flows; relay the open ones. Each worker, on its own thread,
+ * accepts the connections its TCP listeners have queued (handshakes the
+ * kernel already finished), reads the datagrams its UDP listeners hold, then
+ * closes its listeners: a socket map slot holding one empties, a tproxy rule
+ * finds no listener, so new flows meet what the steering does without a proxy.
+ * Open connections and UDP sessions go on until they end as they would have;
+ * a datagram that would open a new session is dropped, counted
+ * (udp_draining). Their number is proxy_get_stats()'s open and
+ * udp_sessions_open. Once, after proxy_start; then only proxy_destroy*.
+ */
+void proxy_drain(struct proxy *p);
+/* True once every worker has closed its listeners after proxy_drain. */
+bool proxy_drained(struct proxy *p);
+
+/*
  * Stop the workers, join, free. Every live connection is reset (RST both
  * ways) and gets a close event with CLOSE_SHUTDOWN; so does every UDP
  * session (its sockets closed). Safe with NULL.
  */
 void proxy_destroy(struct proxy *p);
+/*
+ * proxy_destroy, with `why` as the close reason of what is still open
+ * (CLOSE_SHUTDOWN, CLOSE_DRAIN_TIMEOUT). Returns how many TCP connections
+ * and UDP sessions that cut.
+ */
+uint64_t proxy_destroy_why(struct proxy *p, enum proxy_close_reason why);
 
 /* Callable from any thread while the proxy runs. */
 void proxy_get_stats(struct proxy *p, struct proxy_stats *out);

@@ -90,6 +90,9 @@
 	  UDP_ERRORS, "session")                                                                             \
 	/* recvmmsg() errors, datagrams without an original destination */                                   \
 	X(udp_recv_errors, "counter", "steer_proxy_udp_drops_total", "reason=\"recv_error\"", NULL,          \
-	  UDP_ERRORS, "recv")
+	  UDP_ERRORS, "recv")                                                                                \
+	/* datagrams of new flows that reached a draining proxy (proxy_drain): dropped */                    \
+	X(udp_draining, "counter", "steer_proxy_udp_drops_total", "reason=\"draining\"", NULL, UDP_ERRORS,   \
+	  "draining")
 
 #endif

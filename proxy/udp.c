@@ -579,6 +579,11 @@ static void client_datagram(struct worker *w, struct sockaddr_storage *client,
 	uint32_t h = sess_hash(w, client, dst);
 	struct udp_sess *u = sess_find(w, h, client, dst);
 
+	if (!u && w->draining) {
+		/* A new flow: left to the steering, which no longer sends them here. */
+		STAT_INC(w, udp_draining);
+		return;
+	}
 	if (!u)
 		u = sess_new(w, h, client, dst);
 	if (u)
@@ -652,12 +657,12 @@ int udp_worker_init(struct worker *w)
 }
 
 /* Proxy stopping: every session gets its close event. */
-void udp_close_all(struct worker *w)
+void udp_close_all(struct worker *w, enum proxy_close_reason why)
 {
 	for (int i = 0; i < 2; i++)
 		ev_io_stop(w->loop, &w->ulst[i].io);
-	while (w->usess)
-		sess_close(w->usess, CLOSE_SHUTDOWN, true);
+	for (; w->usess; w->cut++)
+		sess_close(w->usess, why, true);
 }
 
 void udp_worker_fini(struct worker *w)

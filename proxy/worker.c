@@ -69,13 +69,40 @@ static void stop_cb(struct ev_loop *loop, ev_async *a, int revents)
 {
 	struct worker *w = container_of(a, struct worker, stop_w);
 
+	enum proxy_close_reason why = (enum proxy_close_reason)atomic_load(&w->p->stop_why);
+
 	(void)revents;
 	listeners_stop(w);
 	ev_timer_stop(loop, &w->accept_retry);
-	conn_close_all(w);
-	udp_close_all(w);
+	conn_close_all(w, why);
+	udp_close_all(w, why);
+	ev_async_stop(loop, &w->drain_w);
 	ev_async_stop(loop, a);
 	ev_break(loop, EVBREAK_ALL);
+}
+
+/*
+ * proxy_drain, on the worker's thread: what the listeners already hold is
+ * taken (those flows were steered before the drain), then they close.
+ */
+static void drain_cb(struct ev_loop *loop, ev_async *a, int revents)
+{
+	struct worker *w = container_of(a, struct worker, drain_w);
+
+	(void)revents;
+	for (int i = 0; i < 2; i++) {
+		listener_accept_all(&w->lst[i]);
+		if (w->ulst[i].fd >= 0)
+			udp_listener_cb(loop, &w->ulst[i].io, EV_READ);
+	}
+	w->draining = true;
+	ev_timer_stop(loop, &w->accept_retry);
+	for (int i = 0; i < 2; i++) {
+		listener_close(w, &w->lst[i]);
+		listener_close(w, &w->ulst[i]);
+	}
+	ev_async_stop(loop, a);
+	atomic_fetch_add(&w->p->drained, 1);
 }
 
 int worker_init(struct worker *w, struct proxy *p, int id)
@@ -99,6 +126,8 @@ int worker_init(struct worker *w, struct proxy *p, int id)
 	}
 	ev_async_init(&w->stop_w, stop_cb);
 	ev_async_start(w->loop, &w->stop_w);
+	ev_async_init(&w->drain_w, drain_cb);
+	ev_async_start(w->loop, &w->drain_w);
 	ev_init(&w->accept_retry, accept_retry_cb);
 
 	if (listener_open(&w->lst[0], AF_INET, IPPROTO_TCP, s->port) < 0)

@@ -184,6 +184,19 @@ static int set_udp_idle_timeout(struct steer_config *cfg, const struct token *di
 	return 0;
 }
 
+/* Bounded: systemd's stop timeout has to cover it, and an hour is a long stop already. */
+static int set_drain_timeout(struct steer_config *cfg, const struct token *dir, const struct token *args,
+			     int nargs, struct diag *d)
+{
+	uint64_t v;
+
+	(void)dir, (void)nargs;
+	if (cfg_ranged(d, &args[0], "drain-timeout", 0, STEER_DRAIN_TIMEOUT_MAX, &v) < 0)
+		return -1;
+	cfg->drain_timeout = (int)v;
+	return 0;
+}
+
 static int set_metrics_listen(struct steer_config *cfg, const struct token *dir, const struct token *args,
 			      int nargs, struct diag *d)
 {
@@ -364,6 +377,7 @@ static const struct directive directives[] = {
 	{ "udp-idle-timeout", CONFIG_KEY_UDP_IDLE_TIMEOUT, 1, 1, set_udp_idle_timeout },
 	{ "metrics-listen", CONFIG_KEY_METRICS_LISTEN, 1, 1, set_metrics_listen },
 	{ "interface-wait", CONFIG_KEY_INTERFACE_WAIT, 1, 1, set_interface_wait },
+	{ "drain-timeout", CONFIG_KEY_DRAIN_TIMEOUT, 1, 1, set_drain_timeout },
 	/* Rules count their own arguments: the fields are optional pairs. */
 	{ "steer", -1, 0, MAX_TOKENS, add_steer },
 	{ "bypass", -1, 0, MAX_TOKENS, add_bypass },
@@ -565,6 +579,7 @@ void config_init(struct steer_config *cfg)
 	cfg->workers = 0;
 	cfg->proxy = PROXY_BUILTIN;
 	cfg->udp_idle_timeout = 60;
+	cfg->drain_timeout = 30;
 	cfg->metrics_enabled = false;
 }
 

@@ -16,6 +16,8 @@
 /* Rules a config may hold: the width of the classifier's rule bitmaps (bpf/ asserts they agree). */
 #define CONFIG_MAX_RULES 128
 #define STEER_PATH_MAX 256
+/* drain-timeout's bound in seconds (systemd's TimeoutStopSec must exceed the value used). */
+#define STEER_DRAIN_TIMEOUT_MAX 3600
 
 enum backend_kind { BACKEND_EBPF, BACKEND_NFT, BACKEND_AUTO, BACKEND_SPLIT };
 enum upstream_source { UPSTREAM_CLIENT, UPSTREAM_CLIENT_IP, UPSTREAM_GATEWAY };
@@ -48,6 +50,7 @@ enum config_key {
 	CONFIG_KEY_UDP_IDLE_TIMEOUT,
 	CONFIG_KEY_METRICS_LISTEN,
 	CONFIG_KEY_INTERFACE_WAIT,
+	CONFIG_KEY_DRAIN_TIMEOUT,
 	CONFIG_KEY_MAX,
 };
 
@@ -83,6 +86,7 @@ struct steer_config {
 	int workers; /* 0 = one per CPU */
 	enum proxy_mode proxy;
 	int udp_idle_timeout; /* seconds */
+	int drain_timeout;    /* seconds; 0: stop at once */
 	bool metrics_enabled;
 	struct sockaddr_storage metrics_addr;
 	bool interface_wait; /* an interface missing at start is waited for, not an error */

@@ -17,6 +17,7 @@
 #include "proxy/proxy.h"
 #include "steer/audit.h"
 #include "steer/control.h"
+#include "steer/drain.h"
 #include "steer/health.h"
 #include "steer/kernel_report.h"
 #include "steer/links.h"
@@ -52,6 +53,7 @@ struct daemon {
 	ev_io mon_io, links_io;
 	ev_timer health_tick;
 	ev_signal sig_term, sig_int, sig_hup;
+	struct drain drain;
 	bool routes;
 	time_t started;
 	const char *_Atomic fallback; /* backend name for flows without a kernel record */
@@ -173,9 +175,28 @@ static void on_health_tick(struct ev_loop *loop, ev_timer *w, int revents)
 	check_health((struct daemon *)((char *)w - offsetof(struct daemon, health_tick)));
 }
 
+/* What new flows meet while the proxy drains: the steering without a listener. */
+static const char *without_proxy(const struct steer_config *cfg)
+{
+	return cfg->on_proxy_down == PROXY_DOWN_FAIL_OPEN ? "on-proxy-down fail-open: forwarded untouched"
+							  : "on-proxy-down fail-closed: dropped, counted";
+}
+
+/* The first signal drains (drain-timeout), a second one during the drain stops at once. */
 static void on_stop(struct ev_loop *loop, ev_signal *w, int revents)
 {
+	struct daemon *d = w->data;
+
 	(void)revents;
+	if (d->drain.active) {
+		drain_cut(&d->drain, w->signum);
+		return;
+	}
+	if (drain_start(&d->drain, loop, d->proxy, d->cfg->drain_timeout, w->signum, without_proxy(d->cfg))) {
+		/* Flows not proxied are the drain's point now: its line said so, the health lines would repeat it. */
+		ev_timer_stop(loop, &d->health_tick);
+		return;
+	}
 	service_notify(SERVICE_STOPPING, "stopping: removing steering");
 	log_msg(LOG_INFO, "steer: signal %d: stopping\n", w->signum);
 	ev_break(loop, EVBREAK_ALL);
@@ -292,9 +313,12 @@ static struct status_view view_of(const struct daemon *d)
 		.steering = d->steering,
 		.proxy = d->proxy,
 		.audit = d->audit,
-		.health = d->health,
+		.health = d->drain.active ? NULL : d->health,
 		.links = d->links,
 		.started = d->started,
+		.draining = d->drain.active,
+		.drain_left_s = d->drain.active ? drain_left(&d->drain) : 0,
+		.drain_timeout_s = d->drain.timeout_s,
 	};
 }
 
@@ -310,6 +334,12 @@ static void on_request(void *ctx, const char *req, struct strbuf *out)
 	struct daemon *d = ctx;
 	struct status_view v = view_of(d);
 
+	if (d->drain.active && (!strncmp(req, "backend ", 8) || !strcmp(req, "reload"))) {
+		/* The listeners are closed and the steering is about to go: nothing to switch or reload. */
+		sb_printf(out, "error: %s refused: steer is stopping, draining open flows (%ld s left)\n",
+			  req[0] == 'r' ? "reload" : "backend", drain_left(&d->drain));
+		return;
+	}
 	if (!strcmp(req, "status"))
 		status_format(&v, false, out);
 	else if (!strcmp(req, "status json"))
@@ -398,7 +428,7 @@ static void teardown(struct daemon *d)
 	/* Steering off first, so no new flow is handed to a proxy that is going. */
 	audit_set_source(d->audit, NULL);
 	steering_stop(d->steering);
-	proxy_destroy(d->proxy);
+	drain_finish(&d->drain, proxy_destroy_why(d->proxy, drain_close_reason(&d->drain)));
 	if (d->routes)
 		route_remove(d->cfg->mark, d->cfg->route_table);
 	audit_close(d->audit);
@@ -492,6 +522,7 @@ int daemon_run(struct steer_config *cfg, const struct config_loader *loader)
 	}
 	ev_signal_init(&d.sig_term, on_stop, SIGTERM);
 	ev_signal_init(&d.sig_int, on_stop, SIGINT);
+	d.sig_term.data = d.sig_int.data = &d;
 	ev_signal_init(&d.sig_hup, on_hup, SIGHUP);
 	ev_signal_start(d.loop, &d.sig_term);
 	ev_signal_start(d.loop, &d.sig_int);

@@ -177,7 +177,13 @@ static void format_json(const struct status_view *v, const struct status_data *s
 
 	sb_printf(b, "{\"schema\":%d,\"version\":", STATUS_JSON_SCHEMA);
 	sb_json_str(b, steer_version());
-	sb_printf(b, ",\"backend\":\"%s\",\"uptime_s\":%ld,\"interfaces\":", s->backend, s->uptime);
+	sb_printf(b, ",\"backend\":\"%s\",\"uptime_s\":%ld,\"state\":\"%s\",", s->backend, s->uptime,
+		  v->draining ? "draining" : "running");
+	if (v->draining)
+		sb_printf(b, "\"drain\":{\"connections\":%llu,\"udp_sessions\":%llu,\"seconds_left\":%ld,\"timeout_s\":%d},",
+			  (unsigned long long)s->ps.open, (unsigned long long)s->ps.udp_sessions_open, v->drain_left_s,
+			  v->drain_timeout_s);
+	sb_printf(b, "\"interfaces\":");
 	json_names(b, cfg->ifaces, cfg->n_ifaces);
 	sb_printf(b, ",\"return_interfaces\":");
 	json_names(b, cfg->return_ifaces, cfg->n_return_ifaces);
@@ -260,7 +266,13 @@ static void format_text(const struct status_view *v, const struct status_data *s
 {
 	const struct steer_config *cfg = v->cfg;
 
-	sb_printf(b, "backend:     %s (up %lds)\ninterfaces: ", s->backend, s->uptime);
+	sb_printf(b, "backend:     %s (up %lds)\n", s->backend, s->uptime);
+	if (v->draining)
+		sb_printf(b, "draining:    %llu TCP connections, %llu UDP sessions open, %ld s left of drain-timeout %d; "
+			     "new flows are not proxied\n",
+			  (unsigned long long)s->ps.open, (unsigned long long)s->ps.udp_sessions_open, v->drain_left_s,
+			  v->drain_timeout_s);
+	sb_printf(b, "interfaces: ");
 	for (int i = 0; i < cfg->n_ifaces; i++)
 		sb_printf(b, " %s", cfg->ifaces[i]);
 	for (int i = 0; i < cfg->n_return_ifaces; i++)

@@ -23,6 +23,10 @@ struct status_view {
 	struct health *health; /* NULL: no warnings */
 	const struct links *links; /* NULL: the configured names alone */
 	time_t started;
+	/* Stopping, while open flows end (drain.h): seconds left of drain_timeout_s. */
+	bool draining;
+	long drain_left_s;
+	int drain_timeout_s;
 };
 
 /*

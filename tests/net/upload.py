@@ -1,13 +1,16 @@
 #!/usr/bin/env python3
-"""Bulk uploads for test_icmp.sh.
+"""Bulk uploads for test_icmp.sh and test_drain.sh.
 
 upload.py serve PORT ADDR...   on each ADDR:PORT, read each connection to EOF,
                                answer "bytes=N sha256=HEX\n" and close.
-upload.py send HOST PORT BYTES [--timeout S]
+upload.py send HOST PORT BYTES [--timeout S] [--seconds S] [--ready FILE]
                                send BYTES pseudo-random bytes, half-close, read
                                the answer; print "ok bytes=N secs=S" when the
                                server counted and hashed exactly what was sent
-                               (exit 0), else "fail ..." (exit 1).
+                               (exit 0), else "fail ..." (exit 1). --seconds:
+                               spread the sending over S seconds (a transfer
+                               in flight for that long; --timeout must cover
+                               it); --ready: FILE is created once connected.
 """
 import hashlib
 import os
@@ -21,10 +24,13 @@ def serve(port, addrs):
     def handle(c):
         h, n = hashlib.sha256(), 0
         with c:
-            while chunk := c.recv(1 << 16):
-                h.update(chunk)
-                n += len(chunk)
-            c.sendall(f"bytes={n} sha256={h.hexdigest()}\n".encode())
+            try:
+                while chunk := c.recv(1 << 16):
+                    h.update(chunk)
+                    n += len(chunk)
+                c.sendall(f"bytes={n} sha256={h.hexdigest()}\n".encode())
+            except OSError:
+                pass  # a cut transfer: the sender reports it
 
     def loop(ls):
         while True:
@@ -45,7 +51,18 @@ def serve(port, addrs):
         t.join()
 
 
-def send(host, port, size, timeout):
+def paced(s, data, seconds):
+    """sendall, spread evenly over `seconds` in 100 chunks."""
+    step = max(1, len(data) // 100)
+    t0 = time.monotonic()
+    for i, off in enumerate(range(0, len(data), step)):
+        s.sendall(data[off:off + step])
+        wait = t0 + seconds * (i + 1) / 100 - time.monotonic()
+        if wait > 0:
+            time.sleep(wait)
+
+
+def send(host, port, size, timeout, seconds=0.0, ready=None):
     data = os.urandom(size)
     want = f"bytes={size} sha256={hashlib.sha256(data).hexdigest()}"
     fam = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -53,7 +70,12 @@ def send(host, port, size, timeout):
     try:
         with socket.create_connection((host, port), timeout=timeout) as s:
             s.settimeout(max(0.1, timeout - (time.monotonic() - t0)))
-            s.sendall(data)
+            if ready:
+                open(ready, "w").close()
+            if seconds > 0:
+                paced(s, data, seconds)
+            else:
+                s.sendall(data)
             s.shutdown(socket.SHUT_WR)
             got = b""
             while chunk := s.recv(4096):
@@ -74,5 +96,6 @@ if __name__ == "__main__":
     if sys.argv[1] == "serve":
         serve(int(sys.argv[2]), sys.argv[3:])
     else:
-        timeout = float(sys.argv[6]) if len(sys.argv) > 6 and sys.argv[5] == "--timeout" else 10.0
-        sys.exit(send(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), timeout))
+        opts = dict(zip(sys.argv[5::2], sys.argv[6::2]))
+        sys.exit(send(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), float(opts.get("--timeout", 10.0)),
+                      float(opts.get("--seconds", 0.0)), opts.get("--ready")))

@@ -129,6 +129,7 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg.workers, 0);
 	assert_int_equal(cfg.proxy, PROXY_BUILTIN);
 	assert_int_equal(cfg.udp_idle_timeout, 60);
+	assert_int_equal(cfg.drain_timeout, 30);
 	assert_false(cfg.metrics_enabled);
 	assert_false(cfg.interface_wait);
 	assert_int_equal(cfg.n_ifaces, 0);
@@ -345,7 +346,8 @@ static void test_scalar_values(void **state)
 				    "proxy builtin\n"
 				    "udp-idle-timeout 86400\n"
 				    "metrics-listen [::1]:9100\n"
-				    "interface-wait yes\n",
+				    "interface-wait yes\n"
+				    "drain-timeout 3600\n",
 				    &errs),
 			 0);
 	assert_string_equal(errs, "");
@@ -360,6 +362,7 @@ static void test_scalar_values(void **state)
 	assert_int_equal(cfg.workers, 1024);
 	assert_int_equal(cfg.proxy, PROXY_BUILTIN);
 	assert_int_equal(cfg.udp_idle_timeout, 86400);
+	assert_int_equal(cfg.drain_timeout, 3600);
 	assert_true(cfg.metrics_enabled);
 	assert_int_equal(cfg.metrics_addr.ss_family, AF_INET6);
 	assert_int_equal(ntohs(((struct sockaddr_in6 *)&cfg.metrics_addr)->sin6_port), 9100);
@@ -369,10 +372,10 @@ static void test_scalar_values(void **state)
 	config_init(&cfg);
 	assert_int_equal(parse_into(&cfg,
 				    "proxy-port 65535\nupstream-source client\non-proxy-down fail-closed\nmark 1\n"
-				    "route-table 1\naudit-log syslog\nworkers 0\nudp-idle-timeout 1\nmark2 x\n",
+				    "route-table 1\naudit-log syslog\nworkers 0\nudp-idle-timeout 1\ndrain-timeout 0\nmark2 x\n",
 				    &errs),
 			 1);
-	assert_string_equal(errs, F ":9:1: unknown directive 'mark2'\n");
+	assert_string_equal(errs, F ":10:1: unknown directive 'mark2'\n");
 	free(errs);
 	assert_int_equal(cfg.proxy_port, 65535);
 	assert_int_equal(cfg.upstream_source, UPSTREAM_CLIENT);
@@ -380,6 +383,7 @@ static void test_scalar_values(void **state)
 	assert_int_equal(cfg.route_table, 1);
 	assert_string_equal(cfg.audit_log, "syslog");
 	assert_int_equal(cfg.udp_idle_timeout, 1);
+	assert_int_equal(cfg.drain_timeout, 0);
 	config_free(&cfg);
 
 	expect_ok("mark 0x10");
@@ -442,6 +446,10 @@ static void test_scalar_errors(void **state)
 		{ "interface-wait", F ":1:1: 'interface-wait' needs a value" },
 		{ "udp-idle-timeout 0", F ":1:18: bad udp-idle-timeout '0' (expected 1..86400)" },
 		{ "udp-idle-timeout 86401", F ":1:18: bad udp-idle-timeout '86401' (expected 1..86400)" },
+		{ "drain-timeout 3601", F ":1:15: bad drain-timeout '3601' (expected 0..3600)" },
+		{ "drain-timeout -1", F ":1:15: bad drain-timeout '-1' (expected 0..3600)" },
+		{ "drain-timeout 30s", F ":1:15: bad drain-timeout '30s' (expected 0..3600)" },
+		{ "drain-timeout", F ":1:1: 'drain-timeout' needs a value" },
 		{ "metrics-listen 127.0.0.1",
 		  F ":1:16: bad metrics-listen '127.0.0.1': missing :PORT (expected IP:PORT or [IPv6]:PORT)" },
 		{ "metrics-listen ::1:80",
@@ -506,7 +514,8 @@ static void test_scalar_twice(void **state)
 	static const char *const keys[] = { "backend ebpf",	   "proxy-port 1",    "upstream-source client",
 					    "on-proxy-down fail-open", "mark 1",	      "route-table 1",
 					    "audit-log -",		   "control-socket /x", "workers 1",
-					    "proxy builtin",	   "udp-idle-timeout 1", "metrics-listen 1.2.3.4:5" };
+					    "proxy builtin",	   "udp-idle-timeout 1", "metrics-listen 1.2.3.4:5",
+					    "drain-timeout 1" };
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		char text[128], want[128], name[32];
 
@@ -894,6 +903,8 @@ static void test_flags_override(void **state)
 	assert_int_equal(cfg.upstream_source, UPSTREAM_GATEWAY);
 	expect_flag_ok(&cfg, "metrics-listen", "off");
 	assert_false(cfg.metrics_enabled);
+	expect_flag_ok(&cfg, "drain-timeout", "0");
+	assert_int_equal(cfg.drain_timeout, 0);
 	expect_flag_ok(&cfg, "audit-log", "  -  "); /* shell quoting leftovers are trimmed */
 	assert_string_equal(cfg.audit_log, "-");
 	expect_flag_ok(&cfg, "control-socket", "/tmp/x#y.sock"); /* no comments in a flag */
@@ -1129,6 +1140,28 @@ static void test_validate_split(void **state)
 	config_free(&cfg);
 }
 
+/* A reload may change drain-timeout (read only when steer stops), not udp-idle-timeout. */
+static void test_reload_diff(void **state)
+{
+	struct steer_config run, next;
+	char *errs = NULL;
+	size_t len;
+	FILE *f;
+
+	(void)state;
+	config_init(&run);
+	config_init(&next);
+	next.drain_timeout = 5;
+	f = open_memstream(&errs, &len);
+	assert_int_equal(config_diff_except_rules(&run, &next, f), 0);
+	next.udp_idle_timeout = 5;
+	assert_int_equal(config_diff_except_rules(&run, &next, f), 1);
+	fclose(f);
+	assert_non_null(strstr(errs, "udp-idle-timeout: changed"));
+	assert_null(strstr(errs, "drain-timeout"));
+	free(errs);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1163,6 +1196,7 @@ int main(void)
 		cmocka_unit_test(test_validate_too_many_rules),
 		cmocka_unit_test(test_validate_iface_overlap),
 		cmocka_unit_test(test_validate_split),
+		cmocka_unit_test(test_reload_diff),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -583,10 +583,11 @@ static void test_counters(void **state)
 	b = install(&cfg);
 	assert_non_null(b);
 	n = b->ops->counters(&env, b, c, 16);
-	assert_int_equal(n, 7);
+	assert_int_equal(n, 8);
 	assert_string_equal(c[0].name, "steered");
 	assert_string_equal(c[2].name, "bypassed");
 	assert_string_equal(c[5].name, "no_listener_drop");
+	assert_string_equal(c[7].name, "cookie_ack");
 	for (size_t i = 0; i < n; i++)
 		assert_int_equal(c[i].value, 0);
 	/* Traffic: a packet to the gateway's own address from outside: local_dst (via loopback: iif lo is
