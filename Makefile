@@ -55,6 +55,8 @@ DEB_PKGS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config \
             debhelper dpkg-dev fakeroot lintian \
             qemu-system-x86 busybox-static kmod cpio xz-utils
 DEB_PKGS += mandoc groff-base man-db
+# The sanitizer and fuzzer runtimes of clang (check-sanitize, fuzz).
+DEB_PKGS += libclang-rt-14-dev
 
 LIB_SRCS := $(filter-out steer/main.c,$(wildcard steer/*.c)) \
             $(filter-out %.bpf.c,$(wildcard bpf/*.c)) \
@@ -71,7 +73,7 @@ TEST_LIB   := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tests/lib/*.c))
 .SECONDARY: $(TEST_LIB)
 
 .PHONY: all check demo deps clean unit-check bpf-check net-check layers-check dist-check install deb FORCE \
-	test-build vm-matrix vm-check
+	test-build vm-matrix vm-check check-sanitize fuzz fuzz-check fuzz-build
 all: $(BUILD)/steer
 
 $(BUILD)/bpf/steer.bpf.o: bpf/steer.bpf.c
@@ -230,5 +232,52 @@ bench: deps
 	$(MAKE) all $(BENCH_TOOLS)
 	BENCH=$(BENCH) bench/run.sh
 
+# ASan+UBSan (`make check-sanitize`, which CI runs after `make check`): the daemon, the
+# unit and BPF tests built by clang in $(SAN_BUILD), every suite run against them;
+# any report stops the process and fails its test (tests/net/lib.sh reads steer.log).
+# CI's budget leaves about 10 minutes for it: CI runs SAN_NET_TESTS, the scripts that
+# drive the most code (proxy TCP and UDP, both backends, reload, audit, control and
+# metrics, ICMP, lifecycle; 364 assertions, the whole target 5m40 on 2 CPUs);
+# `make check-sanitize NET_TESTS=all` runs every script.
+SAN_BUILD  := $(BUILD)/asan
+SAN_CFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+# ARCH_INC from the default compiler: clang names the target x86_64-pc-linux-gnu.
+SAN_MAKE    = $(MAKE) --no-print-directory BUILD=$(SAN_BUILD) CC=$(CLANG) CFLAGS="$(SAN_CFLAGS)" ARCH_INC=$(ARCH_INC)
+export ASAN_OPTIONS  ?= halt_on_error=1:abort_on_error=1:detect_leaks=1:strict_string_checks=1
+export UBSAN_OPTIONS ?= halt_on_error=1:abort_on_error=1:print_stacktrace=1
+SAN_NET_TESTS := test_udp.sh test_audit.sh test_control.sh test_metrics.sh test_reload.sh test_lifecycle.sh \
+                 test_upstream_modes.sh test_proxy_down.sh test_icmp.sh test_tcp_client.sh
+NET_TESTS  ?= $(SAN_NET_TESTS)
+
+check-sanitize:
+	$(MAKE) all $(TEST_TOOLS) $(BENCH_TOOLS)
+	+$(SAN_MAKE) all
+	+$(SAN_MAKE) unit-check bpf-check
+	tests/sanitize-selftest.sh
+	STEER=$(CURDIR)/$(SAN_BUILD)/steer STEER_SANITIZE=1 tests/net/run.sh $(filter-out all,$(NET_TESTS))
+	$(MAKE) fuzz-check
+
+# libFuzzer harnesses (tests/fuzz/README.md), built by clang with ASan+UBSan in $(FUZZ_BUILD).
+# `make fuzz` runs each for FUZZ_SECONDS; check-sanitize runs each for FUZZ_CHECK_SECONDS.
+FUZZ_BUILD   := $(BUILD)/fuzz
+FUZZERS      := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_SECONDS ?= 60
+FUZZ_CHECK_SECONDS ?= 10
+FUZZ_MAKE     = $(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=$(CLANG) ARCH_INC=$(ARCH_INC) \
+                CFLAGS="$(SAN_CFLAGS) -fsanitize=fuzzer-no-link"
+
+$(BUILD)/fuzzers/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(BUILD)/libsteer.a | $(SKEL)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -fsanitize=fuzzer -o $@ $< $(BUILD)/libsteer.a $(LDLIBS)
+
+fuzz-build:
+	+$(FUZZ_MAKE) $(FUZZERS:%=$(FUZZ_BUILD)/fuzzers/%)
+
+fuzz: fuzz-build
+	tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BUILD) $(FUZZERS)
+
+fuzz-check: fuzz-build
+	tests/fuzz/run.sh $(FUZZ_CHECK_SECONDS) $(FUZZ_BUILD) $(FUZZERS)
+
 # (not under $(BUILD)/deb: the package's own tree, where logrotate.d is a directory)
--include $(shell find $(BUILD) -path $(BUILD)/deb -prune -o -name '*.d' -type f -print 2>/dev/null)
+-include $(shell find $(BUILD) -path $(BUILD)/deb -prune -o -path $(BUILD)/asan -prune -o -path $(BUILD)/fuzz -prune -o -name '*.d' -type f -print 2>/dev/null)

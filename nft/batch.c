@@ -21,7 +21,12 @@ int nft_batch_init(struct nft_batch *b, uint32_t seq)
 	memset(b, 0, sizeof(*b));
 	b->first_seq = b->seq = seq;
 	b->cap = 1 << 16;
-	b->buf = malloc(b->cap);
+	/*
+	 * Zeroed, and zeroed as it grows: libmnl does not clear the padding after
+	 * an attribute, and the kernel would otherwise get uninitialised bytes.
+	 * Messages are only ever appended, so each byte is written at most once.
+	 */
+	b->buf = calloc(1, b->cap);
 	if (!b->buf)
 		return -1;
 	if (!nftnl_batch_begin(b->buf, b->seq))
@@ -53,6 +58,7 @@ static int reserve(struct nft_batch *b, size_t room)
 			b->oom = 1;
 			return -1;
 		}
+		memset(p + b->cap, 0, cap - b->cap);
 		b->buf = p;
 		b->cap = cap;
 	}

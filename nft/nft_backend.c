@@ -131,6 +131,7 @@ static int list_sets(struct nl_sock *s, struct nft_names *names)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 
+	memset(buf, 0, sizeof(buf)); /* libmnl leaves the attributes' padding as it finds it */
 	return nl_dump(s, build_getset(buf), set_name_cb, names, names_restart);
 }
 
@@ -240,6 +241,7 @@ static int read_counters(struct nl_sock *s, uint64_t *totals)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 
+	memset(buf, 0, sizeof(buf)); /* libmnl leaves the attributes' padding as it finds it */
 	totals_restart(totals);
 	return nl_dump(s, build_getrule(buf), rule_counter_cb, totals, totals_restart);
 }

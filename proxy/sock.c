@@ -38,6 +38,28 @@ void unmap_v4(struct sockaddr_storage *ss)
 	memcpy(ss, &sin, sizeof(sin));
 }
 
+const void *cmsg_find(const struct msghdr *m, int level, int type, size_t len)
+{
+	const unsigned char *p = m->msg_control;
+	size_t room = p ? m->msg_controllen : 0;
+
+	while (room >= sizeof(struct cmsghdr)) {
+		const struct cmsghdr *c = (const struct cmsghdr *)p;
+		size_t clen = c->cmsg_len, step;
+
+		if (clen < CMSG_LEN(0) || clen > room)
+			return NULL;
+		if (c->cmsg_level == level && c->cmsg_type == type)
+			return clen >= CMSG_LEN(len) ? CMSG_DATA(c) : NULL;
+		step = CMSG_ALIGN(clen);
+		if (step >= room)
+			return NULL;
+		p += step;
+		room -= step;
+	}
+	return NULL;
+}
+
 int setopt_int(int fd, int level, int opt, int val)
 {
 	return setsockopt(fd, level, opt, &val, sizeof(val));

@@ -14,6 +14,14 @@ uint16_t sa_port(const struct sockaddr_storage *ss);
 /* ::ffff:a.b.c.d -> a.b.c.d, in place. */
 void unmap_v4(struct sockaddr_storage *ss);
 
+/*
+ * The data of m's first control message of level and type, when it holds at
+ * least len bytes inside msg_controllen; NULL otherwise. A cmsg_len that runs
+ * past msg_controllen (MSG_CTRUNC) or is too short ends the walk: nothing
+ * after it can be located.
+ */
+const void *cmsg_find(const struct msghdr *m, int level, int type, size_t len);
+
 int setopt_int(int fd, int level, int opt, int val);
 /* IP(V6)_TRANSPARENT: bind to, and accept for, non-local addresses. */
 int set_transparent(int fd, int family);

@@ -191,6 +191,7 @@ static bool errqueue_unreachable(int fd)
 			struct cmsghdr align;
 		} ctrl;
 		char data[64];
+		const struct sock_extended_err *ee;
 		struct iovec iov = { .iov_base = data, .iov_len = sizeof(data) };
 		struct msghdr m = {
 			.msg_iov = &iov,
@@ -201,17 +202,12 @@ static bool errqueue_unreachable(int fd)
 
 		if (recvmsg(fd, &m, MSG_ERRQUEUE | MSG_DONTWAIT) < 0)
 			break;
-		for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
-			const struct sock_extended_err *ee;
-
-			if (!((c->cmsg_level == SOL_IP && c->cmsg_type == IP_RECVERR) ||
-			      (c->cmsg_level == SOL_IPV6 && c->cmsg_type == IPV6_RECVERR)))
-				continue;
-			ee = (const struct sock_extended_err *)CMSG_DATA(c);
-			if ((ee->ee_origin == SO_EE_ORIGIN_ICMP || ee->ee_origin == SO_EE_ORIGIN_ICMP6) &&
-			    is_unreachable((int)ee->ee_errno))
-				fatal = true;
-		}
+		ee = cmsg_find(&m, SOL_IP, IP_RECVERR, sizeof(*ee));
+		if (!ee)
+			ee = cmsg_find(&m, SOL_IPV6, IPV6_RECVERR, sizeof(*ee));
+		if (ee && (ee->ee_origin == SO_EE_ORIGIN_ICMP || ee->ee_origin == SO_EE_ORIGIN_ICMP6) &&
+		    is_unreachable((int)ee->ee_errno))
+			fatal = true;
 	}
 	return fatal;
 }
@@ -555,21 +551,18 @@ static struct udp_sess *sess_new(struct worker *w, uint32_t h, const struct sock
 /* The original destination from IP_ORIGDSTADDR / IPV6_ORIGDSTADDR. */
 static bool orig_dst(struct msghdr *m, struct sockaddr_storage *dst)
 {
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(m); c; c = CMSG_NXTHDR(m, c)) {
-		if (c->cmsg_level == SOL_IP && c->cmsg_type == IP_ORIGDSTADDR &&
-		    c->cmsg_len >= CMSG_LEN(sizeof(struct sockaddr_in))) {
-			memset(dst, 0, sizeof(*dst));
-			memcpy(dst, CMSG_DATA(c), sizeof(struct sockaddr_in));
-			return true;
-		}
-		if (c->cmsg_level == SOL_IPV6 && c->cmsg_type == IPV6_ORIGDSTADDR &&
-		    c->cmsg_len >= CMSG_LEN(sizeof(struct sockaddr_in6))) {
-			memset(dst, 0, sizeof(*dst));
-			memcpy(dst, CMSG_DATA(c), sizeof(struct sockaddr_in6));
-			return true;
-		}
+	size_t len = sizeof(struct sockaddr_in);
+	const void *a = cmsg_find(m, SOL_IP, IP_ORIGDSTADDR, len);
+
+	if (!a) {
+		len = sizeof(struct sockaddr_in6);
+		a = cmsg_find(m, SOL_IPV6, IPV6_ORIGDSTADDR, len);
 	}
-	return false;
+	if (!a)
+		return false;
+	memset(dst, 0, sizeof(*dst));
+	memcpy(dst, a, len);
+	return true;
 }
 
 /* A client datagram for dst: find or make the session, send it up. */

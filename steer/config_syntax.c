@@ -81,7 +81,9 @@ const char *cfg_where(const struct diag *d, const struct origin *here, const str
 		      size_t len)
 {
 	int hline = here->line, hcol = here->col, line = o->line, col = o->col;
-	const char *hfile = here->file ? here->file : d->file, *file = o->file ? o->file : d->file;
+	/* d->file is NULL for a flag (--steer 'tcp dport 80 dport 81'): both are then the flag's text */
+	const char *dfile = d->file ? d->file : "";
+	const char *hfile = here->file ? here->file : dfile, *file = o->file ? o->file : dfile;
 
 	if (!here->file)
 		locate(d, here->col, &hline, &hcol);

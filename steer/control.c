@@ -13,8 +13,14 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#define CLIENT_TIMEOUT 2.0 /* seconds a client may take to send its request */
-#define MAX_CLIENTS 64      /* more at once are turned away: each holds a descriptor */
+/*
+ * Seconds a client may take from its connect to the end of its request: our
+ * own client and a Prometheus scrape send theirs at once. Short, so that idle
+ * connections cannot hold the slots; see also evict_reader().
+ */
+#define REQUEST_TIMEOUT 1.0
+#define CLIENT_TIMEOUT 2.0  /* seconds a client may take to read its reply */
+#define MAX_CLIENTS 64      /* each holds a descriptor; see evict_reader() */
 #define ACCEPT_PAUSE 0.1    /* seconds without accepting after EMFILE */
 
 struct control_client {
@@ -24,6 +30,7 @@ struct control_client {
 	struct control_client *next, *prev;
 	char req[CONTROL_MAX_REQUEST];
 	size_t req_len;
+	bool replying; /* the request is complete: no longer evictable */
 	struct strbuf reply;
 	size_t sent;
 };
@@ -102,17 +109,12 @@ static void client_write(struct ev_loop *loop, ev_io *w, int revents)
 	ev_timer_again(loop, &c->timer);
 }
 
-static void client_respond(struct control_client *c)
+/* Send c->reply; the client gets CLIENT_TIMEOUT from now to read it. */
+static void start_reply(struct control_client *c)
 {
 	struct ev_loop *loop = c->ctl->loop;
 
-	c->req[c->req_len] = '\0';
-	c->ctl->handler(c->ctl->ctx, c->req, &c->reply);
-	if (c->reply.oom) {
-		sb_free(&c->reply);
-		c->reply.oom = 0;
-		sb_printf(&c->reply, "error: out of memory\n");
-	}
+	c->replying = true;
 	ev_io_stop(loop, &c->io);
 	ev_io_init(&c->io, client_write, c->io.fd, EV_WRITE);
 	ev_io_start(loop, &c->io);
@@ -122,14 +124,58 @@ static void client_respond(struct control_client *c)
 	 * reply dropped unsent.
 	 */
 	ev_now_update(loop);
+	c->timer.repeat = CLIENT_TIMEOUT;
 	ev_timer_again(loop, &c->timer);
+}
+
+static void client_respond(struct control_client *c)
+{
+	c->req[c->req_len] = '\0';
+	c->ctl->handler(c->ctl->ctx, c->req, &c->reply);
+	if (c->reply.oom) {
+		sb_free(&c->reply);
+		c->reply.oom = 0;
+		sb_printf(&c->reply, "error: out of memory\n");
+	}
+	start_reply(c);
+}
+
+/* The request is refused before the handler sees it: an HTTP status, or the protocol's error line. */
+static void refuse(struct control_client *c, const char *status, const char *why)
+{
+	if (c->ctl->http)
+		sb_printf(&c->reply,
+			  "HTTP/1.1 %s\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: %zu\r\n"
+			  "Connection: close\r\n\r\n%s\n",
+			  status, strlen(why) + 1, why);
+	else
+		sb_printf(&c->reply, "error: %s\n", why);
+	start_reply(c);
+}
+
+enum control_frame control_frame(const char *buf, size_t len, bool http, size_t *req_len)
+{
+	const char *nul = memchr(buf, '\0', len);
+	size_t scan = nul ? (size_t)(nul - buf) : len;
+	const char *end = http ? memmem(buf, scan, "\r\n\r\n", 4) : memchr(buf, '\n', scan);
+
+	if (end) {
+		*req_len = (size_t)(end - buf);
+		return CONTROL_FRAME_DONE;
+	}
+	if (nul)
+		return CONTROL_FRAME_BAD;
+	if (len >= CONTROL_MAX_REQUEST - 1)
+		return CONTROL_FRAME_TOO_LONG;
+	return CONTROL_FRAME_MORE;
 }
 
 static void client_read(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct control_client *c = (struct control_client *)w;
+	char why[64];
+	size_t len;
 	ssize_t n;
-	char *nl;
 
 	(void)loop;
 	(void)revents;
@@ -141,21 +187,23 @@ static void client_read(struct ev_loop *loop, ev_io *w, int revents)
 		return;
 	}
 	c->req_len += (size_t)n;
-	c->req[c->req_len] = '\0';
-	nl = c->ctl->http ? strstr(c->req, "\r\n\r\n") : memchr(c->req, '\n', c->req_len);
-	if (nl) {
-		c->req_len = (size_t)(nl - c->req);
-	} else if (c->req_len == sizeof(c->req) - 1) {
-		sb_printf(&c->reply, "error: request longer than %d bytes\n", CONTROL_MAX_REQUEST - 1);
-		/* The reply is the refusal: the handler never sees a truncated request. */
-		ev_io_stop(c->ctl->loop, &c->io);
-		ev_io_init(&c->io, client_write, c->io.fd, EV_WRITE);
-		ev_io_start(c->ctl->loop, &c->io);
+	switch (control_frame(c->req, c->req_len, c->ctl->http, &len)) {
+	case CONTROL_FRAME_DONE:
+		c->req_len = len;
+		break;
+	case CONTROL_FRAME_BAD:
+		refuse(c, "400 Bad Request", "request holds a NUL byte");
 		return;
-	} else if (n > 0) {
-		return; /* wait for the rest of the line */
+	case CONTROL_FRAME_TOO_LONG:
+		/* The refusal is the reply: the handler never sees a truncated request. */
+		snprintf(why, sizeof(why), "request longer than %d bytes", CONTROL_MAX_REQUEST - 1);
+		refuse(c, "431 Request Header Fields Too Large", why);
+		return;
+	case CONTROL_FRAME_MORE:
+		if (n > 0)
+			return; /* wait for the rest */
+		break;      /* EOF after a partial request: answer what we have */
 	}
-	/* A line, or EOF after a partial line: answer what we have. */
 	client_respond(c);
 }
 
@@ -164,6 +212,24 @@ static void client_timeout(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)loop;
 	(void)revents;
 	client_free((struct control_client *)((char *)w - offsetof(struct control_client, timer)));
+}
+
+/*
+ * All slots taken: the oldest client still sending its request makes room.
+ * Idle connections then cannot lock out a client that asks at once; a
+ * request being answered is never cut. False if every client is being answered.
+ */
+static bool evict_reader(struct control *ctl)
+{
+	struct control_client *oldest = NULL;
+
+	for (struct control_client *c = ctl->clients; c; c = c->next)
+		if (!c->replying)
+			oldest = c; /* the list is newest first */
+	if (!oldest)
+		return false;
+	client_free(oldest);
+	return true;
 }
 
 static bool peer_allowed(int fd)
@@ -192,7 +258,7 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 		}
 		return;
 	}
-	if (ctl->nclients >= MAX_CLIENTS) {
+	if (ctl->nclients >= MAX_CLIENTS && !evict_reader(ctl)) {
 		close(fd);
 		return;
 	}
@@ -215,7 +281,7 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 		c->next->prev = c;
 	ctl->clients = c;
 	ev_io_init(&c->io, client_read, fd, EV_READ);
-	ev_timer_init(&c->timer, client_timeout, 0., CLIENT_TIMEOUT);
+	ev_timer_init(&c->timer, client_timeout, 0., REQUEST_TIMEOUT);
 	ev_io_start(loop, &c->io);
 	ev_timer_again(loop, &c->timer);
 }

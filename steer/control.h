@@ -32,6 +32,15 @@ struct control *control_open(struct ev_loop *loop, const char *path, control_han
 struct control *control_listen_http(struct ev_loop *loop, const struct sockaddr_storage *addr, control_handler h,
 				    void *ctx);
 
+/*
+ * Where the bytes received so far end a request: at the first newline (the
+ * control socket) or blank line (HTTP). A NUL before that end is a bad
+ * request: the handler takes a C string. DONE sets *req_len to the request's
+ * length without its terminator.
+ */
+enum control_frame { CONTROL_FRAME_MORE, CONTROL_FRAME_DONE, CONTROL_FRAME_BAD, CONTROL_FRAME_TOO_LONG };
+enum control_frame control_frame(const char *buf, size_t len, bool http, size_t *req_len);
+
 /* Stop listening, drop clients, unlink the socket. Safe with NULL. */
 void control_close(struct control *c);
 

@@ -127,7 +127,8 @@ static const struct {
 static bool caps_effective(uint64_t *eff)
 {
 	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
-	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+	/* zeroed: valgrind knows capget() to fill one struct, not the two of version 3 */
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = { { 0 } };
 
 	if (syscall(SYS_capget, &hdr, data) != 0)
 		return false;

@@ -13,7 +13,11 @@ struct strbuf {
 };
 
 void sb_printf(struct strbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Append a JSON string literal (quoted, escaped). */
+/*
+ * Append a JSON string literal: quoted, control characters escaped, and
+ * each byte that is not part of valid UTF-8 replaced by \ufffd, so that the
+ * output is valid JSON whatever the input (a path, an interface name).
+ */
 void sb_json_str(struct strbuf *b, const char *s);
 void sb_free(struct strbuf *b);
 

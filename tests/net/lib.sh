@@ -51,7 +51,19 @@ setup() {
 	fi
 }
 
+# A sanitizer build's report (make check-sanitize: STEER is that build, with
+# STEER_SANITIZE=1) lands on steer's stderr, which the lab writes to steer.log.
+# Steer is stopped first, so that the leak check it runs at exit is there too.
+SANITIZER_REPORT='^==[0-9]+==ERROR: |runtime error: |^SUMMARY: [A-Za-z]+Sanitizer'
+sanitizer_check() {
+	[ -n "${STEER_SANITIZE:-}" ] && lab_steer_stop >/dev/null 2>&1
+	grep -qE "$SANITIZER_REPORT" "$LAB_DIR/steer.log" 2>/dev/null || return 0
+	fail "sanitizer report in steer.log"
+	grep -m1 -A60 -E "$SANITIZER_REPORT" "$LAB_DIR/steer.log" | sed 's/^/  ! /'
+}
+
 finish() {
+	sanitizer_check
 	if [ "$T_FAIL" -gt 0 ] && [ -s "$LAB_DIR/steer.log" ]; then
 		echo "  --- steer log (last 30 lines)"
 		tail -n 30 "$LAB_DIR/steer.log" | sed 's/^/  | /'

@@ -124,6 +124,38 @@ static void test_truncation_is_safe(void **state)
 	assert_int_equal(buf[sizeof(buf) - 1], '\0');
 }
 
+/*
+ * Cut in the middle of a later field: every size from there to the full
+ * length. The bytes past len stay untouched (a wrapped len - n once wrote
+ * past the end), the result is a prefix of the full record, NUL-terminated.
+ */
+static void test_truncation_in_later_fields(void **state)
+{
+	struct audit_record recs[2] = { conn(true), conn(false) };
+
+	(void)state;
+	recs[0].ev.upstream_src = recs[0].ev.client;
+	recs[0].steer_us = 41;
+	recs[1].ev.bytes_up = 1234567;
+	for (size_t k = 0; k < 2; k++) {
+		char full[1024], buf[1024];
+		size_t flen = audit_format(&recs[k], full, sizeof(full));
+
+		for (size_t len = 1; len <= flen + 1; len++) {
+			size_t n;
+
+			memset(buf, 'x', sizeof(buf));
+			n = audit_format(&recs[k], buf, len);
+			assert_true(n < len);
+			assert_int_equal(buf[n], '\0');
+			assert_memory_equal(buf, full, n);
+			for (size_t i = len; i < sizeof(buf); i++)
+				if (buf[i] != 'x')
+					fail_msg("len %zu: byte %zu past the end written", len, i);
+		}
+	}
+}
+
 static struct flow_record kev(int family, const char *src, int sport, const char *dst, int dport, uint64_t ts)
 {
 	struct flow_record r = { .kind = FLOW_RECORD_FLOW, .ts_ns = ts, .backend = "nft" };
@@ -215,6 +247,7 @@ int main(void)
 		cmocka_unit_test(test_close_record_v6),
 		cmocka_unit_test(test_other_records),
 		cmocka_unit_test(test_truncation_is_safe),
+		cmocka_unit_test(test_truncation_in_later_fields),
 		cmocka_unit_test(test_join_takes_once),
 		cmocka_unit_test(test_join_newer_record_replaces),
 		cmocka_unit_test(test_join_evicts_oldest),

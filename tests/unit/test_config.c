@@ -792,6 +792,21 @@ static void test_null_errs(void **state)
 	config_free(&cfg);
 }
 
+/* A field given twice in a flag's rule: an error naming the column (the fuzzer found a NULL file name here). */
+static void test_flag_rule_field_twice(void **state)
+{
+	struct steer_config cfg;
+	char *errs = NULL;
+
+	(void)state;
+	config_init(&cfg);
+	assert_int_equal(flag(&cfg, "steer", "tcp dport 80 dport 81", &errs), 1);
+	assert_non_null(strstr(errs, "'dport' given twice in one rule (first at column "));
+	assert_int_equal(cfg.nrules, 0);
+	free(errs);
+	config_free(&cfg);
+}
+
 /* ---- files ---- */
 
 static void test_parse_file(void **state)
@@ -1185,6 +1200,7 @@ int main(void)
 		cmocka_unit_test(test_large_prefix_list),
 		cmocka_unit_test(test_keeps_going),
 		cmocka_unit_test(test_null_errs),
+		cmocka_unit_test(test_flag_rule_field_twice),
 		cmocka_unit_test(test_parse_file),
 		cmocka_unit_test(test_parse_big_file),
 		cmocka_unit_test(test_flags_override),
