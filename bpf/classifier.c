@@ -110,6 +110,11 @@ static int bpfc_set_rules(struct classifier *c, const struct rule *rules, size_t
 	return ret;
 }
 
+static void bpfc_set_proxy_full(struct classifier *c, bool full)
+{
+	steer_bpf_set_proxy_full(of(c)->bpf, full);
+}
+
 static int bpfc_set_mode(struct classifier *c, enum classifier_mode mode, int percent)
 {
 	return steer_bpf_set_mode(of(c)->bpf, (enum steer_mode)mode, percent);
@@ -229,6 +234,7 @@ const struct classifier_ops bpf_classifier_ops = {
 	.attachment = bpfc_attachment,
 	.set_rules = bpfc_set_rules,
 	.set_mode = bpfc_set_mode,
+	.set_proxy_full = bpfc_set_proxy_full,
 	.set_listener = bpfc_set_listener,
 	.local_addr = bpfc_local_addr,
 	.counters = bpfc_counters,

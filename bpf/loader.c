@@ -591,6 +591,11 @@ bool steer_bpf_lookup_attached(struct steer_bpf *b)
 	return b->lookup_link >= 0;
 }
 
+void steer_bpf_set_proxy_full(struct steer_bpf *b, bool full)
+{
+	*(volatile __u32 *)&b->skel->bss->steer_proxy_full = full;
+}
+
 void steer_bpf_features(struct steer_bpf *b, struct steer_bpf_features *out)
 {
 	*out = b->feat;

@@ -45,6 +45,9 @@ struct steer_bpf_features {
 };
 void steer_bpf_features(struct steer_bpf *b, struct steer_bpf_features *out);
 
+/* The built-in proxy is (not) at its connection limit: new flows meet on-proxy-down. Any thread. */
+void steer_bpf_set_proxy_full(struct steer_bpf *b, bool full);
+
 /* Install compiled rules into the idle generation, then flip to it. */
 int steer_bpf_set_rules(struct steer_bpf *b, const struct compiled_rules *c);
 

@@ -34,6 +34,12 @@ __u32 steer_split_percent = 0;         /* SPLIT: buckets 0..percent-1 are eBPF's
  * the first refusal, so that no flow is lost when the probe could not run.
  */
 __u32 steer_assign_via_lookup = 0;
+/*
+ * 1: the built-in proxy is at its connection limit (a worker stopped
+ * accepting): new flows meet on-proxy-down instead of waiting in a listen
+ * queue nobody reads. Written by user space from the proxy's worker threads.
+ */
+__u32 steer_proxy_full = 0;
 
 /* ---- rules generations (bss, written by user space through mmap) ---- */
 __u32 steer_gen = 0;

@@ -248,6 +248,15 @@ static __always_inline int steer_new(struct __sk_buff *skb, struct pkt *p, struc
 		*c = STEER_C_NO_LISTENER_PASS;
 		return STEER_PASS;
 	}
+	if (*(volatile __u32 *)&steer_proxy_full) {
+		bpf_sk_release(sk);
+		if (steer_fail_closed) {
+			*c = STEER_C_PROXY_FULL_DROP;
+			return TC_ACT_SHOT;
+		}
+		*c = STEER_C_PROXY_FULL_PASS;
+		return STEER_PASS;
+	}
 	return to_listener(skb, p, sk, tw_sk, c);
 }
 

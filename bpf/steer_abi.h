@@ -308,7 +308,11 @@ struct steer_frag_key {
 	/* classifier, per packet: */                                                                   \
 	X(COOKIE_ACK, cookie_ack,                                                                       \
 	  "ACK completing a handshake the proxy's listener answered with a SYN cookie (no socket "      \
-	  "yet): given to the listener")
+	  "yet): given to the listener")                                                                \
+	X(PROXY_FULL_PASS, proxy_full_pass,                                                             \
+	  "new flow while the built-in proxy is at its connection limit, on-proxy-down fail-open")      \
+	X(PROXY_FULL_DROP, proxy_full_drop,                                                             \
+	  "new flow while the built-in proxy is at its connection limit, on-proxy-down fail-closed")
 
 #define STEER_COUNTER_ENUM_(id, name, help) STEER_C_##id,
 enum steer_counter {
@@ -319,7 +323,8 @@ enum steer_counter {
 
 /* Pins the ABI: a counter inserted above the last one would renumber the rest. */
 _Static_assert(STEER_C_ICMP_DELIVERED == 20 && STEER_C_NEW_REDIRECTED == 21 &&
-	       STEER_C_COOKIE_ACK == 22, "steer counters are append-only");
+	       STEER_C_COOKIE_ACK == 22 && STEER_C_PROXY_FULL_DROP == 24,
+	       "steer counters are append-only");
 
 /* The counters' names, indexed by enum steer_counter: an array initializer. */
 #define STEER_COUNTER_NAME_(id, name, help) #name,

@@ -135,6 +135,7 @@ struct proxy {
 	struct worker *workers;
 	_Atomic uint64_t next_flow;
 	_Atomic int drained;    /* workers that ran their drain */
+	_Atomic int full;       /* workers at their share of max_conns (on_full) */
 	_Atomic int stop_why;   /* enum proxy_close_reason of what the stop closes */
 	bool started;
 };

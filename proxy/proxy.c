@@ -47,6 +47,11 @@ static int udp_session_bound(int want)
 	return want;
 }
 
+int proxy_max_conns(const struct proxy *p)
+{
+	return p->s.max_conns;
+}
+
 struct proxy *proxy_create(const struct proxy_settings *s)
 {
 	struct proxy *p;

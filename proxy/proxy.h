@@ -65,6 +65,14 @@ struct proxy_settings {
 	 */
 	void (*on_event)(void *ctx, const struct proxy_conn_event *ev);
 	void *ctx;
+	/*
+	 * Called from a worker thread (may be NULL; must not block) when the
+	 * first worker reaches its share of max_conns (full: true), and when no
+	 * worker is at it any more (false). While full, SYNs the kernel hashes
+	 * to that worker's listener wait in its backlog: the caller can send
+	 * new flows elsewhere (on-proxy-down) until then.
+	 */
+	void (*on_full)(void *ctx, bool full);
 };
 
 enum proxy_close_reason {
@@ -144,6 +152,9 @@ void proxy_destroy(struct proxy *p);
  * and UDP sessions that cut.
  */
 uint64_t proxy_destroy_why(struct proxy *p, enum proxy_close_reason why);
+
+/* The bound on concurrent TCP connections it was created with (max_conns; <= 0: none). */
+int proxy_max_conns(const struct proxy *p);
 
 /* Callable from any thread while the proxy runs. */
 void proxy_get_stats(struct proxy *p, struct proxy_stats *out);

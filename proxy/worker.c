@@ -33,6 +33,8 @@ void worker_accept_pause(struct worker *w)
 	w->accept_paused_limit = true;
 	STAT_INC(w, conn_limit_hits);
 	listeners_stop(w);
+	if (atomic_fetch_add(&w->p->full, 1) == 0 && w->p->s.on_full)
+		w->p->s.on_full(w->p->s.ctx, true);
 }
 
 /* A connection closed: accept again if the limit was what held us. */
@@ -41,6 +43,8 @@ void worker_accept_resume(struct worker *w)
 	if (!w->accept_paused_limit || (w->max_conns && w->nconns >= w->max_conns))
 		return;
 	w->accept_paused_limit = false;
+	if (atomic_fetch_sub(&w->p->full, 1) == 1 && w->p->s.on_full)
+		w->p->s.on_full(w->p->s.ctx, false);
 	if (!ev_is_active(&w->accept_retry))
 		listeners_start(w);
 }

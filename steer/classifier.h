@@ -91,6 +91,11 @@ struct classifier_ops {
 	int (*set_rules)(struct classifier *c, const struct rule *rules, size_t nrules, struct strbuf *err);
 	/* percent (0..100) is read for CLASSIFIER_SPLIT only. */
 	int (*set_mode)(struct classifier *c, enum classifier_mode mode, int percent);
+	/*
+	 * The built-in proxy is (not) at its connection limit: new flows meet
+	 * on-proxy-down instead of its listeners. Safe from any thread.
+	 */
+	void (*set_proxy_full)(struct classifier *c, bool full);
 	/* The proxy's listener for a slot; fd -1 empties it. */
 	int (*set_listener)(struct classifier *c, enum listen_slot slot, int fd);
 	/* One of the gateway's own addresses (family 4 or 6), never steered. */

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <ev.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdatomic.h>
@@ -54,6 +55,14 @@ struct daemon {
 	ev_timer health_tick;
 	ev_signal sig_term, sig_int, sig_hup;
 	struct drain drain;
+	/*
+	 * The classifier the proxy's workers tell when it is at its connection
+	 * limit (on_proxy_full), and the last word, under full_lock: the
+	 * classifier is set once steering runs and cleared before it goes.
+	 */
+	pthread_mutex_t full_lock;
+	struct classifier *full_to;
+	bool full;
 	bool routes;
 	time_t started;
 	const char *_Atomic fallback; /* backend name for flows without a kernel record */
@@ -383,6 +392,28 @@ static enum proxy_upstream_source proxy_source(enum upstream_source u)
 	return (enum proxy_upstream_source)-1;
 }
 
+/* From a proxy worker: the proxy is (no longer) at its connection limit. */
+static void on_proxy_full(void *ctx, bool full)
+{
+	struct daemon *d = ctx;
+
+	pthread_mutex_lock(&d->full_lock);
+	d->full = full;
+	if (d->full_to && d->full_to->ops->set_proxy_full)
+		d->full_to->ops->set_proxy_full(d->full_to, full);
+	pthread_mutex_unlock(&d->full_lock);
+}
+
+/* The classifier (or NULL: none any more) that on_proxy_full tells, told the current state. */
+static void tell_proxy_full(struct daemon *d, struct classifier *c)
+{
+	pthread_mutex_lock(&d->full_lock);
+	d->full_to = c;
+	if (c && c->ops->set_proxy_full)
+		c->ops->set_proxy_full(c, d->full);
+	pthread_mutex_unlock(&d->full_lock);
+}
+
 static int start_proxy(struct daemon *d, struct backend_listeners *l)
 {
 	const struct steer_config *cfg = d->cfg;
@@ -396,6 +427,7 @@ static int start_proxy(struct daemon *d, struct backend_listeners *l)
 		.udp_idle_timeout_ms = cfg->udp_idle_timeout * 1000,
 		.max_udp_sessions = UDP_SESSIONS_MAX,
 		.on_event = on_conn_event,
+		.on_full = on_proxy_full,
 		.ctx = d,
 	};
 
@@ -427,6 +459,7 @@ static void teardown(struct daemon *d)
 	}
 	/* Steering off first, so no new flow is handed to a proxy that is going. */
 	audit_set_source(d->audit, NULL);
+	tell_proxy_full(d, NULL);
 	steering_stop(d->steering);
 	drain_finish(&d->drain, proxy_destroy_why(d->proxy, drain_close_reason(&d->drain)));
 	if (d->routes)
@@ -460,7 +493,8 @@ static void print_started(const struct daemon *d)
 
 int daemon_run(struct steer_config *cfg, const struct config_loader *loader)
 {
-	struct daemon d = { .cfg = cfg, .loader = loader, .started = time(NULL) };
+	struct daemon d = { .cfg = cfg, .loader = loader, .started = time(NULL),
+			    .full_lock = PTHREAD_MUTEX_INITIALIZER };
 	struct backend_listeners l = { .fd = { -1, -1, -1, -1 } };
 	sigset_t stop_signals;
 	int status = 1;
@@ -506,6 +540,7 @@ int daemon_run(struct steer_config *cfg, const struct config_loader *loader)
 	if (!d.steering)
 		goto out;
 	links_start(d.links, cfg, steering_classifier(d.steering));
+	tell_proxy_full(&d, steering_classifier(d.steering));
 	set_fallback(&d, steering_kind(d.steering));
 	if (start_audit_source(&d) < 0)
 		goto out;

@@ -21,6 +21,12 @@ static const struct watched {
 	{ "ebpf", "no_listener_pass",
 	  "no proxy listener on proxy-port: new flows forwarded untouched (on-proxy-down fail-open)" },
 	{ "ebpf", "no_listener_drop", "no proxy listener on proxy-port: new flows dropped (on-proxy-down fail-closed)" },
+	{ "ebpf", "proxy_full_pass",
+	  "the proxy is at its connection limit (open files: see steer status): new flows forwarded untouched "
+	  "(on-proxy-down fail-open)" },
+	{ "ebpf", "proxy_full_drop",
+	  "the proxy is at its connection limit (open files: see steer status): new flows dropped "
+	  "(on-proxy-down fail-closed)" },
 	{ "ebpf", "lookup_failed",
 	  "a recorded flow's socket lookup found no proxy listener, or the kernel refused it: not proxied" },
 	{ "nft", "no_listener_pass",
@@ -28,7 +34,9 @@ static const struct watched {
 	{ "nft", "no_listener_drop", "no proxy listener on proxy-port: new flows dropped (on-proxy-down fail-closed)" },
 	{ "proxy", "accept_errors", "the proxy could not accept connections the kernel handed it" },
 	{ "proxy", "emfile", "the proxy ran out of file descriptors: connections wait unaccepted" },
-	{ "proxy", "conn_limit_hits", "the proxy's connection limit was reached: connections wait unaccepted" },
+	{ "proxy", "conn_limit_hits",
+	  "the proxy's connection limit was reached: with the ebpf backend new flows meet on-proxy-down "
+	  "meanwhile; with nft they wait unaccepted" },
 	{ "proxy", "upstream_errors", "the proxy could not make the upstream socket (socket, bind): client reset" },
 	{ "proxy", "loop_rejected", "a flow to the proxy's own port was steered (a loop): client reset" },
 	{ "proxy", "udp_session_errors", "the proxy could not open a UDP session: datagrams dropped" },

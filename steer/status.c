@@ -205,7 +205,7 @@ static void format_json(const struct status_view *v, const struct status_data *s
 		  cfg->proxy == PROXY_BUILTIN ? "builtin" : "external", cfg->proxy_port,
 		  upstream_source_name(cfg->upstream_source));
 	if (v->proxy) {
-		sb_printf(b, ",");
+		sb_printf(b, ",\"max_connections\":%d,", proxy_max_conns(v->proxy));
 		json_stats(b, &proxy_stat_table, &s->ps);
 		sb_printf(b, ",\"closed\":{");
 		for (int r = 0; r < CLOSE_REASON_MAX; r++)
@@ -285,9 +285,12 @@ static void format_text(const struct status_view *v, const struct status_data *s
 		sb_printf(b, "warning:     not proxied: %s %s: %llu in the last %d min, last %lds ago: %s\n",
 			  s->warn[i].source, s->warn[i].counter, (unsigned long long)s->warn[i].recent,
 			  HEALTH_RECENT_S / 60, s->warn[i].last_s, s->warn[i].cause);
-	sb_printf(b, "proxy:       %s, port %u (tcp4 tcp6 udp4 udp6), upstream-source %s\n",
+	sb_printf(b, "proxy:       %s, port %u (tcp4 tcp6 udp4 udp6), upstream-source %s",
 		  cfg->proxy == PROXY_BUILTIN ? "builtin" : "external", cfg->proxy_port,
 		  upstream_source_name(cfg->upstream_source));
+	if (v->proxy)
+		sb_printf(b, ", up to %d connections (open files)", proxy_max_conns(v->proxy));
+	sb_printf(b, "\n");
 	if (v->proxy)
 		text_proxy(b, &s->ps);
 	for (size_t g = 0; g < s->ngroups; g++) {

@@ -32,6 +32,27 @@ static void with_listener(void)
 	ct_destroy(&fc);
 }
 
+/*
+ * The built-in proxy at its connection limit: new flows meet on-proxy-down
+ * (here dropped, with a DROP event), flows it holds and other traffic do not.
+ */
+static void proxy_full(void)
+{
+	struct inst fc = fc_ready();
+	struct spec s = ct_syn4("192.168.1.2", "10.1.2.3", 80);
+
+	steer_bpf_set_proxy_full(fc.b, true);
+	ct_expect_ev(&fc, false, "proxy full: v4 syn dropped, one DROP event", &s, STEER_C_PROXY_FULL_DROP, 1);
+	s = ct_udp(6, "2001:db8:1::1", "2001:4860::8888", 5556, 53);
+	ct_expect_spec(&fc, false, "proxy full: v6 udp dropped", &s, STEER_C_PROXY_FULL_DROP);
+	s = ct_syn4("192.168.1.2", "10.1.2.3", 81);
+	ct_expect_spec(&fc, false, "proxy full: unmatched still passes", &s, STEER_C_NOT_MATCHED);
+	steer_bpf_set_proxy_full(fc.b, false);
+	s = ct_syn4("192.168.1.2", "10.1.2.3", 80);
+	ct_expect_spec(&fc, false, "room again: v4 syn reaches assign", &s, X_STEER);
+	ct_destroy(&fc);
+}
+
 static void no_listener(void)
 {
 	struct inst fc = fc_ready();
@@ -110,4 +131,4 @@ static void split_half_dropped(void)
 
 CT_CASES({ "with_listener", with_listener }, { "no_listener", no_listener },
 	 { "tcp_drops_reported", tcp_drops_reported }, { "udp_drop_then_probe", udp_drop_then_probe },
-	 { "split_half_dropped", split_half_dropped })
+	 { "split_half_dropped", split_half_dropped }, { "proxy_full", proxy_full })

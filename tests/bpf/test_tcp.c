@@ -102,6 +102,21 @@ static void no_listener_fail_open(void)
 	ct_destroy(&in);
 }
 
+/* The built-in proxy at its connection limit, fail-open: new flows forwarded, counted; its flows still its. */
+static void proxy_full_fail_open(void)
+{
+	struct inst in = ct_ready("install rules A");
+	struct ct_pair p = ct_tcp_pair("127.0.0.1", 34580, "127.0.0.1", 8900);
+	struct spec s = ct_syn4("192.168.1.2", "10.1.2.3", 80);
+
+	steer_bpf_set_proxy_full(in.b, true);
+	ct_expect_ev(&in, false, "proxy full: v4 syn forwarded, no event", &s, STEER_C_PROXY_FULL_PASS, 0);
+	s = ct_tcp_flow(4, "127.0.0.1", 34580, "127.0.0.1", 8900, F_ACK);
+	ct_expect_spec(&in, false, "proxy full: a flow it holds still reaches its socket", &s, X_EST);
+	ct_pair_close(&p);
+	ct_destroy(&in);
+}
+
 /* TcpExt SyncookiesSent of this network namespace. */
 static long cookies_sent(void)
 {
@@ -162,4 +177,5 @@ static void ack_without_our_cookie(void)
 CT_CASES({ "slot_holding_established_socket", slot_holding_established_socket },
 	 { "established_v4", established_v4 }, { "never_steered_port", never_steered_port },
 	 { "established_v6", established_v6 }, { "return_new_flow_and_fragment", return_new_flow_and_fragment },
-	 { "no_listener_fail_open", no_listener_fail_open }, { "ack_without_our_cookie", ack_without_our_cookie })
+	 { "no_listener_fail_open", no_listener_fail_open }, { "ack_without_our_cookie", ack_without_our_cookie },
+	 { "proxy_full_fail_open", proxy_full_fail_open })

@@ -62,7 +62,7 @@ complete_words() {
 		_steer steer "${COMP_WORDS[-1]}" "${COMP_WORDS[-2]}"; echo "${COMPREPLY[*]}"' _ "$comp" "$@"
 }
 expect_eq "completion: commands" "$(complete_words steer re)" "reload"
-expect_eq "completion: run's directive flags" "$(complete_words steer run --inter)" "--interface"
+expect_eq "completion: run's directive flags" "$(complete_words steer run --return-i)" "--return-interface"
 expect_eq "completion: backend names" "$(complete_words steer backend n)" "nft"
 expect_eq "completion: upstream-source values" "$(complete_words steer run --upstream-source client-)" "client-ip"
 ndir=$(grep -o -- '--[a-z-]*' <<<"$(sed -n 's/^\tlocal keys="\(.*\)"/\1/p' "$comp")" | wc -l)

@@ -260,6 +260,7 @@ static const char *ev_check(int moved, int rv, bool ret)
 			return NULL;
 		return "probed flow: expected a FLOW/NFT event";
 	case STEER_C_NO_LISTENER_DROP:
+	case STEER_C_PROXY_FULL_DROP:
 	case STEER_C_ASSIGN_FAILED:
 		if (rv == TC_ACT_SHOT && e->kind == STEER_EV_DROP && e->backend == STEER_BACKEND_EBPF &&
 		    e->reason == moved)
@@ -295,7 +296,7 @@ static void outcome(const struct inst *in, bool ret, int want, int moved, uint32
 		}
 	} else {
 		*want_c = want;
-		if (want == STEER_C_NO_LISTENER_DROP)
+		if (want == STEER_C_NO_LISTENER_DROP || want == STEER_C_PROXY_FULL_DROP)
 			*want_rv = TC_ACT_SHOT;
 	}
 }

@@ -10,7 +10,12 @@ mkdir -p /dev/pts /dev/shm
 mount -t devpts -o gid=5,mode=620,ptmxmode=666 devpts /dev/pts
 mount -t tmpfs -o mode=1777 shm /dev/shm
 mount -t tmpfs -o mode=0755 run /run
-mount -t tmpfs -o mode=1777 tmp /tmp
+# A fresh /tmp, unless the repository (and the job in its build/) lives there:
+# then the overlay's /tmp, writable all the same.
+case $STEER_VM_JOB in
+/tmp/*) ;;
+*) mount -t tmpfs -o mode=1777 tmp /tmp ;;
+esac
 mount -t bpf -o mode=700 bpf /sys/fs/bpf
 mount -t cgroup2 cgroup2 /sys/fs/cgroup
 mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
