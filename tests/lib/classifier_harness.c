@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -31,6 +32,13 @@ struct inst ct_load_settings(struct bpf_settings s, bool events)
 
 	for (int i = 0; i < STEER_LISTEN_MAX; i++)
 		in.lfd[i] = -1;
+	/*
+	 * The direct-assign path unless a test asks for the pre-6.6 one
+	 * (STEER_BPF_ASSIGN=lookup): the harness's listeners are in no reuseport
+	 * group, so the kernel never refuses them, and every case means the same
+	 * on every kernel. Which path a kernel takes is test_attach's question.
+	 */
+	setenv("STEER_BPF_ASSIGN", "direct", 0);
 	in.b = steer_bpf_load(&s);
 	if (!in.b)
 		ct_abort("steer_bpf_load failed");
