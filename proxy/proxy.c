@@ -52,6 +52,11 @@ int proxy_max_conns(const struct proxy *p)
 	return p->s.max_conns;
 }
 
+bool proxy_is_full(struct proxy *p)
+{
+	return atomic_load(&p->full) > 0;
+}
+
 struct proxy *proxy_create(const struct proxy_settings *s)
 {
 	struct proxy *p;

@@ -155,6 +155,8 @@ uint64_t proxy_destroy_why(struct proxy *p, enum proxy_close_reason why);
 
 /* The bound on concurrent TCP connections it was created with (max_conns; <= 0: none). */
 int proxy_max_conns(const struct proxy *p);
+/* Whether some worker is at its share of max_conns now (what on_full last said, without its races). */
+bool proxy_is_full(struct proxy *p);
 
 /* Callable from any thread while the proxy runs. */
 void proxy_get_stats(struct proxy *p, struct proxy_stats *out);

@@ -363,10 +363,15 @@ static void on_request(void *ctx, const char *req, struct strbuf *out)
 		sb_printf(out, "error: unknown request (expected: status, status json, backend [ebpf|nft|split P], reload)\n");
 }
 
-/* Enough descriptors for the connection bound; the bound follows from the limit. */
+/*
+ * Enough descriptors for the connection bound; the bound follows from the
+ * limit. TCP gets half of them: UDP sessions may take the other half
+ * (proxy.c's udp_session_bound), and a worker that runs out of descriptors
+ * before its bound stops accepting without the proxy being "full".
+ */
 static int conn_bound(void)
 {
-	struct rlimit rl;
+	struct rlimit rl = { 0 };
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max > 1048576 ? 1048576 : rl.rlim_max;
@@ -375,7 +380,7 @@ static int conn_bound(void)
 	}
 	if (rl.rlim_cur < 256)
 		return 16;
-	return (int)((rl.rlim_cur - 128) / FDS_PER_CONN);
+	return (int)((rl.rlim_cur - 128) / 2 / FDS_PER_CONN);
 }
 
 static enum proxy_upstream_source proxy_source(enum upstream_source u)
@@ -392,13 +397,19 @@ static enum proxy_upstream_source proxy_source(enum upstream_source u)
 	return (enum proxy_upstream_source)-1;
 }
 
-/* From a proxy worker: the proxy is (no longer) at its connection limit. */
+/*
+ * From a proxy worker: the proxy is (no longer) at its connection limit.
+ * Two workers' calls may cross (one's "no longer" after the other's "full"),
+ * so the state is read again under the lock: the last call tells the truth.
+ */
 static void on_proxy_full(void *ctx, bool full)
 {
 	struct daemon *d = ctx;
 
+	(void)full;
 	pthread_mutex_lock(&d->full_lock);
-	d->full = full;
+	d->full = proxy_is_full(d->proxy);
+	full = d->full;
 	if (d->full_to && d->full_to->ops->set_proxy_full)
 		d->full_to->ops->set_proxy_full(d->full_to, full);
 	pthread_mutex_unlock(&d->full_lock);
