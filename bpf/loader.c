@@ -120,10 +120,18 @@ static int probe_kernel(struct steer_bpf *b)
 							     sizeof(f->probe_note));
 		b->skel->bss->steer_assign_via_lookup = f->reuseport_assign == PROBE_NO;
 	}
-	if (b->skel->bss->steer_assign_via_lookup && !f->sk_lookup) {
-		fprintf(stderr, "steer: this kernel refuses to assign SO_REUSEPORT listeners (Linux before 6.6) "
-				"and the sk_lookup program could not be attached (%s): the eBPF backend cannot "
-				"steer; use backend nft\n", f->lookup_error);
+	/*
+	 * Without steer_lookup, a kernel that refuses the assign (known now, or
+	 * learnt at the first flow when the probe could not tell) would have new
+	 * flows marked for a lookup nobody answers: refuse rather than black-hole.
+	 */
+	if (f->reuseport_assign != PROBE_YES && !f->sk_lookup) {
+		fprintf(stderr, "steer: %s and the sk_lookup program could not be attached (%s): the eBPF "
+				"backend cannot steer; use backend nft\n",
+			f->reuseport_assign == PROBE_NO ? "this kernel refuses to assign SO_REUSEPORT listeners "
+							  "(Linux before 6.6)"
+							: "whether this kernel assigns SO_REUSEPORT listeners is unknown",
+			f->lookup_error);
 		return -EOPNOTSUPP;
 	}
 	if (!f->sk_lookup)

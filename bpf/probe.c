@@ -140,6 +140,8 @@ static enum probe_step child(int prog_fd, int map_fd)
 	uint64_t val; /* the map's value is 8 bytes wide */
 	int lfd;
 
+	/* Another thread may have held stderr's lock at the fork: libbpf stays silent here. */
+	libbpf_set_print(NULL);
 	if (own_netns())
 		return STEP_NETNS;
 	if (loopback_up())

@@ -105,8 +105,10 @@ static __always_inline long deliver_held(struct __sk_buff *skb, struct bpf_sock 
 	long err = skip ? -STEER_ESOCKTNOSUPPORT : bpf_sk_assign(skb, sk, 0);
 
 	bpf_sk_release(sk);
-	if (err == -STEER_ESOCKTNOSUPPORT)
+	if (err == -STEER_ESOCKTNOSUPPORT) {
+		steer_assign_via_lookup = 1; /* learnt here too, when the probe could not tell */
 		err = 0;
+	}
 	if (!err)
 		skb->mark |= steer_mark;
 	return err;
@@ -280,7 +282,9 @@ static __always_inline int cookie_ack(struct __sk_buff *skb, struct pkt *p, __u3
 	struct bpf_sock *sk;
 	__u32 iplen;
 
-	if (!is_plain_ack(p) || bpf_skb_load_bytes(skb, p->l4_off, &th, sizeof(th)))
+	/* A full proxy would leave the connection in a queue nobody reads: the server resets it instead. */
+	if (!is_plain_ack(p) || *(volatile __u32 *)&steer_proxy_full ||
+	    bpf_skb_load_bytes(skb, p->l4_off, &th, sizeof(th)))
 		return 0;
 	sk = listening(skb, p);
 	if (!sk)

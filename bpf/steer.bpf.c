@@ -227,7 +227,7 @@ int steer_ingress(struct __sk_buff *skb)
 			int rv;
 
 			/* A SYN cookie's ACK, of a flow the rules steer? (tw_sk: SYNs only) */
-			if (rules_verdict(&p) == 1 && cookie_ack(skb, &p, &cc, &rv)) {
+			if (is_plain_ack(&p) && rules_verdict(&p) == 1 && cookie_ack(skb, &p, &cc, &rv)) {
 				count(cc);
 				return rv;
 			}

@@ -24,10 +24,6 @@ LAB_PIDS+=($ka)
 sleep 0.5
 
 setup "steer starts" lab_steer_start "$conf"
-touch "$go"
-wait $ka
-expect_eq "a connection older than steer keeps working (second request on it)" \
-	"$(cat "$LAB_DIR/keepalive.out")" "first=ok second=ok"
 
 recv0=$(cookies_recv)
 srecv0=$(status_recv)
@@ -37,6 +33,11 @@ for dst in $S4 "[$S6]"; do
 		expect_eq "$dst #$i: answered through the cookie" "$(field server "$out")" "${dst//[\[\]]/}:80"
 	done
 done
+# Inside the cookie window now: the old connection's ACKs are checked against the cookie, and fail it.
+touch "$go"
+wait $ka
+expect_eq "a connection older than steer keeps working (second request on it, inside the cookie window)" \
+	"$(cat "$LAB_DIR/keepalive.out")" "first=ok second=ok"
 expect_eq "the proxy accepted all 6" "$(lab_counter .proxy.accepted)" 6
 expect_ge "the kernel received 6 cookies" "$(($(cookies_recv) - recv0))" 6
 expect_eq "6 cookie ACKs given to the listener" "$(cookie_acks)" 6
