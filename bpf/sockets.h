@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * Sockets: the lookups the TC programs make (a flow's own socket, the
- * proxy's listener), the assign of a new flow to the listener, and the two
- * cases an assign cannot settle (a SYN that meets a TIME_WAIT socket, a
- * fragmented first datagram), which are recorded in steer_redirect for the
- * sk_lookup program.
+ * proxy's listener), the assign of a new flow to the listener, the cases an
+ * assign cannot settle (a SYN that meets a TIME_WAIT socket, a fragmented
+ * first datagram, any new flow on a kernel that refuses to assign a
+ * reuseport listener), which are recorded in steer_redirect for the
+ * sk_lookup program, a SYN cookie's ACK, and a proxy at its connection limit.
  */
 #ifndef STEER_BPF_SOCKETS_H
 #define STEER_BPF_SOCKETS_H
