@@ -22,7 +22,8 @@ s4=$!
 streams $S6 6 &
 s6=$!
 for i in $(seq 50); do [ -e "$LAB_DIR/ready4" ] && [ -e "$LAB_DIR/ready6" ] && break; sleep 0.1; done
-ip netns exec "$LAB_C" wrk -t1 -c4 -d14s -H 'Connection: close' "http://$S4/" >"$LAB_DIR/wrk.out" 2>&1 &
+# Longer than the 20 switches take (a slow, emulated CPU makes each `steer backend` slower too).
+ip netns exec "$LAB_C" wrk -t1 -c4 -d"$(scaled 14)"s -H 'Connection: close' "http://$S4/" >"$LAB_DIR/wrk.out" 2>&1 &
 w=$!
 sleep 0.5
 switched=0
@@ -38,8 +39,7 @@ resets=$(lab_counter '.proxy.closed.client_reset + .proxy.closed.upstream_reset'
 wait $w
 reqs=$(sed -n 's/^ *\([0-9]*\) requests in.*/\1/p' "$LAB_DIR/wrk.out")
 echo "  wrk: $reqs requests; $(grep -E 'Socket errors|Non-2xx' "$LAB_DIR/wrk.out" | tr -s ' ' || echo 'no errors')"
-# A rate over the fixed 14 s: the kernel matrix's emulated CPU (STEER_TEST_TIME_SCALE) is that much slower.
-expect_ge "wrk made requests throughout" "${reqs:-0}" $((1000 / T_SCALE))
+expect_ge "wrk made requests throughout" "${reqs:-0}" 1000
 expect "wrk: no socket errors" bash -c "! grep -q 'Socket errors' $LAB_DIR/wrk.out"
 expect "wrk: no non-2xx responses" bash -c "! grep -q 'Non-2xx' $LAB_DIR/wrk.out"
 wait $s4
