@@ -7,8 +7,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
-#include <net/if_arp.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -32,6 +30,7 @@
 #include "bpf/loader.h"
 #include "bpf/probe.h"
 #include "bpf/tc.h"
+#include "steer/links.h"
 
 /* The sk_lookup attach type (Linux >= 5.9; named BPF_SK_LOOKUP in the UAPI). */
 #define STEER_BPF_SK_LOOKUP 36
@@ -649,15 +648,9 @@ static int tc_attach(struct attachment *a, int prog_fd)
  */
 static int check_link_type(const char *ifname)
 {
-	struct ifreq ifr = { 0 };
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), type;
+	int type;
 
-	if (fd < 0)
-		return 0; /* cannot tell: attach and let the counters speak */
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
-	type = ioctl(fd, SIOCGIFHWADDR, &ifr) == 0 ? ifr.ifr_hwaddr.sa_family : -1;
-	close(fd);
-	if (type < 0 || type == ARPHRD_ETHER || type == ARPHRD_LOOPBACK)
+	if (link_is_ethernet(ifname, &type))
 		return 0;
 	fprintf(stderr, "steer: interface %s is not Ethernet (link type %d): the classifier parses Ethernet frames\n",
 		ifname, type);

@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <linux/rtnetlink.h>
+#include <net/if_arp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -254,4 +255,20 @@ void links_close(struct links *l)
 		return;
 	nl_close(&l->s);
 	free(l);
+}
+
+bool link_is_ethernet(const char *ifname, int *type)
+{
+	struct ifreq ifr = { 0 };
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), t = -1;
+
+	if (fd >= 0) {
+		snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+		if (ioctl(fd, SIOCGIFHWADDR, &ifr) == 0)
+			t = ifr.ifr_hwaddr.sa_family;
+		close(fd);
+	}
+	if (type)
+		*type = t;
+	return t < 0 || t == ARPHRD_ETHER || t == ARPHRD_LOOPBACK;
 }

@@ -20,6 +20,13 @@
 #include "steer/classifier.h"
 #include "steer/config.h"
 
+/*
+ * Whether ifname carries Ethernet frames (or is the loopback), which the
+ * classifier parses; *type (if not NULL): its ARPHRD_* link type, -1 when it
+ * cannot be read, which counts as yes (attach, and let the counters speak).
+ */
+bool link_is_ethernet(const char *ifname, int *type);
+
 struct link_info {
 	char name[IF_NAMESIZE];
 	bool ret;          /* a return-interface (else client-facing) */

@@ -23,17 +23,17 @@
 #include <limits.h>
 #include <linux/capability.h>
 #include <net/if.h>
-#include <net/if_arp.h>
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+
+#include "steer/links.h"
 
 /* Read an integer sysctl; returns false if it does not exist or is unreadable. */
 static bool sysctl_int(const char *path, long *out)
@@ -229,27 +229,12 @@ static int check_caps(const struct steer_config *cfg, FILE *out)
 	return fatal;
 }
 
-/* An interface's ARPHRD_* link type, or -1. */
-static int iface_link_type(const char *ifname)
-{
-	struct ifreq ifr = { 0 };
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), type = -1;
-
-	if (fd < 0)
-		return -1;
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
-	if (ioctl(fd, SIOCGIFHWADDR, &ifr) == 0)
-		type = ifr.ifr_hwaddr.sa_family;
-	close(fd);
-	return type;
-}
-
 /* The classifier parses Ethernet frames: on an L3 device (tun, WireGuard, ppp) it cannot steer. */
 static int check_link_type(const struct steer_config *cfg, const char *dev, FILE *out)
 {
-	int type = iface_link_type(dev);
+	int type;
 
-	if (type < 0 || type == ARPHRD_ETHER || type == ARPHRD_LOOPBACK)
+	if (link_is_ethernet(dev, &type))
 		return 0;
 	if (cfg->backend == BACKEND_EBPF || cfg->backend == BACKEND_SPLIT) {
 		fprintf(out, "steer: error: interface %s is not Ethernet (link type %d): the eBPF classifier "

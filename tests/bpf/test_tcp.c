@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "steer/tcp_stack.h"
 #include "tests/lib/classifier_harness.h"
 
 /* A TCP listener slot holding a non-listening socket counts as no listener. */
@@ -117,23 +118,13 @@ static void proxy_full_fail_open(void)
 	ct_destroy(&in);
 }
 
-/* TcpExt SyncookiesSent of this network namespace. */
+/* TcpExt SyncookiesSent of this network namespace (what steer status shows). */
 static long cookies_sent(void)
 {
-	char names[4096], values[4096];
-	long v = -1;
-	FILE *f = fopen("/proc/net/netstat", "r");
+	struct tcp_stack_stats t;
 
-	while (f && fgets(names, sizeof(names), f) && fgets(values, sizeof(values), f)) {
-		char *np, *vp, *n = strtok_r(names, " \n", &np), *x = strtok_r(values, " \n", &vp);
-
-		for (; n && x; n = strtok_r(NULL, " \n", &np), x = strtok_r(NULL, " \n", &vp))
-			if (!strcmp(n, "SyncookiesSent"))
-				v = atol(x);
-	}
-	if (f)
-		fclose(f);
-	return v;
+	tcp_stack_read(&t, 0);
+	return (long)t.syncookies_sent;
 }
 
 /* A connection to the listener at ip: with tcp_syncookies=2 its SYN is answered with a cookie. */
