@@ -2,20 +2,17 @@
 #include "steer/audit.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <syslog.h>
 #include <unistd.h>
 
 #include "steer/addr.h"
+#include "steer/audit_sink.h"
 #include "steer/config.h"
 #include "steer/flow_join.h"
 
@@ -32,12 +29,8 @@
  */
 #define AUDIT_WAKE 1024
 
-enum sink_kind { SINK_FILE, SINK_STDOUT, SINK_SYSLOG };
-
 struct audit {
-	enum sink_kind kind;
-	char path[STEER_PATH_MAX];
-	int fd;
+	struct audit_sink *sink;
 	pthread_t thread;
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
@@ -78,107 +71,6 @@ static int64_t now_ns(clockid_t clk)
 	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-static int open_file(const char *path)
-{
-	char dir[STEER_PATH_MAX];
-	char *slash;
-
-	snprintf(dir, sizeof(dir), "%s", path);
-	slash = strrchr(dir, '/');
-	if (slash && slash != dir) {
-		*slash = '\0';
-		mkdir(dir, 0750); /* the default /var/log/steer may not exist yet */
-	}
-	return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
-}
-
-static void format_ts(const struct timespec *ts, char *buf, size_t len)
-{
-	struct tm tm;
-
-	gmtime_r(&ts->tv_sec, &tm);
-	size_t n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf + n, len - n, ".%06ldZ", ts->tv_nsec / 1000);
-}
-
-static const char *proto_name(uint8_t proto)
-{
-	return proto == IPPROTO_UDP ? "udp" : "tcp";
-}
-
-/*
- * snprintf at offset n of buf[len]: the new offset. Once a write is cut
- * short, n stays >= len and later calls write nothing, so len - n never wraps.
- */
-__attribute__((format(printf, 4, 5))) static size_t append(char *buf, size_t len, size_t n, const char *fmt, ...)
-{
-	va_list ap;
-	int r;
-
-	if (n >= len)
-		return n;
-	va_start(ap, fmt);
-	r = vsnprintf(buf + n, len - n, fmt, ap);
-	va_end(ap);
-	return r < 0 ? len : n + (size_t)r;
-}
-
-size_t audit_format(const struct audit_record *r, char *buf, size_t len)
-{
-	char ts[40], c[ADDR_STR_MAX], d[ADDR_STR_MAX], u[ADDR_STR_MAX];
-	const struct proxy_conn_event *ev = &r->ev;
-	size_t n = 0;
-
-	if (len == 0)
-		return 0;
-	buf[0] = '\0';
-	format_ts(&r->ts, ts, sizeof(ts));
-	switch (r->kind) {
-	case AUDIT_BACKEND:
-		n = append(buf, len, n, "{\"ts\":\"%s\",\"event\":\"backend\",\"from\":\"%s\",\"to\":\"%s\"}", ts,
-			   r->from, r->to);
-		break;
-	case AUDIT_LOST:
-		n = append(buf, len, n, "{\"ts\":\"%s\",\"event\":\"lost\",\"count\":%llu}", ts,
-			   (unsigned long long)r->count);
-		break;
-	case AUDIT_DROP:
-		sockaddr_format((const struct sockaddr *)&ev->client, c, sizeof(c));
-		sockaddr_format((const struct sockaddr *)&ev->dst, d, sizeof(d));
-		n = append(buf, len, n,
-			   "{\"ts\":\"%s\",\"event\":\"drop\",\"proto\":\"%s\",\"backend\":\"%s\","
-			   "\"client\":\"%s\",\"dst\":\"%s\",\"reason\":\"%s\"}",
-			   ts, proto_name(ev->proto), r->backend, c, d, r->reason);
-		break;
-	case AUDIT_CONN:
-		sockaddr_format((const struct sockaddr *)&ev->client, c, sizeof(c));
-		sockaddr_format((const struct sockaddr *)&ev->dst, d, sizeof(d));
-		n = append(buf, len, n,
-			   "{\"ts\":\"%s\",\"event\":\"%s\",\"flow\":%llu,\"proto\":\"%s\","
-			   "\"backend\":\"%s\",\"client\":\"%s\",\"dst\":\"%s\"",
-			   ts, ev->open ? "open" : "close", (unsigned long long)ev->flow, proto_name(ev->proto),
-			   r->backend, c, d);
-		if (ev->open) {
-			if (ev->upstream_src.ss_family) {
-				sockaddr_format((const struct sockaddr *)&ev->upstream_src, u, sizeof(u));
-				n = append(buf, len, n, ",\"upstream_src\":\"%s\"", u);
-			}
-			if (r->steer_us >= 0)
-				n = append(buf, len, n, ",\"steer_us\":%lld", (long long)r->steer_us);
-			n = append(buf, len, n, "}");
-		} else {
-			double ms = (double)(ev->close_ns - ev->accept_ns) / 1e6;
-
-			n = append(buf, len, n,
-				   ",\"bytes_up\":%llu,\"bytes_down\":%llu,\"duration_ms\":%.3f,\"reason\":\"%s\"}",
-				   (unsigned long long)ev->bytes_up, (unsigned long long)ev->bytes_down, ms,
-				   proxy_close_reason_name(ev->reason));
-		}
-		break;
-	}
-	return n < len ? n : len - 1;
-}
-
 static void push(struct audit *a, const struct audit_record *r)
 {
 	pthread_mutex_lock(&a->lock);
@@ -193,49 +85,16 @@ static void push(struct audit *a, const struct audit_record *r)
 	pthread_mutex_unlock(&a->lock);
 }
 
-static bool sink_write(struct audit *a, const char *buf, size_t len)
-{
-	if (a->kind == SINK_SYSLOG) {
-		syslog(LOG_INFO, "%.*s", (int)len, buf);
-		return true;
-	}
-	while (len > 0) {
-		ssize_t n = write(a->fd, buf, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return false;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return true;
-}
-
-static void do_reopen(struct audit *a)
-{
-	int fd;
-
-	if (a->kind != SINK_FILE)
-		return;
-	fd = open_file(a->path);
-	if (fd < 0) {
-		fprintf(stderr, "steer: audit log %s: cannot reopen: %s\n", a->path, strerror(errno));
-		return;
-	}
-	close(a->fd);
-	a->fd = fd;
-}
-
-/* Write a batch of lines with as few syscalls as the buffer allows. */
+/* Write a batch of lines with as few syscalls as the sink allows. */
 static void write_batch(struct audit *a, const struct audit_record *recs, size_t n)
 {
 	static __thread char out[64 * AUDIT_LINE];
+	bool per_record = audit_sink_per_record(a->sink);
 	size_t used = 0, lines = 0;
 
 	for (size_t i = 0; i <= n; i++) {
-		if (i == n || used + AUDIT_LINE > sizeof(out) || (a->kind == SINK_SYSLOG && lines)) {
-			if (used && !sink_write(a, out, a->kind == SINK_SYSLOG ? used - 1 : used))
+		if (i == n || used + AUDIT_LINE > sizeof(out) || (per_record && lines)) {
+			if (used && !audit_sink_write(a->sink, per_record ? &recs[i - 1] : NULL, out, used))
 				atomic_fetch_add_explicit(&a->st.lost, lines, memory_order_relaxed);
 			else
 				atomic_fetch_add_explicit(&a->st.written, lines, memory_order_relaxed);
@@ -436,7 +295,7 @@ static void *writer(void *arg)
 		pthread_mutex_unlock(&a->lock);
 
 		if (atomic_exchange(&a->reopen, false))
-			do_reopen(a);
+			audit_sink_reopen(a->sink);
 		pthread_mutex_lock(&a->src_lock);
 		resolve_write(a, batch, n);
 		if (lost) {
@@ -466,22 +325,9 @@ struct audit *audit_open(const char *sink)
 	a->flow_backend = calloc(FLOW_BACKENDS, sizeof(*a->flow_backend));
 	if (!a->ring || !a->join || !a->flow_backend)
 		goto fail;
-	snprintf(a->path, sizeof(a->path), "%s", sink);
-	if (!strcmp(sink, "-")) {
-		a->kind = SINK_STDOUT;
-		a->fd = STDOUT_FILENO;
-	} else if (!strcmp(sink, "syslog")) {
-		a->kind = SINK_SYSLOG;
-		a->fd = -1;
-		openlog("steer", LOG_PID, LOG_DAEMON);
-	} else {
-		a->kind = SINK_FILE;
-		a->fd = open_file(sink);
-		if (a->fd < 0) {
-			fprintf(stderr, "steer: audit log %s: %s\n", sink, strerror(errno));
-			goto fail;
-		}
-	}
+	a->sink = audit_sink_open(sink);
+	if (!a->sink)
+		goto fail;
 	pthread_mutex_init(&a->lock, NULL);
 	pthread_mutex_init(&a->src_lock, NULL);
 	{
@@ -495,8 +341,7 @@ struct audit *audit_open(const char *sink)
 	}
 	if (pthread_create(&a->thread, NULL, writer, a)) {
 		fprintf(stderr, "steer: audit: cannot start the writer thread\n");
-		if (a->kind == SINK_FILE)
-			close(a->fd);
+		audit_sink_close(a->sink);
 		goto fail;
 	}
 	return a;
@@ -581,10 +426,7 @@ void audit_close(struct audit *a)
 	pthread_cond_signal(&a->wake);
 	pthread_mutex_unlock(&a->lock);
 	pthread_join(a->thread, NULL);
-	if (a->kind == SINK_FILE)
-		close(a->fd);
-	if (a->kind == SINK_SYSLOG)
-		closelog();
+	audit_sink_close(a->sink);
 	pthread_mutex_destroy(&a->lock);
 	pthread_mutex_destroy(&a->src_lock);
 	pthread_cond_destroy(&a->wake);
