@@ -85,6 +85,8 @@ struct audit_record {
 	char reason[24];            /* AUDIT_DROP */
 	char from[8], to[8];        /* AUDIT_BACKEND */
 	uint64_t count;             /* AUDIT_LOST */
+	/* AUDIT_CONN, AUDIT_DROP: "1:<base64>" (Community ID v1, seed 0), "" until the writer computes it. */
+	char community_id[48];
 };
 
 /* Format one record as a JSON line (no newline); exposed for the tests. */
