@@ -17,7 +17,13 @@ for t in "${tests[@]}"; do
 		echo "== net/$t [$backend]"
 		before=$(wc -l <"$T_RESULTS")
 		start=$(date +%s)
-		if ! STEER_TEST_BACKEND=$backend timeout $((600 * ${STEER_TEST_TIME_SCALE:-1})) bash "./$t"; then failed_runs+=("$t[$backend]"); fi
+		limit=$((600 * ${STEER_TEST_TIME_SCALE:-1}))
+		STEER_TEST_BACKEND=$backend timeout "$limit" bash "./$t"
+		case $? in
+		0) ;;
+		124) echo "  FAIL net/$t [$backend]: still running after $limit s: killed"; failed_runs+=("$t[$backend]") ;;
+		*) failed_runs+=("$t[$backend]") ;;
+		esac
 		echo "-- net/$t [$backend]: $(($(date +%s) - start)) s"
 		# A script that died before finish() still counts as a failure.
 		[ "$(wc -l <"$T_RESULTS")" -gt "$before" ] || echo "$t 0 1" >>"$T_RESULTS"
