@@ -314,7 +314,7 @@ static void *writer(void *arg)
 	}
 }
 
-struct audit *audit_open(const char *sink)
+struct audit *audit_open(const char *sink, int syslog_facility)
 {
 	struct audit *a = calloc(1, sizeof(*a));
 
@@ -325,7 +325,7 @@ struct audit *audit_open(const char *sink)
 	a->flow_backend = calloc(FLOW_BACKENDS, sizeof(*a->flow_backend));
 	if (!a->ring || !a->join || !a->flow_backend)
 		goto fail;
-	a->sink = audit_sink_open(sink);
+	a->sink = audit_sink_open(sink, syslog_facility);
 	if (!a->sink)
 		goto fail;
 	pthread_mutex_init(&a->lock, NULL);

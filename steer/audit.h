@@ -58,8 +58,11 @@ struct audit_source {
 	void *ctx;
 };
 
-/* sink: a file path (appended), "-" for stdout, or "syslog". NULL + message on error. */
-struct audit *audit_open(const char *sink);
+/*
+ * sink: a file path (appended), "-" for stdout, "syslog" or "journald", with
+ * syslog_facility (LOG_*) for the last two. NULL + message on error.
+ */
+struct audit *audit_open(const char *sink, int syslog_facility);
 /*
  * Set before any traffic (NULL detaches: the writer stops calling the old
  * source before this returns). Without a source every flow names "unknown".

@@ -11,14 +11,16 @@
 #include <unistd.h>
 
 #include "steer/audit.h"
+#include "steer/audit_journal.h"
 #include "steer/config.h"
 
-enum sink_kind { SINK_FILE, SINK_STDOUT, SINK_SYSLOG };
+enum sink_kind { SINK_FILE, SINK_STDOUT, SINK_SYSLOG, SINK_JOURNALD };
 
 struct audit_sink {
 	enum sink_kind kind;
 	char path[STEER_PATH_MAX];
 	int fd;
+	int facility; /* syslog and journald */
 };
 
 static int open_file(const char *path)
@@ -35,7 +37,7 @@ static int open_file(const char *path)
 	return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
 }
 
-struct audit_sink *audit_sink_open(const char *spec)
+struct audit_sink *audit_sink_open(const char *spec, int facility)
 {
 	struct audit_sink *s = calloc(1, sizeof(*s));
 
@@ -43,12 +45,19 @@ struct audit_sink *audit_sink_open(const char *spec)
 		return NULL;
 	snprintf(s->path, sizeof(s->path), "%s", spec);
 	s->fd = -1;
+	s->facility = facility;
 	if (!strcmp(spec, "-")) {
 		s->kind = SINK_STDOUT;
 		s->fd = STDOUT_FILENO;
 	} else if (!strcmp(spec, "syslog")) {
 		s->kind = SINK_SYSLOG;
-		openlog("steer", LOG_PID, LOG_DAEMON);
+		openlog("steer", LOG_PID, facility);
+	} else if (!strcmp(spec, "journald")) {
+		s->kind = SINK_JOURNALD;
+		/* Not fatal: journald may start later; until then records are counted lost. */
+		if (access(AUDIT_JOURNAL_SOCKET, W_OK))
+			fprintf(stderr, "steer: warning: audit-log journald: %s: %s: records are lost until journald runs\n",
+				AUDIT_JOURNAL_SOCKET, strerror(errno));
 	} else {
 		s->kind = SINK_FILE;
 		s->fd = open_file(spec);
@@ -63,7 +72,7 @@ struct audit_sink *audit_sink_open(const char *spec)
 
 bool audit_sink_per_record(const struct audit_sink *s)
 {
-	return s->kind == SINK_SYSLOG;
+	return s->kind == SINK_SYSLOG || s->kind == SINK_JOURNALD;
 }
 
 bool audit_sink_write(struct audit_sink *s, const struct audit_record *r, const char *buf, size_t len)
@@ -73,6 +82,8 @@ bool audit_sink_write(struct audit_sink *s, const struct audit_record *r, const 
 		syslog(LOG_INFO, "%.*s", (int)(len && buf[len - 1] == '\n' ? len - 1 : len), buf);
 		return true;
 	}
+	if (s->kind == SINK_JOURNALD)
+		return audit_journal_send(buf, len, s->facility);
 	while (len > 0) {
 		ssize_t n = write(s->fd, buf, len);
 

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * Where audit lines go: a file (appended, reopened on SIGHUP), stdout, or
- * syslog. Byte sinks take many lines per write; record sinks (syslog) take
- * one record at a time, with the record itself for structured fields.
+ * Where audit lines go: a file (appended, reopened on SIGHUP), stdout, syslog
+ * or journald. Byte sinks take many lines per write; record sinks (syslog,
+ * journald) take one record at a time, with the record itself.
  */
 #ifndef STEER_AUDIT_SINK_H
 #define STEER_AUDIT_SINK_H
@@ -13,9 +13,12 @@
 struct audit_record;
 struct audit_sink;
 
-/* spec: a file path, "-" for stdout, or "syslog". NULL + a message on stderr on error. */
-struct audit_sink *audit_sink_open(const char *spec);
-/* One record per write (syslog) rather than a stream of lines. */
+/*
+ * spec: a file path, "-" for stdout, "syslog" or "journald"; facility (LOG_*)
+ * for syslog and journald. NULL + a message on stderr on error.
+ */
+struct audit_sink *audit_sink_open(const char *spec, int facility);
+/* One record per write (syslog, journald) rather than a stream of lines. */
 bool audit_sink_per_record(const struct audit_sink *s);
 /*
  * Write whole lines, each ending in '\n'. A record sink gets exactly one line

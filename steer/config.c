@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/un.h>
+#include <syslog.h>
 
 #include "steer/config_syntax.h"
 
@@ -27,6 +28,16 @@ static const char *const upstream_names[] = { "client", "client-ip", "gateway" }
 static const char *const proxy_down_names[] = { "fail-open", "fail-closed" };
 static const char *const proxy_mode_names[] = { "builtin", "external" };
 static const char *const no_yes[] = { "no", "yes" };
+/* What a program may log as (kern is the kernel's; syslog() turns it into user). */
+static const char *const facility_names[] = { "auth",	"authpriv", "cron",   "daemon", "ftp",	  "lpr",
+					      "mail",	"news",	    "syslog", "user",	"uucp",	  "local0",
+					      "local1", "local2",   "local3", "local4", "local5", "local6",
+					      "local7" };
+static const int facility_values[] = { LOG_AUTH,   LOG_AUTHPRIV, LOG_CRON,   LOG_DAEMON, LOG_FTP,	 LOG_LPR,
+				       LOG_MAIL,   LOG_NEWS,	 LOG_SYSLOG, LOG_USER,	 LOG_UUCP,	 LOG_LOCAL0,
+				       LOG_LOCAL1, LOG_LOCAL2,	 LOG_LOCAL3, LOG_LOCAL4, LOG_LOCAL5, LOG_LOCAL6,
+				       LOG_LOCAL7 };
+#define NFACILITIES (int)(sizeof(facility_names) / sizeof(facility_names[0]))
 
 static int set_backend(struct steer_config *cfg, const struct token *dir, const struct token *args, int nargs,
 		       struct diag *d)
@@ -132,6 +143,18 @@ static int set_audit_log(struct steer_config *cfg, const struct token *dir, cons
 {
 	(void)dir, (void)nargs;
 	return cfg_path(d, &args[0], cfg->audit_log, sizeof(cfg->audit_log));
+}
+
+static int set_audit_syslog_facility(struct steer_config *cfg, const struct token *dir, const struct token *args,
+				     int nargs, struct diag *d)
+{
+	int v = cfg_word(d, &args[0], "facility", facility_names, NFACILITIES);
+
+	(void)dir, (void)nargs;
+	if (v < 0)
+		return -1;
+	cfg->audit_syslog_facility = facility_values[v];
+	return 0;
 }
 
 static int set_control_socket(struct steer_config *cfg, const struct token *dir, const struct token *args,
@@ -371,6 +394,7 @@ static const struct directive directives[] = {
 	{ "mark", CONFIG_KEY_MARK, 1, 1, set_mark },
 	{ "route-table", CONFIG_KEY_ROUTE_TABLE, 1, 1, set_route_table },
 	{ "audit-log", CONFIG_KEY_AUDIT_LOG, 1, 1, set_audit_log },
+	{ "audit-syslog-facility", CONFIG_KEY_AUDIT_SYSLOG_FACILITY, 1, 1, set_audit_syslog_facility },
 	{ "control-socket", CONFIG_KEY_CONTROL_SOCKET, 1, 1, set_control_socket },
 	{ "workers", CONFIG_KEY_WORKERS, 1, 1, set_workers },
 	{ "proxy", CONFIG_KEY_PROXY, 1, 1, set_proxy },
@@ -575,6 +599,7 @@ void config_init(struct steer_config *cfg)
 	cfg->mark = 0x1000000;
 	cfg->route_table = 100;
 	strcpy(cfg->audit_log, "/var/log/steer/audit.jsonl");
+	cfg->audit_syslog_facility = LOG_DAEMON;
 	strcpy(cfg->control_socket, "/run/steer/steer.sock");
 	cfg->workers = 0;
 	cfg->proxy = PROXY_BUILTIN;
@@ -750,6 +775,14 @@ const char *upstream_source_name(enum upstream_source u)
 	return (unsigned)u < sizeof(upstream_names) / sizeof(upstream_names[0]) ? upstream_names[u] : "?";
 }
 
+const char *syslog_facility_name(int facility)
+{
+	for (int i = 0; i < NFACILITIES; i++)
+		if (facility_values[i] == facility)
+			return facility_names[i];
+	return "?";
+}
+
 /* Two interface lists hold the same names in the same order. */
 static bool same_ifaces(const char (*a)[IF_NAMESIZE], int na, const char (*b)[IF_NAMESIZE], int nb)
 {
@@ -776,6 +809,7 @@ int config_diff_except_rules(const struct steer_config *run, const struct steer_
 		{ "mark", run->mark == next->mark },
 		{ "route-table", run->route_table == next->route_table },
 		{ "audit-log", !strcmp(run->audit_log, next->audit_log) },
+		{ "audit-syslog-facility", run->audit_syslog_facility == next->audit_syslog_facility },
 		{ "control-socket", !strcmp(run->control_socket, next->control_socket) },
 		{ "workers", run->workers == next->workers },
 		{ "proxy", run->proxy == next->proxy },

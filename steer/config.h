@@ -51,6 +51,7 @@ enum config_key {
 	CONFIG_KEY_METRICS_LISTEN,
 	CONFIG_KEY_INTERFACE_WAIT,
 	CONFIG_KEY_DRAIN_TIMEOUT,
+	CONFIG_KEY_AUDIT_SYSLOG_FACILITY,
 	CONFIG_KEY_MAX,
 };
 
@@ -82,6 +83,7 @@ struct steer_config {
 	uint32_t mark;
 	uint32_t route_table;
 	char audit_log[STEER_PATH_MAX];
+	int audit_syslog_facility; /* LOG_DAEMON, LOG_LOCAL0, ...: audit-log syslog and journald */
 	char control_socket[STEER_PATH_MAX];
 	int workers; /* 0 = one per CPU */
 	enum proxy_mode proxy;
@@ -143,5 +145,7 @@ int config_diff_except_rules(const struct steer_config *run, const struct steer_
 
 const char *backend_kind_name(enum backend_kind b);
 const char *upstream_source_name(enum upstream_source u);
+/* The audit-syslog-facility word for a LOG_* facility. */
+const char *syslog_facility_name(int facility);
 
 #endif

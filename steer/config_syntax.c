@@ -250,7 +250,7 @@ int cfg_ranged(struct diag *d, const struct token *t, const char *what, uint64_t
 /* Look t up in names[]; the error lists the accepted words. */
 int cfg_word(struct diag *d, const struct token *t, const char *what, const char *const *names, int n)
 {
-	char expected[128] = "";
+	char expected[192] = "";
 	size_t off = 0;
 
 	for (int i = 0; i < n; i++)

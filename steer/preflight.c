@@ -30,9 +30,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "steer/audit_journal.h"
 #include "steer/links.h"
 
 /* Read an integer sysctl; returns false if it does not exist or is unreadable. */
@@ -261,6 +263,16 @@ static int check_exists(const struct steer_config *cfg, const char *key, const c
 	return 1;
 }
 
+/* Not an error: a `--audit-log FILE` run of a syslog config should still start. */
+static void check_facility_used(const struct steer_config *cfg, FILE *out)
+{
+	if (cfg->key_pos[CONFIG_KEY_AUDIT_SYSLOG_FACILITY].line == 0 || !strcmp(cfg->audit_log, "syslog") ||
+	    !strcmp(cfg->audit_log, "journald"))
+		return;
+	fprintf(out, "steer: warning: audit-syslog-facility %s has no effect: audit-log is %s, not syslog or journald\n",
+		syslog_facility_name(cfg->audit_syslog_facility), cfg->audit_log);
+}
+
 int preflight_run(const struct steer_config *cfg, FILE *out)
 {
 	int fatal = check_caps(cfg, out);
@@ -281,6 +293,7 @@ int preflight_run(const struct steer_config *cfg, FILE *out)
 		for (int i = 0; i < cfg->n_return_ifaces; i++)
 			if (if_nametoindex(cfg->return_ifaces[i]))
 				check_src_valid_mark(out, cfg->return_ifaces[i], "return");
+	check_facility_used(cfg, out);
 	return fatal;
 }
 
@@ -315,12 +328,29 @@ static int check_writable(const char *key, const char *path, FILE *out)
 	return 1;
 }
 
+/* What sd_journal_send() writes to; without it every record would be lost. */
+static int check_journal(FILE *out)
+{
+	struct stat st;
+	const char *why = "not a socket";
+
+	if (stat(AUDIT_JOURNAL_SOCKET, &st) < 0)
+		why = strerror(errno);
+	else if (S_ISSOCK(st.st_mode))
+		return 0;
+	fprintf(out, "steer: error: audit-log journald: %s: %s (is systemd-journald running?)\n", AUDIT_JOURNAL_SOCKET,
+		why);
+	return 1;
+}
+
 int preflight_host(const struct steer_config *cfg, FILE *out)
 {
 	int fatal = preflight_run(cfg, out);
 	const char *a = cfg->audit_log;
 
-	if (strcmp(a, "-") && strcmp(a, "syslog") && strcmp(a, "journald"))
+	if (!strcmp(a, "journald"))
+		fatal += check_journal(out);
+	else if (strcmp(a, "-") && strcmp(a, "syslog"))
 		fatal += check_writable("audit-log", a, out);
 	fatal += check_writable("control-socket", cfg->control_socket, out);
 	return fatal + preflight_kernel(cfg, out);

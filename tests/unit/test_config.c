@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -382,6 +383,7 @@ static void test_scalar_values(void **state)
 	assert_int_equal(cfg.mark, 1);
 	assert_int_equal(cfg.route_table, 1);
 	assert_string_equal(cfg.audit_log, "syslog");
+	assert_int_equal(cfg.audit_syslog_facility, LOG_DAEMON);
 	assert_int_equal(cfg.udp_idle_timeout, 1);
 	assert_int_equal(cfg.drain_timeout, 0);
 	config_free(&cfg);
@@ -438,6 +440,12 @@ static void test_scalar_errors(void **state)
 		{ "route-table main", F ":1:13: bad route-table 'main' (expected 1..4294967295)" },
 		{ "audit-log", F ":1:1: 'audit-log' needs a value" },
 		{ "audit-log a b", F ":1:13: unexpected argument 'b'" },
+		{ "audit-syslog-facility kern",
+		  F ":1:23: unknown facility 'kern' (expected auth, authpriv, cron, daemon, ftp, lpr, mail, news, syslog, "
+		    "user, uucp, local0, local1, local2, local3, local4, local5, local6 or local7)" },
+		{ "audit-syslog-facility", F ":1:1: 'audit-syslog-facility' needs a value" },
+		{ "audit-syslog-facility local0\naudit-syslog-facility local1",
+		  F ":2:1: 'audit-syslog-facility' already set at line 1" },
 		{ "control-socket", F ":1:1: 'control-socket' needs a value" },
 		{ "workers 1025", F ":1:9: bad workers '1025' (expected 0..1024)" },
 		{ "workers -1", F ":1:9: bad workers '-1' (expected 0..1024)" },
@@ -922,6 +930,10 @@ static void test_flags_override(void **state)
 	assert_int_equal(cfg.drain_timeout, 0);
 	expect_flag_ok(&cfg, "audit-log", "  -  "); /* shell quoting leftovers are trimmed */
 	assert_string_equal(cfg.audit_log, "-");
+	assert_int_equal(cfg.audit_syslog_facility, LOG_DAEMON); /* the default */
+	expect_flag_ok(&cfg, "audit-syslog-facility", "local3");
+	assert_int_equal(cfg.audit_syslog_facility, LOG_LOCAL3);
+	assert_string_equal(syslog_facility_name(cfg.audit_syslog_facility), "local3");
 	expect_flag_ok(&cfg, "control-socket", "/tmp/x#y.sock"); /* no comments in a flag */
 	assert_string_equal(cfg.control_socket, "/tmp/x#y.sock");
 
@@ -962,6 +974,10 @@ static void test_flag_errors(void **state)
 	expect_flag_error(&cfg, "mark", NULL, "--mark: 'mark' needs a value\n");
 	expect_flag_error(&cfg, "mark", "", "--mark: 'mark' needs a value\n");
 	expect_flag_error(&cfg, "backend", "split", "--backend: 'split' needs a PERCENT (0..100)\n");
+	expect_flag_error(&cfg, "audit-syslog-facility", "local8",
+			  "--audit-syslog-facility: unknown facility 'local8' (expected auth, authpriv, cron, daemon, ftp, "
+			  "lpr, mail, news, syslog, user, uucp, local0, local1, local2, local3, local4, local5, local6 or "
+			  "local7)\n");
 	expect_flag_error(&cfg, "route-table", "254",
 			  "--route-table: route-table 254 is reserved (253 default, 254 main, 255 local)\n");
 	expect_flag_error(&cfg, "interface", "this-name-is-too-long",
