@@ -99,6 +99,14 @@ static void setup_histograms(const struct flow_stats_snap *fs, struct strbuf *b)
 		}
 }
 
+/* One sample of a per-backend event family: {backend, and one more label}. */
+static void backend_sample(struct strbuf *b, const char *metric, int k, const char *label, const char *value,
+			   uint64_t n)
+{
+	sb_printf(b, "%s{backend=\"%s\",%s=\"%s\"} %llu\n", metric, flow_stats_backend_names[k], label, value,
+		  (unsigned long long)n);
+}
+
 /* The per-flow event counters by backend (flow_stats.h), apart from the kernel's per-packet ones. */
 static void flow_metrics(const struct status_view *v, struct strbuf *b)
 {
@@ -110,24 +118,21 @@ static void flow_metrics(const struct status_view *v, struct strbuf *b)
 	       "Flows opened (audit open records), by the backend that steered them: one per flow, not per packet.");
 	for (int k = 0; k < FS_BACKENDS; k++)
 		for (int p = 0; p < FS_PROTOS; p++)
-			sb_printf(b, "steer_backend_flows_total{backend=\"%s\",proto=\"%s\"} %llu\n",
-				  flow_stats_backend_names[k], flow_stats_proto_names[p],
-				  (unsigned long long)fs.b[k].flows[p]);
+			backend_sample(b, "steer_backend_flows_total", k, "proto", flow_stats_proto_names[p],
+				       fs.b[k].flows[p]);
 	family(b, "steer_backend_failures_total", "counter",
 	       "Flows the proxy accepted but could not set up as steered, by backend and reason (setup_failed, "
 	       "unjoined).");
 	for (int k = 0; k < FS_BACKENDS; k++)
 		for (int f = 0; f < FLOW_FAIL_MAX; f++)
-			sb_printf(b, "steer_backend_failures_total{backend=\"%s\",reason=\"%s\"} %llu\n",
-				  flow_stats_backend_names[k], flow_failure_names[f],
-				  (unsigned long long)fs.b[k].failures[f]);
+			backend_sample(b, "steer_backend_failures_total", k, "reason", flow_failure_names[f],
+				       fs.b[k].failures[f]);
 	family(b, "steer_backend_drops_total", "counter",
 	       "Flows the classifier dropped (audit drop records: fail-closed), by backend and the kernel's reason.");
 	for (int k = 0; k < FS_BACKENDS; k++)
 		for (size_t i = 0; i < fs.b[k].ndrops; i++)
-			sb_printf(b, "steer_backend_drops_total{backend=\"%s\",reason=\"%s\"} %llu\n",
-				  flow_stats_backend_names[k], fs.b[k].drops[i].reason,
-				  (unsigned long long)fs.b[k].drops[i].n);
+			backend_sample(b, "steer_backend_drops_total", k, "reason", fs.b[k].drops[i].reason,
+				       fs.b[k].drops[i].n);
 }
 
 /* The classifier programs' own run time, while the kernel accounts it (bpf_enable_stats). */
