@@ -130,6 +130,21 @@ static int bpfc_local_addr(struct classifier *c, int family, const uint8_t *addr
 	return steer_bpf_local_addr(of(c)->bpf, family, addr, add);
 }
 
+static int bpfc_run_stats_enable(struct classifier *c)
+{
+	return steer_bpf_enable_stats(of(c)->bpf);
+}
+
+static size_t bpfc_run_stats(struct classifier *c, struct classifier_run_stat *out, size_t max)
+{
+	struct steer_bpf_run_stat s[4];
+	size_t n = steer_bpf_run_stats(of(c)->bpf, s, max < 4 ? max : 4);
+
+	for (size_t i = 0; i < n; i++)
+		out[i] = (struct classifier_run_stat){ s[i].program, s[i].run_ns, s[i].runs };
+	return n;
+}
+
 static size_t bpfc_counters(struct classifier *c, struct backend_counter *out, size_t max)
 {
 	uint64_t vals[STEER_C_MAX];
@@ -238,6 +253,8 @@ const struct classifier_ops bpf_classifier_ops = {
 	.set_listener = bpfc_set_listener,
 	.local_addr = bpfc_local_addr,
 	.counters = bpfc_counters,
+	.run_stats_enable = bpfc_run_stats_enable,
+	.run_stats = bpfc_run_stats,
 	.events = bpfc_events,
 	.features = bpfc_features,
 	.close = bpfc_close,

@@ -66,6 +66,7 @@ struct steer_bpf {
 	struct steer_bpf_features feat; /* probed by steer_bpf_load */
 	steer_event_cb ev_cb;
 	void *ev_ctx;
+	int stats_fd; /* bpf_enable_stats(BPF_STATS_RUN_TIME): run-time accounting while it is open; -1 off */
 };
 
 /* Set around calls whose failure is expected and handled (tc queries, EEXIST). */
@@ -170,6 +171,7 @@ struct steer_bpf *steer_bpf_load(const struct bpf_settings *s)
 	}
 	b->skel = skel;
 	b->lookup_link = -1;
+	b->stats_fd = -1;
 	skel->rodata->steer_mark = s->mark;
 	skel->rodata->steer_fail_closed = s->fail_closed;
 	skel->rodata->steer_external_proxy = s->external_proxy;
@@ -775,6 +777,32 @@ bool steer_bpf_attachment(struct steer_bpf *b, const char *ifname, int *ifindex,
 	return false;
 }
 
+int steer_bpf_enable_stats(struct steer_bpf *b)
+{
+	if (b->stats_fd < 0)
+		b->stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+	return b->stats_fd < 0 ? -errno : 0;
+}
+
+size_t steer_bpf_run_stats(struct steer_bpf *b, struct steer_bpf_run_stat *out, size_t max)
+{
+	const struct bpf_program *progs[] = { b->skel->progs.steer_ingress, b->skel->progs.steer_return,
+					      b->skel->progs.steer_lookup };
+	size_t n = 0;
+
+	if (b->stats_fd < 0)
+		return 0;
+	for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]) && n < max; i++) {
+		struct bpf_prog_info info = { 0 };
+		__u32 len = sizeof(info);
+
+		if (bpf_obj_get_info_by_fd(bpf_program__fd(progs[i]), &info, &len))
+			continue;
+		out[n++] = (struct steer_bpf_run_stat){ bpf_program__name(progs[i]), info.run_time_ns, info.run_cnt };
+	}
+	return n;
+}
+
 void steer_bpf_destroy(struct steer_bpf *b)
 {
 	size_t i;
@@ -784,6 +812,8 @@ void steer_bpf_destroy(struct steer_bpf *b)
 		return;
 	if (b->lookup_link >= 0)
 		close(b->lookup_link);
+	if (b->stats_fd >= 0)
+		close(b->stats_fd);
 	for (i = b->natt; i-- > 0;)
 		detach_one(&b->att[i]);
 	/* Remove the clsact qdiscs we created, after all our filters are gone. */

@@ -80,6 +80,19 @@ bool steer_bpf_attachment(struct steer_bpf *b, const char *ifname, int *ifindex,
 int steer_bpf_counters(struct steer_bpf *b, uint64_t out[STEER_C_MAX]);
 int steer_bpf_counter(struct steer_bpf *b, uint32_t idx, uint64_t *out);
 
+/*
+ * The kernel's run-time accounting of BPF programs (BPF_STATS_RUN_TIME), on
+ * while b lives: 0 or -errno (it needs CAP_SYS_ADMIN and Linux >= 5.8).
+ * It costs two clock reads per program run, so only the daemon asks.
+ */
+int steer_bpf_enable_stats(struct steer_bpf *b);
+struct steer_bpf_run_stat {
+	const char *program;
+	uint64_t run_ns, runs;
+};
+/* Per program (steer_ingress, steer_return, steer_lookup); 0 while the accounting is off. */
+size_t steer_bpf_run_stats(struct steer_bpf *b, struct steer_bpf_run_stat *out, size_t max);
+
 /* Detach everything attached, then free. Safe with NULL. */
 void steer_bpf_destroy(struct steer_bpf *b);
 

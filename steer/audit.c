@@ -15,6 +15,7 @@
 #include "steer/audit_sink.h"
 #include "steer/config.h"
 #include "steer/flow_join.h"
+#include "steer/flow_stats.h"
 
 #define AUDIT_QUEUE 16384
 #define AUDIT_LINE 1024
@@ -57,6 +58,7 @@ struct audit {
 	struct audit_record kbatch[AUDIT_BATCH]; /* kernel records waiting to be written */
 	size_t nkbatch;
 	uint64_t kernel_lost_seen, kernel_flows;
+	struct flow_stats *fs; /* written by the writer only, read by status and metrics */
 	/* Read by wait_for_work() under `lock`, written under `src_lock`: atomic. */
 	_Atomic int64_t last_poll_ns;
 };
@@ -148,9 +150,11 @@ static void on_kernel_record(void *ctx, const struct flow_record *k)
 		r.kind = AUDIT_CONN;
 		r.ev.open = true;
 		r.ev.flow = ++a->kernel_flows;
+		flow_stats_open(a->fs, k->backend, k->tuple.proto, -1);
 	} else {
 		r.kind = AUDIT_DROP;
 		snprintf(r.reason, sizeof(r.reason), "%s", k->reason);
+		flow_stats_drop(a->fs, k->backend, k->reason);
 	}
 	kbatch_add(a, &r);
 }
@@ -217,11 +221,17 @@ static void resolve(struct audit *a, struct audit_record *r)
 		snprintf(r->backend, sizeof(r->backend), "%s",
 			 a->src.fallback ? a->src.fallback(a->src.ctx) : "unknown");
 		atomic_fetch_add_explicit(&a->st.unjoined, 1, memory_order_relaxed);
+		if (ev->open)
+			flow_stats_failure(a->fs, r->backend, FLOW_FAIL_unjoined);
 	}
-	if (ev->open) {
-		fb->flow = ev->flow;
-		memcpy(fb->backend, r->backend, sizeof(fb->backend));
+	if (!ev->open) {
+		/* A close whose open was never seen: the upstream connect failed (proxy.h). */
+		flow_stats_failure(a->fs, r->backend, FLOW_FAIL_setup_failed);
+		return;
 	}
+	fb->flow = ev->flow;
+	memcpy(fb->backend, r->backend, sizeof(fb->backend));
+	flow_stats_open(a->fs, r->backend, ev->proto, r->steer_us);
 }
 
 /*
@@ -323,7 +333,8 @@ struct audit *audit_open(const char *sink, int syslog_facility)
 	a->ring = calloc(AUDIT_QUEUE, sizeof(*a->ring));
 	a->join = join_new(JOIN_CAPACITY);
 	a->flow_backend = calloc(FLOW_BACKENDS, sizeof(*a->flow_backend));
-	if (!a->ring || !a->join || !a->flow_backend)
+	a->fs = flow_stats_new();
+	if (!a->ring || !a->join || !a->flow_backend || !a->fs)
 		goto fail;
 	a->sink = audit_sink_open(sink, syslog_facility);
 	if (!a->sink)
@@ -349,6 +360,7 @@ fail:
 	free(a->ring);
 	join_free(a->join);
 	free(a->flow_backend);
+	flow_stats_free(a->fs);
 	free(a);
 	return NULL;
 }
@@ -417,6 +429,11 @@ void audit_get_stats(struct audit *a, struct audit_stats *out)
 	pthread_mutex_unlock(&a->lock);
 }
 
+void audit_flow_stats(struct audit *a, struct flow_stats_snap *out)
+{
+	flow_stats_read(a ? a->fs : NULL, out);
+}
+
 void audit_close(struct audit *a)
 {
 	if (!a)
@@ -433,5 +450,6 @@ void audit_close(struct audit *a)
 	free(a->ring);
 	join_free(a->join);
 	free(a->flow_backend);
+	flow_stats_free(a->fs);
 	free(a);
 }

@@ -74,6 +74,9 @@ void audit_backend_change(struct audit *a, const char *from, const char *to);
 /* Reopen the file (SIGHUP, logrotate); the writer does it before its next write. */
 void audit_reopen(struct audit *a);
 void audit_get_stats(struct audit *a, struct audit_stats *out);
+struct flow_stats_snap;
+/* The per-backend flow events (steer/flow_stats.h); zeroes with a NULL audit. */
+void audit_flow_stats(struct audit *a, struct flow_stats_snap *out);
 /* Drain what is queued, then close. Safe with NULL. */
 void audit_close(struct audit *a);
 

@@ -45,6 +45,11 @@ enum feature_answer {
 	FEATURE_YES,
 };
 
+struct classifier_run_stat {
+	const char *program;
+	uint64_t run_ns, runs;
+};
+
 struct classifier_features {
 	bool tcx;       /* attached as TCX links (else clsact filters) */
 	bool sk_lookup; /* the sk_lookup program is attached to the network namespace */
@@ -105,6 +110,13 @@ struct classifier_ops {
 	/* The flow records, opened on the first call; NULL with a message printed. */
 	struct flow_events *(*events)(struct classifier *c);
 	void (*features)(struct classifier *c, struct classifier_features *out);
+	/*
+	 * The programs' own run time: run_stats_enable starts the kernel's
+	 * accounting (0 or -errno; may be NULL), run_stats fills up to max
+	 * programs and returns how many (0 while the accounting is off).
+	 */
+	int (*run_stats_enable)(struct classifier *c);
+	size_t (*run_stats)(struct classifier *c, struct classifier_run_stat *out, size_t max);
 	/* Detach everything, then free. */
 	void (*close)(struct classifier *c);
 };

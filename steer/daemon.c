@@ -65,6 +65,9 @@ struct daemon {
 	bool full;
 	bool routes;
 	time_t started;
+	/* The last `steer reload`: refused or failed (false), and when one last succeeded (the start counts). */
+	bool reload_ok;
+	time_t reload_ok_at;
 	const char *_Atomic fallback; /* backend name for flows without a kernel record */
 };
 
@@ -290,6 +293,7 @@ static void cmd_reload(struct daemon *d, struct strbuf *out)
 	if (!bad)
 		bad = config_diff_except_rules(d->cfg, next, errs);
 	fclose(errs);
+	d->reload_ok = false;
 	if (bad) {
 		sb_printf(out, "error: reload refused; the running rules stay:\n%s", msgs);
 	} else if (steering_reload(d->steering, next, &err) < 0) {
@@ -302,6 +306,8 @@ static void cmd_reload(struct daemon *d, struct strbuf *out)
 		d->cfg = next;
 		d->cfg_owned = true;
 		next = NULL;
+		d->reload_ok = true;
+		d->reload_ok_at = time(NULL);
 		log_msg(LOG_INFO, "steer: reloaded: %zu rules\n", d->cfg->nrules);
 		sb_printf(out, "reloaded: %zu rules\n", d->cfg->nrules);
 	}
@@ -325,6 +331,8 @@ static struct status_view view_of(const struct daemon *d)
 		.health = d->drain.active ? NULL : d->health,
 		.links = d->links,
 		.started = d->started,
+		.reload_ok = d->reload_ok,
+		.reload_ok_at = d->reload_ok_at,
 		.draining = d->drain.active,
 		.drain_left_s = d->drain.active ? drain_left(&d->drain) : 0,
 		.drain_timeout_s = d->drain.timeout_s,
@@ -504,11 +512,13 @@ static void print_started(const struct daemon *d)
 
 int daemon_run(struct steer_config *cfg, const struct config_loader *loader)
 {
-	struct daemon d = { .cfg = cfg, .loader = loader, .started = time(NULL),
+	struct daemon d = { .cfg = cfg, .loader = loader, .started = time(NULL), .reload_ok = true,
 			    .full_lock = PTHREAD_MUTEX_INITIALIZER };
 	struct backend_listeners l = { .fd = { -1, -1, -1, -1 } };
 	sigset_t stop_signals;
 	int status = 1;
+
+	d.reload_ok_at = d.started;
 
 	/*
 	 * A signal while installing must not kill the process half-way: it

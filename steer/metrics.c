@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "steer/flow_stats.h"
 #include "steer/kernel_report.h"
 #include "steer/tcp_stack.h"
 #include "steer/version.h"
@@ -71,6 +72,88 @@ static void kernel_metrics(const struct status_view *v, struct strbuf *b)
 					  (unsigned long long)g[i].c[j].value);
 }
 
+/* One histogram per backend and proto; _count is the buckets' sum, so it always equals the +Inf bucket. */
+static void setup_histograms(const struct flow_stats_snap *fs, struct strbuf *b)
+{
+	family(b, "steer_flow_setup_seconds", "histogram",
+	       "steer_us of each proxied flow whose kernel record was found: from the classifier's first sight of the "
+	       "flow to the proxy's accept, by the backend that steered it.");
+	for (int k = 0; k < FS_BACKENDS; k++)
+		for (int p = 0; p < FS_PROTOS; p++) {
+			const char *bk = flow_stats_backend_names[k], *pr = flow_stats_proto_names[p];
+			uint64_t cum = 0;
+
+			for (int i = 0; i <= FLOW_SETUP_NBOUNDS; i++) {
+				cum += fs->b[k].hist[p][i];
+				if (i < FLOW_SETUP_NBOUNDS)
+					sb_printf(b, "steer_flow_setup_seconds_bucket{backend=\"%s\",proto=\"%s\",le=\"%g\"} %llu\n",
+						  bk, pr, (double)flow_setup_bounds_us[i] / 1e6, (unsigned long long)cum);
+				else
+					sb_printf(b, "steer_flow_setup_seconds_bucket{backend=\"%s\",proto=\"%s\",le=\"+Inf\"} %llu\n",
+						  bk, pr, (unsigned long long)cum);
+			}
+			sb_printf(b, "steer_flow_setup_seconds_sum{backend=\"%s\",proto=\"%s\"} %.6f\n", bk, pr,
+				  (double)fs->b[k].sum_us[p] / 1e6);
+			sb_printf(b, "steer_flow_setup_seconds_count{backend=\"%s\",proto=\"%s\"} %llu\n", bk, pr,
+				  (unsigned long long)cum);
+		}
+}
+
+/* One sample of a per-backend event family: {backend, and one more label}. */
+static void backend_sample(struct strbuf *b, const char *metric, int k, const char *label, const char *value,
+			   uint64_t n)
+{
+	sb_printf(b, "%s{backend=\"%s\",%s=\"%s\"} %llu\n", metric, flow_stats_backend_names[k], label, value,
+		  (unsigned long long)n);
+}
+
+/* The per-flow event counters by backend (flow_stats.h), apart from the kernel's per-packet ones. */
+static void flow_metrics(const struct status_view *v, struct strbuf *b)
+{
+	struct flow_stats_snap fs;
+
+	audit_flow_stats(v->audit, &fs);
+	setup_histograms(&fs, b);
+	family(b, "steer_backend_flows_total", "counter",
+	       "Flows opened (audit open records), by the backend that steered them: one per flow, not per packet.");
+	for (int k = 0; k < FS_BACKENDS; k++)
+		for (int p = 0; p < FS_PROTOS; p++)
+			backend_sample(b, "steer_backend_flows_total", k, "proto", flow_stats_proto_names[p],
+				       fs.b[k].flows[p]);
+	family(b, "steer_backend_failures_total", "counter",
+	       "Flows the proxy accepted but could not set up as steered, by backend and reason (setup_failed, "
+	       "unjoined).");
+	for (int k = 0; k < FS_BACKENDS; k++)
+		for (int f = 0; f < FLOW_FAIL_MAX; f++)
+			backend_sample(b, "steer_backend_failures_total", k, "reason", flow_failure_names[f],
+				       fs.b[k].failures[f]);
+	family(b, "steer_backend_drops_total", "counter",
+	       "Flows the classifier dropped (audit drop records: fail-closed), by backend and the kernel's reason.");
+	for (int k = 0; k < FS_BACKENDS; k++)
+		for (size_t i = 0; i < fs.b[k].ndrops; i++)
+			backend_sample(b, "steer_backend_drops_total", k, "reason", fs.b[k].drops[i].reason,
+				       fs.b[k].drops[i].n);
+}
+
+/* The classifier programs' own run time, while the kernel accounts it (bpf_enable_stats). */
+static void run_metrics(const struct status_view *v, struct strbuf *b)
+{
+	struct classifier_run_stat rs[4];
+	size_t n = status_run_stats(v, rs, 4);
+
+	if (!n)
+		return;
+	family(b, "steer_classifier_run_seconds_total", "counter",
+	       "Time the classifier's programs ran (the kernel's run_time_ns, BPF_STATS_RUN_TIME).");
+	for (size_t i = 0; i < n; i++)
+		sb_printf(b, "steer_classifier_run_seconds_total{program=\"%s\"} %.9f\n", rs[i].program,
+			  (double)rs[i].run_ns / 1e9);
+	family(b, "steer_classifier_runs_total", "counter", "Runs of the classifier's programs (the kernel's run_cnt).");
+	for (size_t i = 0; i < n; i++)
+		sb_printf(b, "steer_classifier_runs_total{program=\"%s\"} %llu\n", rs[i].program,
+			  (unsigned long long)rs[i].runs);
+}
+
 /* Per configured interface: one family per field, each labelled with the interface and its role. */
 static void link_metrics(const struct status_view *v, struct strbuf *b)
 {
@@ -121,6 +204,12 @@ void metrics_format(const struct status_view *v, struct strbuf *b)
 	sb_printf(b, "steer_build_info{version=\"%s\",libbpf=\"%s\",libnftnl=\"%s\",kernel=\"%s\"} 1\n",
 		  steer_version(), steer_libbpf_version(), steer_libnftnl_version(), kr.release);
 	kernel_report_metrics(&kr, b);
+	family(b, "steer_config_last_reload_successful", "gauge",
+	       "1 when the last `steer reload` succeeded (or none was asked), 0 when it was refused or failed.");
+	sb_printf(b, "steer_config_last_reload_successful %d\n", v->reload_ok);
+	family(b, "steer_config_last_reload_success_timestamp_seconds", "gauge",
+	       "When the configuration was last loaded successfully: the last good reload, else the start (Unix time).");
+	sb_printf(b, "steer_config_last_reload_success_timestamp_seconds %lld\n", (long long)v->reload_ok_at);
 	family(b, "steer_up", "gauge", "1 while the steer daemon runs.");
 	sb_printf(b, "steer_up 1\n");
 	family(b, "steer_start_time_seconds", "gauge", "When the daemon started (Unix time).");
@@ -128,6 +217,8 @@ void metrics_format(const struct status_view *v, struct strbuf *b)
 	family(b, "steer_backend_info", "gauge", "The active backend: ebpf, nft or split PERCENT.");
 	sb_printf(b, "steer_backend_info{backend=\"%s\"} 1\n", backend);
 	kernel_metrics(v, b);
+	run_metrics(v, b);
+	flow_metrics(v, b);
 	link_metrics(v, b);
 	if (v->proxy) {
 		struct proxy_stats ps;

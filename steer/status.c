@@ -4,6 +4,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "steer/flow_stats.h"
 #include "steer/kernel_report.h"
 #include "steer/tcp_stack.h"
 #include "steer/version.h"
@@ -58,8 +59,15 @@ uint64_t stat_value(const struct stat_row *r, const void *stats)
 	return *(const uint64_t *)((const char *)stats + r->offset);
 }
 
+size_t status_run_stats(const struct status_view *v, struct classifier_run_stat *out, size_t max)
+{
+	struct classifier *c = steering_classifier(v->steering);
+
+	return c && c->ops->run_stats ? c->ops->run_stats(c, out, max) : 0;
+}
 
 #define MAX_WARNINGS 16
+#define MAX_RUN_STATS 4
 
 struct status_data {
 	struct counter_group groups[4];
@@ -71,6 +79,9 @@ struct status_data {
 	struct proxy_stats ps;
 	struct audit_stats as;
 	struct tcp_stack_stats ts;
+	struct flow_stats_snap fs;
+	struct classifier_run_stat run[MAX_RUN_STATS];
+	size_t nrun;
 	size_t nsteer, nbypass;
 	long uptime;
 };
@@ -83,6 +94,8 @@ static void collect(const struct status_view *v, struct status_data *s)
 	if (v->proxy)
 		proxy_get_stats(v->proxy, &s->ps);
 	audit_get_stats(v->audit, &s->as);
+	audit_flow_stats(v->audit, &s->fs);
+	s->nrun = status_run_stats(v, s->run, MAX_RUN_STATS);
 	tcp_stack_read(&s->ts, PROXY_BACKLOG);
 	kernel_report_get(steering_classifier(v->steering), &s->kernel);
 	if (v->health) {
@@ -171,6 +184,73 @@ static void json_stats(struct strbuf *b, const struct stat_table *t, const void 
 			  (unsigned long long)stat_value(&t->rows[i], stats));
 }
 
+/* Per backend: the flow events and the setup latency's p50/p99 (bucket-interpolated, in seconds; null: no sample). */
+static void json_flows(const struct status_data *s, struct strbuf *b)
+{
+	sb_printf(b, ",\"flows\":{");
+	for (int k = 0; k < FS_BACKENDS; k++) {
+		const struct flow_stats_backend_snap *f = &s->fs.b[k];
+		uint64_t h[FLOW_SETUP_NBOUNDS + 1], sum = f->sum_us[FS_TCP] + f->sum_us[FS_UDP];
+
+		flow_stats_hist(f, h);
+		sb_printf(b, "%s\"%s\":{\"flows\":{\"tcp\":%llu,\"udp\":%llu},\"setup\":{\"count\":%llu,\"sum_s\":%.6f",
+			  k ? "," : "", flow_stats_backend_names[k], (unsigned long long)f->flows[FS_TCP],
+			  (unsigned long long)f->flows[FS_UDP], (unsigned long long)flow_stats_count(f), (double)sum / 1e6);
+		for (int q = 0; q < 2; q++) {
+			double v = flow_setup_quantile(h, q ? 0.99 : 0.5);
+
+			sb_printf(b, v < 0 ? ",\"%s\":null" : ",\"%s\":%.6f", q ? "p99_s" : "p50_s", v);
+		}
+		sb_printf(b, "},\"failures\":{");
+		for (int i = 0; i < FLOW_FAIL_MAX; i++)
+			sb_printf(b, "%s\"%s\":%llu", i ? "," : "", flow_failure_names[i], (unsigned long long)f->failures[i]);
+		sb_printf(b, "},\"drops\":{");
+		for (size_t i = 0; i < f->ndrops; i++)
+			sb_printf(b, "%s\"%s\":%llu", i ? "," : "", f->drops[i].reason, (unsigned long long)f->drops[i].n);
+		sb_printf(b, "}}");
+	}
+	sb_printf(b, "},\"classifier_run\":[");
+	for (size_t i = 0; i < s->nrun; i++)
+		sb_printf(b, "%s{\"program\":\"%s\",\"run_ns\":%llu,\"runs\":%llu}", i ? "," : "", s->run[i].program,
+			  (unsigned long long)s->run[i].run_ns, (unsigned long long)s->run[i].runs);
+	sb_printf(b, "]");
+}
+
+/* One quantile for the side-by-side: µs, or "-" without a sample. */
+static void text_quantile(struct strbuf *b, const struct flow_stats_backend_snap *f, double q)
+{
+	uint64_t h[FLOW_SETUP_NBOUNDS + 1];
+	double v;
+
+	flow_stats_hist(f, h);
+	v = flow_setup_quantile(h, q);
+	if (v < 0)
+		sb_printf(b, " %14s", "-");
+	else
+		sb_printf(b, " %11.1f us", v * 1e6);
+}
+
+/* Split mode: both backends on the live traffic, side by side. */
+static void text_split(const struct status_data *s, struct strbuf *b)
+{
+	const struct flow_stats_backend_snap *e = &s->fs.b[FS_EBPF], *n = &s->fs.b[FS_NFT];
+
+	sb_printf(b, "split:       flows by backend (events, one per flow; latency bucket-interpolated)\n");
+	sb_printf(b, "  %-18s %14s %14s\n", "", "ebpf", "nft");
+	sb_printf(b, "  %-18s %14llu %14llu\n", "flows", (unsigned long long)flow_stats_flows(e),
+		  (unsigned long long)flow_stats_flows(n));
+	sb_printf(b, "  %-18s", "setup p50");
+	text_quantile(b, e, 0.5);
+	text_quantile(b, n, 0.5);
+	sb_printf(b, "\n  %-18s", "setup p99");
+	text_quantile(b, e, 0.99);
+	text_quantile(b, n, 0.99);
+	sb_printf(b, "\n  %-18s %14llu %14llu\n", "failures", (unsigned long long)flow_stats_failures(e),
+		  (unsigned long long)flow_stats_failures(n));
+	sb_printf(b, "  %-18s %14llu %14llu\n", "drops", (unsigned long long)flow_stats_drops(e),
+		  (unsigned long long)flow_stats_drops(n));
+}
+
 static void format_json(const struct status_view *v, const struct status_data *s, struct strbuf *b)
 {
 	const struct steer_config *cfg = v->cfg;
@@ -221,7 +301,11 @@ static void format_json(const struct status_view *v, const struct status_data *s
 				  (unsigned long long)s->groups[g].c[i].value);
 		sb_printf(b, "}");
 	}
-	sb_printf(b, "},\"audit\":{");
+	sb_printf(b, "}");
+	json_flows(s, b);
+	sb_printf(b, ",\"reload\":{\"ok\":%s,\"last_success\":%lld}", v->reload_ok ? "true" : "false",
+		  (long long)v->reload_ok_at);
+	sb_printf(b, ",\"audit\":{");
 	json_stats(b, &audit_stat_table, &s->as);
 	sb_printf(b, "},\"tcp_stack\":{");
 	json_stats(b, &tcp_stack_stat_table, &s->ts);
@@ -294,11 +378,19 @@ static void format_text(const struct status_view *v, const struct status_data *s
 	if (v->proxy)
 		text_proxy(b, &s->ps);
 	for (size_t g = 0; g < s->ngroups; g++) {
-		sb_printf(b, "kernel (%s):\n", s->groups[g].backend);
+		sb_printf(b, "kernel (%s) packets:\n", s->groups[g].backend);
 		for (size_t i = 0; i < s->groups[g].n; i++)
 			sb_printf(b, "  %-22s %llu\n", s->groups[g].c[i].name,
 				  (unsigned long long)s->groups[g].c[i].value);
 	}
+	for (size_t i = 0; i < s->nrun; i++)
+		sb_printf(b, "classifier:  %s %llu runs, %.0f ns/run\n", s->run[i].program,
+			  (unsigned long long)s->run[i].runs,
+			  s->run[i].runs ? (double)s->run[i].run_ns / (double)s->run[i].runs : 0.0);
+	if (steering_kind(v->steering) == BACKEND_SPLIT)
+		text_split(s, b);
+	if (!v->reload_ok)
+		sb_printf(b, "warning:     the last reload failed: the configuration running is the one before it\n");
 	text_line(b, LINE_AUDIT, &audit_stat_table, &s->as);
 	text_line(b, LINE_TCP, &tcp_stack_stat_table, &s->ts);
 }

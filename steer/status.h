@@ -23,6 +23,8 @@ struct status_view {
 	struct health *health; /* NULL: no warnings */
 	const struct links *links; /* NULL: the configured names alone */
 	time_t started;
+	bool reload_ok;      /* the last `steer reload` succeeded (true before any) */
+	time_t reload_ok_at; /* when one last did (the start before any) */
 	/* Stopping, while open flows end (drain.h): seconds left of drain_timeout_s. */
 	bool draining;
 	long drain_left_s;
@@ -54,6 +56,9 @@ struct stat_table {
 extern const struct stat_table proxy_stat_table, audit_stat_table, tcp_stack_stat_table;
 
 uint64_t stat_value(const struct stat_row *r, const void *stats);
+
+/* The classifier programs' run time (0: no classifier, or the kernel does not account it). */
+size_t status_run_stats(const struct status_view *v, struct classifier_run_stat *out, size_t max);
 
 void status_format(const struct status_view *v, bool json, struct strbuf *out);
 

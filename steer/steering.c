@@ -43,6 +43,16 @@ static struct classifier *classifier_start(const struct classifier_ops *ops, con
 
 	if (!c)
 		return NULL;
+	if (ops->run_stats_enable) {
+		int err = ops->run_stats_enable(c);
+
+		/* Only the metrics lose: say so once, and steer on. */
+		if (err)
+			fprintf(stderr, "steer: warning: the classifier's run-time statistics are off (bpf_enable_stats: "
+					"%s); steer_classifier_run_seconds_total and steer_classifier_runs_total are "
+					"left out\n",
+				strerror(-err));
+	}
 	for (int slot = 0; slot < LISTEN_SLOTS; slot++)
 		if (l->fd[slot] >= 0 && ops->set_listener(c, slot, l->fd[slot]) < 0)
 			goto fail;

@@ -106,6 +106,13 @@ for f in "$ROOT"/examples/*.conf; do
 done
 check "examples/*.conf: $n files (expected at least 5)" test "$n" -ge 5
 check "examples/gateway.conf (the installed default) exists" test -s "$ROOT/examples/gateway.conf"
+# The Grafana dashboard: valid JSON with a datasource variable, and every metric it queries is one steer exports.
+dash=$ROOT/examples/grafana-steer.json
+check "examples/grafana-steer.json parses, with a datasource variable and panels" \
+	jq -e '(.templating.list | map(select(.type == "datasource")) | length == 1) and (.panels | length >= 5)' "$dash"
+for m in $(jq -r '.panels[].targets[].expr' "$dash" | grep -o 'steer_[a-z_]*' | sed 's/_bucket$//' | sort -u); do
+	check "grafana-steer.json queries $m, which steer exports" grep -rqw -- "$m" "$ROOT/steer" "$ROOT/proxy"
+done
 # Every literal block of steer.conf(5)'s EXAMPLES is a whole configuration.
 section "$MAN5" EXAMPLES | awk -v dir="$TMP" '/^\.Bd -literal/ { f = sprintf("%s/example%d.conf", dir, ++n); next }
 	/^\.Ed/ { f = ""; next } f { print > f }'

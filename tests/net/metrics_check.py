@@ -65,4 +65,43 @@ check(f"audit written = {audit['written']}", metric("steer_audit_records_total",
 check(f"audit lost = {audit['lost']}", metric("steer_audit_records_total", result="lost") == audit["lost"])
 for join in ("joined", "unjoined"):
     check(f"audit {join} = {audit.get(join)}", join in audit and metric("steer_audit_flows_total", join=join) == audit[join])
+
+# The per-flow events by backend: the same numbers as status --json's "flows".
+hist = {f.name: f for f in families}.get("steer_flow_setup_seconds")
+check("steer_flow_setup_seconds is a histogram", hist is not None and hist.type == "histogram")
+for backend, f in status.get("flows", {}).items():
+    count = 0
+    for proto in ("tcp", "udp"):
+        got = metric("steer_backend_flows_total", backend=backend, proto=proto)
+        check(f"flows {backend}/{proto} = {f['flows'][proto]}", got == f["flows"][proto])
+        buckets = sorted(((float(s.labels["le"]), s.value) for s in (hist.samples if hist else [])
+                          if s.name.endswith("_bucket") and s.labels["backend"] == backend
+                          and s.labels["proto"] == proto))
+        n = metric("steer_flow_setup_seconds_count", backend=backend, proto=proto)
+        check(f"histogram {backend}/{proto}: 15 cumulative buckets, +Inf = _count = {n}",
+              len(buckets) == 15 and all(a[1] <= b[1] for a, b in zip(buckets, buckets[1:]))
+              and buckets[-1] == (float("inf"), n))
+        count += n or 0
+    check(f"histogram {backend}: _count = status setup count {f['setup']['count']}", count == f["setup"]["count"])
+    for reason, value in f["failures"].items():
+        check(f"failures {backend}/{reason} = {value}",
+              metric("steer_backend_failures_total", backend=backend, reason=reason) == value)
+    for reason, value in f["drops"].items():
+        check(f"drops {backend}/{reason} = {value}",
+              metric("steer_backend_drops_total", backend=backend, reason=reason) == value)
+build = [k for k in samples if k[0] == "steer_build_info"]
+labels = dict(build[0][1]) if len(build) == 1 else {}
+check(f"build_info: one sample, 1, labelled {sorted(labels)}",
+      len(build) == 1 and samples[build[0]] == 1 and sorted(labels) == ["kernel", "libbpf", "libnftnl", "version"]
+      and labels["version"] == status["version"] and labels["kernel"] == status["kernel"]["release"])
+check(f"reload gauge = status reload.ok {status['reload']['ok']}",
+      metric("steer_config_last_reload_successful") == (1 if status["reload"]["ok"] else 0))
+check("reload success timestamp = status reload.last_success",
+      metric("steer_config_last_reload_success_timestamp_seconds") == status["reload"]["last_success"])
+for run in status.get("classifier_run", []):
+    # Read before the status: a stray packet (neighbour discovery) may run the classifier in between.
+    runs = metric("steer_classifier_runs_total", program=run["program"])
+    secs = metric("steer_classifier_run_seconds_total", program=run["program"])
+    check(f"classifier {run['program']}: runs {runs} <= {run['runs']}, run time <= status's",
+          runs is not None and secs is not None and runs <= run["runs"] and secs <= run["run_ns"] / 1e9 + 1e-9)
 sys.exit(1 if failures else 0)
