@@ -67,6 +67,7 @@ struct steer_bpf {
 	steer_event_cb ev_cb;
 	void *ev_ctx;
 	int stats_fd; /* bpf_enable_stats(BPF_STATS_RUN_TIME): run-time accounting while it is open; -1 off */
+	bool stats_on; /* ours (stats_fd) or the host's sysctl: run_time_ns is counted */
 };
 
 /* Set around calls whose failure is expected and handled (tc queries, EEXIST). */
@@ -777,11 +778,30 @@ bool steer_bpf_attachment(struct steer_bpf *b, const char *ifname, int *ifindex,
 	return false;
 }
 
+/* The operator may have turned the accounting on for the whole host (sysctl kernel.bpf_stats_enabled). */
+static bool stats_enabled_by_sysctl(void)
+{
+	FILE *f = fopen("/proc/sys/kernel/bpf_stats_enabled", "re");
+	int on = 0;
+
+	if (f) {
+		if (fscanf(f, "%d", &on) != 1)
+			on = 0;
+		fclose(f);
+	}
+	return on == 1;
+}
+
 int steer_bpf_enable_stats(struct steer_bpf *b)
 {
-	if (b->stats_fd < 0)
-		b->stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
-	return b->stats_fd < 0 ? -errno : 0;
+	int err;
+
+	if (b->stats_on)
+		return 0;
+	b->stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+	err = errno;
+	b->stats_on = b->stats_fd >= 0 || stats_enabled_by_sysctl();
+	return b->stats_on ? 0 : -err;
 }
 
 size_t steer_bpf_run_stats(struct steer_bpf *b, struct steer_bpf_run_stat *out, size_t max)
@@ -790,7 +810,7 @@ size_t steer_bpf_run_stats(struct steer_bpf *b, struct steer_bpf_run_stat *out, 
 					      b->skel->progs.steer_lookup };
 	size_t n = 0;
 
-	if (b->stats_fd < 0)
+	if (!b->stats_on)
 		return 0;
 	for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]) && n < max; i++) {
 		struct bpf_prog_info info = { 0 };
