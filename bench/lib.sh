@@ -12,6 +12,8 @@ rec() { echo "$ROUND $1 $2 $3" >>"$RAW"; }
 field() { sed -n "s/.*\b$1=\([^ ]*\).*/\1/p" <<<"$2"; }
 calc() { awk "BEGIN { printf \"%.6g\", $1 }"; }
 ctl() { ing "$STEER" "$@" --control-socket "$LAB_DIR/steer.sock"; }
+METRICS_PORT=9464
+scrape() { ing curl -sf "http://127.0.0.1:$METRICS_PORT/metrics"; }
 
 # Gateway process CPU (ticks) of the given pids, and the machine's busy ticks.
 # PROC_FIELDS: "$14 + $15" user + system (default), "$14" user only.

@@ -227,6 +227,23 @@ if ax:
     target("audit records lost at 30k new flows/s (kernel records, external proxy)",
            f"{lost:.0f} lost at {fps:,.0f} flows/s, {opens:,.0f} records for {conns:,.0f} flows",
            lost == 0 and fps >= 29000 and opens >= conns, "0 at ≥ 29,000 flows/s, a record per flow")
+# ---- the split case as the daemon's own /metrics saw it (live_ab.py) ----
+live = [b for b in ("ebpf", "nft") if f"live-{b}" in vals]
+if live:
+    md.append("## Live A/B: the split case in the daemon's own metrics\n")
+    md.append("`steer_flow_setup_seconds` (the `steer_us` probe: first packet seen by the kernel to the "
+              "proxy's accept, same probe for both backends), `steer_backend_flows_total` and "
+              "`steer_backend_failures_total`, scraped from `/metrics` before and after the steer-split50 "
+              "case; quantiles are interpolated inside the histogram's buckets as Prometheus' "
+              "`histogram_quantile` does. Median over rounds.\n")
+    md.append("| backend | flows | setup p50 µs | setup p99 µs | failures |")
+    md.append("|---|---|---|---|---|")
+    for b in live:
+        c = f"live-{b}"
+        md.append(f"| {b} | {cell(c, 'flows')} | {cell(c, 'setup_p50_us', 1)} | {cell(c, 'setup_p99_us', 1)} "
+                  f"| {cell(c, 'failures')} |")
+    md.append("")
+
 md.append("## Targets\n")
 md.append("| target | wanted | measured | |")
 md.append("|---|---|---|---|")
@@ -293,6 +310,37 @@ set key below
 plot 'rules.dat' using 1:2 with linespoints lw 2 title 'matching SYN', '' using 1:3 with linespoints lw 2 title 'non-matching SYN', '' using 1:4 with linespoints lw 2 title 'forwarded, other port', '' using 1:5 with linespoints lw 2 title 'on a steered port, not the proxy''s'
 """):
         plots.append(("rule-scale curve", "rules.png"))
+buckets = defaultdict(lambda: defaultdict(float))  # backend -> le -> count over rounds
+bpath = os.path.join(out, "setup_buckets.txt")
+if os.path.exists(bpath):
+    for line in open(bpath):
+        r, b, le, c = line.split()
+        buckets[b][float(le)] += float(c)
+setup_dats = []
+for b, by_le in sorted(buckets.items()):
+    les = sorted(le for le in by_le if le != float("inf"))
+    total = by_le.get(float("inf"), 0)
+    if not total:
+        continue
+    name = f"setup.{b}.dat"
+    with open(os.path.join(out, name), "w") as f:
+        for le in les:
+            f.write(f"{le * 1e6} {by_le[le] / total}\n")
+    setup_dats.append((b, name))
+if setup_dats:
+    lines = ", ".join(f"'{n}' using 1:2 with steps lw 2 title '{b}'" for b, n in setup_dats)
+    if gnuplot(f"""set terminal pngcairo size 1000,600 noenhanced
+set output 'setup_latency.png'
+set title 'flow setup latency by backend, split 50 (steer_flow_setup_seconds, all rounds)'
+set logscale x
+set xlabel 'microseconds (bucket upper bound)'
+set ylabel 'fraction of flows'
+set yrange [0:1]
+set key bottom right
+set grid
+plot {lines}
+"""):
+        plots.append(("setup latency by backend (live histogram)", "setup_latency.png"))
 md.append("## Plots\n")
 for title, p in plots:
     md.append(f"![{title}]({p})\n")

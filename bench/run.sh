@@ -27,7 +27,7 @@ for t in loadgen responder classify; do
 	[ -x "$BENCH_BIN/$t" ] || { echo "bench: $BENCH_BIN/$t missing (make bench builds it)" >&2; exit 1; }
 done
 mkdir -p "$OUT"
-rm -f "$OUT"/*.dat "$OUT"/*.png "$RAW"
+rm -f "$OUT"/*.dat "$OUT"/*.png "$RAW" "$OUT/setup_buckets.txt"
 
 say "bench $MODE: $ROUNDS round(s) of ${DUR}s per figure; results in $OUT"
 lab_up || exit 1
@@ -56,12 +56,20 @@ phase_direct() {
 	m_case direct
 	ing sysctl -qw net.ipv4.tcp_early_demux="$ed"
 }
+# The split case is also read from the daemon's own /metrics (live_ab.py): the
+# setup-latency histogram per backend, as an operator's Prometheus sees it.
 phase_steer() {
 	local b
-	steer_up builtin || return 1
+	steer_up builtin "metrics-listen 127.0.0.1:$METRICS_PORT" || return 1
 	for b in $(rotate "$ROUND" ebpf nft split); do
 		if [ "$b" = split ]; then steer_backend split 50; else steer_backend "$b"; fi || return 1
+		[ "$b" = split ] && { scrape >"$LAB_DIR/metrics.0" || return 1; }
 		m_case "steer-${b/split/split50}"
+		if [ "$b" = split ]; then
+			scrape >"$LAB_DIR/metrics.1" &&
+				bench/live_ab.py "$ROUND" "$LAB_DIR/metrics.0" "$LAB_DIR/metrics.1" "$OUT/setup_buckets.txt" >>"$RAW" ||
+				return 1
+		fi
 	done
 	steer_down
 }
