@@ -24,6 +24,7 @@
 #include <linux/capability.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <openssl/crypto.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -33,6 +34,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "steer/audit_chain.h"
 #include "steer/links.h"
 
 /* Read an integer sysctl; returns false if it does not exist or is unreadable. */
@@ -261,9 +263,23 @@ static int check_exists(const struct steer_config *cfg, const char *key, const c
 	return 1;
 }
 
+/* The audit key as audit_open will read it: the same refusals, before anything is installed. */
+static int check_audit_key(const struct steer_config *cfg, FILE *out)
+{
+	unsigned char key[AUDIT_KEY_MAX];
+	size_t len;
+	int ret;
+
+	if (!cfg->audit_key[0])
+		return 0;
+	ret = audit_key_load(cfg->audit_key, true, key, &len, out) < 0;
+	OPENSSL_cleanse(key, sizeof(key));
+	return ret;
+}
+
 int preflight_run(const struct steer_config *cfg, FILE *out)
 {
-	int fatal = check_caps(cfg, out);
+	int fatal = check_caps(cfg, out) + check_audit_key(cfg, out);
 	bool marked_replies = cfg->upstream_source != UPSTREAM_GATEWAY;
 
 	for (int i = 0; i < cfg->n_ifaces; i++)
