@@ -117,6 +117,14 @@ static void expect_break(int file, int line, const char *reason)
 	assert_non_null(strstr(result, reason));
 }
 
+/* The files in order[], checked with the key: broken at file:line for reason. */
+static void expect_reordered_break(const int *order, int file, int line, const char *reason)
+{
+	write_files(order, -1, NULL, NULL);
+	assert_int_equal(run(0, 2, key, NULL), 1);
+	expect_break(file, line, reason);
+}
+
 static void test_intact(void **state)
 {
 	(void)state;
@@ -147,9 +155,7 @@ static void test_deleted(void **state)
 	static const int order[] = { 0, 1, 2, 4, 5, -1, 6, 7, 8, 9, 10, 11, -1 };
 
 	(void)state;
-	write_files(order, -1, NULL, NULL);
-	assert_int_equal(run(0, 2, key, NULL), 1);
-	expect_break(0, 4, "deleted");
+	expect_reordered_break(order, 0, 4, "deleted");
 	/* Unkeyed, the next header's position shows it. */
 	assert_int_equal(run(0, 2, NULL, NULL), 1);
 	expect_break(1, 1, "header says 6 records came before, the files before hold 5");
@@ -160,9 +166,7 @@ static void test_inserted_copy(void **state)
 	static const int order[] = { 0, 1, 2, 3, 4, 5, -1, 6, 7, 8, 2, 9, 10, 11, -1 };
 
 	(void)state;
-	write_files(order, -1, NULL, NULL);
-	assert_int_equal(run(0, 2, key, NULL), 1);
-	expect_break(1, 4, "a copy of the record at");
+	expect_reordered_break(order, 1, 4, "a copy of the record at");
 	assert_non_null(strstr(result, ".1:3 (inserted)"));
 }
 
@@ -171,9 +175,7 @@ static void test_swapped(void **state)
 	static const int order[] = { 0, 1, 2, 3, 4, 5, -1, 6, 7, 9, 8, 10, 11, -1 };
 
 	(void)state;
-	write_files(order, -1, NULL, NULL);
-	assert_int_equal(run(0, 2, key, NULL), 1);
-	expect_break(1, 3, "the chain breaks here");
+	expect_reordered_break(order, 1, 3, "the chain breaks here");
 }
 
 static void test_missing_file(void **state)
@@ -223,9 +225,7 @@ static void test_structure(void **state)
 	{
 		static const int order[] = { 0, 1, 2, 3, 4, 5, -1, 7, 8, 9, 10, 11, -1 };
 
-		write_files(order, -1, NULL, NULL);
-		assert_int_equal(run(0, 2, key, NULL), 1);
-		expect_break(1, 1, "no header record");
+		expect_reordered_break(order, 1, 1, "no header record");
 	}
 	/* Records of an unkeyed log, checked with a key. */
 	build(NULL);
