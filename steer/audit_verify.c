@@ -23,6 +23,7 @@ static const char usage[] =
 	"Exit: 0 intact, 1 the first break as FILE:LINE: reason, 2 usage.\n";
 
 /* Where each mac was seen, so a record copied in is named as the copy it is. */
+#define SEEN_MAX (1u << 21)
 struct seen {
 	uint64_t h; /* the mac's first 16 hex digits; 0: empty slot */
 	int file;
@@ -66,6 +67,9 @@ static void seen_add(struct verify *v, const char *mac, int file, uint64_t line)
 	struct seen *s;
 
 	if (2 * (v->seen_used + 1) > v->seen_cap) {
+		/* 48 MB at most: past a million records a copy is still a break, only not named as one. */
+		if (v->seen_cap >= SEEN_MAX)
+			return;
 		struct verify grown = { .seen_cap = v->seen_cap ? 2 * v->seen_cap : 4096 };
 
 		grown.seen = calloc(grown.seen_cap, sizeof(*grown.seen));
