@@ -128,4 +128,13 @@ expect_eq "cut tail: intact without the anchor" "$(verify --key "$key" "$t/audit
 expect_break "cut tail against the anchor" "$t/audit.jsonl:$((n2 - 2))" --anchor "$anchor" "$t/audit.jsonl.1" "$t/audit.jsonl"
 out=$("$STEER" audit verify --key 2>&1)
 expect_eq "usage error: exit 2" "$?" 2
+
+# ---- a tail the daemon cannot continue: it says so and starts a new chain ----
+echo '{"ts":"2026-11-30T00:00:00.000000Z","event":"lost","count":1}' >>"$a"
+setup "steer restarts on an unsigned tail" lab_steer_start "$conf"
+expect "clean exit" lab_steer_stop
+expect "a warning names the file and why" \
+	grep -qx "steer: warning: audit log $a: its last record has no mac: a new chain starts here" "$LAB_DIR/steer.log"
+expect_eq "the new chain's header starts at 0" "$(tail -n1 "$a" | jq -c '[.event, .seq]')" '["header",0]'
+expect_break "the unsigned line is reported" "$a:$((n2 + 1))" "$a.1" "$a"
 finish
