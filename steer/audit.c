@@ -2,20 +2,25 @@
 #include "steer/audit.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <netinet/in.h>
+#include <openssl/crypto.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include "steer/addr.h"
+#include "steer/audit_chain.h"
 #include "steer/audit_sink.h"
 #include "steer/config.h"
 #include "steer/flow_join.h"
 #include "steer/flow_stats.h"
+#include "steer/log.h"
 
 #define AUDIT_QUEUE 16384
 #define AUDIT_LINE 1024
@@ -50,6 +55,10 @@ struct audit {
 	pthread_mutex_t src_lock;
 	/* Writer thread only (and audit_set_source under src_lock): */
 	struct audit_source src;
+	struct audit_chain *chain;
+	int anchor_s;               /* audit-anchor-interval; 0: at close only */
+	int64_t anchor_ns;          /* CLOCK_MONOTONIC of the last anchor */
+	uint64_t anchored;          /* the position it named */
 	struct flow_join *join;
 	struct flow_backend {
 		uint64_t flow;
@@ -87,27 +96,78 @@ static void push(struct audit *a, const struct audit_record *r)
 	pthread_mutex_unlock(&a->lock);
 }
 
+/*
+ * Hand lines to the sink and count them. Lines it did not take are no part
+ * of the chain either: it goes back to where it stood before them, so a
+ * sink error shows as "lost", not as a break in the chain.
+ */
+static void sink_put(struct audit *a, const struct audit_record *r, const char *buf, size_t len, size_t lines,
+		     const struct audit_chain_pos *before)
+{
+	if (len && !audit_sink_write(a->sink, r, buf, len)) {
+		atomic_fetch_add_explicit(&a->st.lost, lines, memory_order_relaxed);
+		audit_chain_set_pos(a->chain, before);
+	} else {
+		atomic_fetch_add_explicit(&a->st.written, lines, memory_order_relaxed);
+	}
+}
+
 /* Write a batch of lines with as few syscalls as the sink allows. */
 static void write_batch(struct audit *a, const struct audit_record *recs, size_t n)
 {
 	static __thread char out[64 * AUDIT_LINE];
 	bool per_record = audit_sink_per_record(a->sink);
 	size_t used = 0, lines = 0;
+	struct audit_chain_pos before = audit_chain_pos(a->chain);
 
 	for (size_t i = 0; i <= n; i++) {
 		if (i == n || used + AUDIT_LINE > sizeof(out) || (per_record && lines)) {
-			if (used && !audit_sink_write(a->sink, per_record ? &recs[i - 1] : NULL, out, used))
-				atomic_fetch_add_explicit(&a->st.lost, lines, memory_order_relaxed);
-			else
-				atomic_fetch_add_explicit(&a->st.written, lines, memory_order_relaxed);
+			sink_put(a, per_record ? &recs[i - 1] : NULL, out, used, lines, &before);
 			used = lines = 0;
+			before = audit_chain_pos(a->chain);
 		}
 		if (i == n)
 			break;
-		used += audit_format(&recs[i], out + used, AUDIT_LINE - 1);
+		used += audit_chain_seal(a->chain, out + used,
+					 audit_format(&recs[i], out + used, AUDIT_LINE - 1 - AUDIT_CHAIN_ROOM));
 		out[used++] = '\n';
 		lines++;
 	}
+}
+
+/* The header record: first in every file and stream, at open and after each reopen. */
+static void write_header(struct audit *a)
+{
+	char line[AUDIT_LINE];
+	struct audit_chain_pos before = audit_chain_pos(a->chain);
+	struct timespec ts;
+	size_t n;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	n = audit_chain_header(a->chain, &ts, line, sizeof(line) - 1);
+	line[n++] = '\n';
+	sink_put(a, NULL, line, n, 1, &before);
+}
+
+/*
+ * The chain's position, kept outside the log (syslog, or the journal that
+ * takes stderr under systemd): a cut tail shows against it. Every anchor_s
+ * seconds when records were added, and always at close.
+ */
+static void anchor(struct audit *a, bool final)
+{
+	int64_t now = now_ns(CLOCK_MONOTONIC);
+	struct audit_chain_pos p = audit_chain_pos(a->chain);
+
+	if (!audit_chain_keyed(a->chain))
+		return;
+	if (!final && (!a->anchor_s || now - a->anchor_ns < a->anchor_s * 1000000000LL || p.seq == a->anchored))
+		return;
+	a->anchor_ns = now;
+	a->anchored = p.seq;
+	log_msg(LOG_INFO, "steer: audit anchor seq=%" PRIu64 " mac=%s\n", p.seq, p.mac);
+	if (!log_to_journal())
+		syslog(LOG_DAEMON | LOG_NOTICE, "audit anchor seq=%" PRIu64 " mac=%s", p.seq, p.mac);
 }
 
 static void kbatch_flush(struct audit *a)
@@ -304,9 +364,11 @@ static void *writer(void *arg)
 		stop = a->stopping && !a->count;
 		pthread_mutex_unlock(&a->lock);
 
-		if (atomic_exchange(&a->reopen, false))
-			audit_sink_reopen(a->sink);
 		pthread_mutex_lock(&a->src_lock);
+		if (atomic_exchange(&a->reopen, false)) {
+			audit_sink_reopen(a->sink);
+			write_header(a);
+		}
 		resolve_write(a, batch, n);
 		if (lost) {
 			struct audit_record r = { .kind = AUDIT_LOST, .count = lost };
@@ -318,13 +380,36 @@ static void *writer(void *arg)
 			poll_kernel(a, true);
 			atomic_store(&a->last_poll_ns, now_ns(CLOCK_MONOTONIC));
 		}
+		anchor(a, stop);
 		pthread_mutex_unlock(&a->src_lock);
 		if (stop)
 			return NULL;
 	}
 }
 
+/* The chain of the key in key_path (NULL: unkeyed), continuing the one the file sink holds. */
+static struct audit_chain *open_chain(const char *key_path, const char *file)
+{
+	unsigned char key[AUDIT_KEY_MAX];
+	size_t len = 0;
+	struct audit_chain *c;
+	char why[128];
+
+	if (key_path && audit_key_load(key_path, true, key, &len, stderr) < 0)
+		return NULL;
+	c = audit_chain_new(key_path ? key : NULL, len);
+	OPENSSL_cleanse(key, sizeof(key));
+	if (c && file && audit_chain_resume(c, file, why, sizeof(why)) < 0)
+		fprintf(stderr, "steer: warning: audit log %s: %s: a new chain starts here\n", file, why);
+	return c;
+}
+
 struct audit *audit_open(const char *sink, int syslog_facility)
+{
+	return audit_open_keyed(sink, syslog_facility, NULL, 0);
+}
+
+struct audit *audit_open_keyed(const char *sink, int syslog_facility, const char *key_path, int anchor_s)
 {
 	struct audit *a = calloc(1, sizeof(*a));
 
@@ -339,6 +424,15 @@ struct audit *audit_open(const char *sink, int syslog_facility)
 	a->sink = audit_sink_open(sink, syslog_facility);
 	if (!a->sink)
 		goto fail;
+	a->chain = open_chain(key_path, audit_sink_file(a->sink));
+	if (!a->chain) {
+		audit_sink_close(a->sink);
+		goto fail;
+	}
+	a->anchor_s = anchor_s;
+	a->anchor_ns = now_ns(CLOCK_MONOTONIC);
+	/* Before the writer starts: nothing can come before the header. */
+	write_header(a);
 	pthread_mutex_init(&a->lock, NULL);
 	pthread_mutex_init(&a->src_lock, NULL);
 	{
@@ -353,6 +447,7 @@ struct audit *audit_open(const char *sink, int syslog_facility)
 	if (pthread_create(&a->thread, NULL, writer, a)) {
 		fprintf(stderr, "steer: audit: cannot start the writer thread\n");
 		audit_sink_close(a->sink);
+		audit_chain_free(a->chain);
 		goto fail;
 	}
 	return a;
@@ -444,6 +539,7 @@ void audit_close(struct audit *a)
 	pthread_mutex_unlock(&a->lock);
 	pthread_join(a->thread, NULL);
 	audit_sink_close(a->sink);
+	audit_chain_free(a->chain);
 	pthread_mutex_destroy(&a->lock);
 	pthread_mutex_destroy(&a->src_lock);
 	pthread_cond_destroy(&a->wake);

@@ -64,6 +64,12 @@ struct audit_source {
  */
 struct audit *audit_open(const char *sink, int syslog_facility);
 /*
+ * The same, chained with the key in key_path (NULL: unkeyed): a file sink's
+ * chain continues the one the file holds, and every anchor_s seconds (0:
+ * never) and at close the chain's position goes to syslog ("audit anchor").
+ */
+struct audit *audit_open_keyed(const char *sink, int syslog_facility, const char *key_path, int anchor_s);
+/*
  * Set before any traffic (NULL detaches: the writer stops calling the old
  * source before this returns). Without a source every flow names "unknown".
  */
@@ -95,6 +101,8 @@ struct audit_record {
 	char community_id[48];
 };
 
+/* A record's "ts": RFC 3339 UTC with microseconds (buf: 40 bytes). */
+void audit_format_ts(const struct timespec *ts, char *buf, size_t len);
 /* Format one record as a JSON line (no newline); exposed for the tests. */
 size_t audit_format(const struct audit_record *r, char *buf, size_t len);
 

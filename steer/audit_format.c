@@ -9,7 +9,7 @@
 
 #include "steer/addr.h"
 
-static void format_ts(const struct timespec *ts, char *buf, size_t len)
+void audit_format_ts(const struct timespec *ts, char *buf, size_t len)
 {
 	struct tm tm;
 
@@ -49,7 +49,7 @@ size_t audit_format(const struct audit_record *r, char *buf, size_t len)
 	if (len == 0)
 		return 0;
 	buf[0] = '\0';
-	format_ts(&r->ts, ts, sizeof(ts));
+	audit_format_ts(&r->ts, ts, sizeof(ts));
 	switch (r->kind) {
 	case AUDIT_BACKEND:
 		n = append(buf, len, n, "{\"ts\":\"%s\",\"event\":\"backend\",\"from\":\"%s\",\"to\":\"%s\"}", ts,

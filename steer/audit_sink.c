@@ -97,6 +97,11 @@ bool audit_sink_write(struct audit_sink *s, const struct audit_record *r, const 
 	return true;
 }
 
+const char *audit_sink_file(const struct audit_sink *s)
+{
+	return s->kind == SINK_FILE ? s->path : NULL;
+}
+
 void audit_sink_reopen(struct audit_sink *s)
 {
 	int fd;

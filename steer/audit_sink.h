@@ -25,6 +25,8 @@ bool audit_sink_per_record(const struct audit_sink *s);
  * and its record r; a byte sink gets r == NULL. False: not written.
  */
 bool audit_sink_write(struct audit_sink *s, const struct audit_record *r, const char *buf, size_t len);
+/* The file's path; NULL for the other sinks. */
+const char *audit_sink_file(const struct audit_sink *s);
 /* Reopen the file (logrotate); other sinks: nothing to do. */
 void audit_sink_reopen(struct audit_sink *s);
 void audit_sink_close(struct audit_sink *s);

@@ -157,6 +157,25 @@ static int set_audit_syslog_facility(struct steer_config *cfg, const struct toke
 	return 0;
 }
 
+static int set_audit_key(struct steer_config *cfg, const struct token *dir, const struct token *args, int nargs,
+			 struct diag *d)
+{
+	(void)dir, (void)nargs;
+	return cfg_path(d, &args[0], cfg->audit_key, sizeof(cfg->audit_key));
+}
+
+static int set_audit_anchor_interval(struct steer_config *cfg, const struct token *dir, const struct token *args,
+				     int nargs, struct diag *d)
+{
+	uint64_t v;
+
+	(void)dir, (void)nargs;
+	if (cfg_ranged(d, &args[0], "audit-anchor-interval", 0, STEER_ANCHOR_INTERVAL_MAX, &v) < 0)
+		return -1;
+	cfg->audit_anchor_interval = (int)v;
+	return 0;
+}
+
 static int set_control_socket(struct steer_config *cfg, const struct token *dir, const struct token *args,
 			      int nargs, struct diag *d)
 {
@@ -395,6 +414,8 @@ static const struct directive directives[] = {
 	{ "route-table", CONFIG_KEY_ROUTE_TABLE, 1, 1, set_route_table },
 	{ "audit-log", CONFIG_KEY_AUDIT_LOG, 1, 1, set_audit_log },
 	{ "audit-syslog-facility", CONFIG_KEY_AUDIT_SYSLOG_FACILITY, 1, 1, set_audit_syslog_facility },
+	{ "audit-key", CONFIG_KEY_AUDIT_KEY, 1, 1, set_audit_key },
+	{ "audit-anchor-interval", CONFIG_KEY_AUDIT_ANCHOR_INTERVAL, 1, 1, set_audit_anchor_interval },
 	{ "control-socket", CONFIG_KEY_CONTROL_SOCKET, 1, 1, set_control_socket },
 	{ "workers", CONFIG_KEY_WORKERS, 1, 1, set_workers },
 	{ "proxy", CONFIG_KEY_PROXY, 1, 1, set_proxy },
@@ -600,6 +621,7 @@ void config_init(struct steer_config *cfg)
 	cfg->route_table = 100;
 	strcpy(cfg->audit_log, "/var/log/steer/audit.jsonl");
 	cfg->audit_syslog_facility = LOG_DAEMON;
+	cfg->audit_anchor_interval = 60;
 	strcpy(cfg->control_socket, "/run/steer/steer.sock");
 	cfg->workers = 0;
 	cfg->proxy = PROXY_BUILTIN;
@@ -810,6 +832,8 @@ int config_diff_except_rules(const struct steer_config *run, const struct steer_
 		{ "route-table", run->route_table == next->route_table },
 		{ "audit-log", !strcmp(run->audit_log, next->audit_log) },
 		{ "audit-syslog-facility", run->audit_syslog_facility == next->audit_syslog_facility },
+		{ "audit-key", !strcmp(run->audit_key, next->audit_key) },
+		{ "audit-anchor-interval", run->audit_anchor_interval == next->audit_anchor_interval },
 		{ "control-socket", !strcmp(run->control_socket, next->control_socket) },
 		{ "workers", run->workers == next->workers },
 		{ "proxy", run->proxy == next->proxy },

@@ -18,6 +18,7 @@
 #define STEER_PATH_MAX 256
 /* drain-timeout's bound in seconds (systemd's TimeoutStopSec must exceed the value used). */
 #define STEER_DRAIN_TIMEOUT_MAX 3600
+#define STEER_ANCHOR_INTERVAL_MAX 86400
 
 enum backend_kind { BACKEND_EBPF, BACKEND_NFT, BACKEND_AUTO, BACKEND_SPLIT };
 enum upstream_source { UPSTREAM_CLIENT, UPSTREAM_CLIENT_IP, UPSTREAM_GATEWAY };
@@ -44,6 +45,8 @@ enum config_key {
 	CONFIG_KEY_MARK,
 	CONFIG_KEY_ROUTE_TABLE,
 	CONFIG_KEY_AUDIT_LOG,
+	CONFIG_KEY_AUDIT_KEY,
+	CONFIG_KEY_AUDIT_ANCHOR_INTERVAL,
 	CONFIG_KEY_CONTROL_SOCKET,
 	CONFIG_KEY_WORKERS,
 	CONFIG_KEY_PROXY,
@@ -84,6 +87,8 @@ struct steer_config {
 	uint32_t route_table;
 	char audit_log[STEER_PATH_MAX];
 	int audit_syslog_facility; /* LOG_DAEMON, LOG_LOCAL0, ...: audit-log syslog and journald */
+	char audit_key[STEER_PATH_MAX]; /* "": records carry no mac */
+	int audit_anchor_interval;      /* seconds; 0: an anchor at stop only */
 	char control_socket[STEER_PATH_MAX];
 	int workers; /* 0 = one per CPU */
 	enum proxy_mode proxy;

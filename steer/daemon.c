@@ -540,7 +540,8 @@ int daemon_run(struct steer_config *cfg, const struct config_loader *loader)
 	d.control = control_open(d.loop, cfg->control_socket, on_request, &d);
 	if (!d.control)
 		goto out;
-	d.audit = audit_open(cfg->audit_log, cfg->audit_syslog_facility);
+	d.audit = audit_open_keyed(cfg->audit_log, cfg->audit_syslog_facility, cfg->audit_key[0] ? cfg->audit_key : NULL,
+				   cfg->audit_anchor_interval);
 	if (!d.audit)
 		goto out;
 	if (route_install(cfg->mark, cfg->route_table) < 0)

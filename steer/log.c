@@ -81,6 +81,11 @@ void log_init(void)
 	journal = true;
 }
 
+bool log_to_journal(void)
+{
+	return journal;
+}
+
 void log_msg(int prio, const char *fmt, ...)
 {
 	va_list ap;

@@ -11,11 +11,14 @@
 #ifndef STEER_LOG_H
 #define STEER_LOG_H
 
+#include <stdbool.h>
 #include <syslog.h>
 
 /* Call first in main(): replaces stderr by a prefixing stream if it is the journal. */
 void log_init(void);
 
+/* Whether stderr is the journal: then a line on it is in the journal already. */
+bool log_to_journal(void);
 /* One message at priority prio (LOG_ERR, LOG_WARNING, LOG_INFO). */
 void log_msg(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
-/* The command line: steer run, check, status, backend, reload, cleanup, version. */
+/* The command line: steer run, check, status, backend, reload, audit, cleanup, version. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "steer/audit_verify.h"
 #include "steer/build_info.h"
 #include "steer/config.h"
 #include "steer/control.h"
@@ -27,6 +28,7 @@ static const char usage_main[] =
 	"  reload                          re-read the config file and swap the rules, live\n"
 	"  cleanup [-c FILE]               remove every kernel object steer installs\n"
 	"  version                         versions of steer and its libraries, the kernel's features\n"
+	"  audit verify [--key FILE] FILE...  check the audit log's chain (files oldest first)\n"
 	"\n"
 	"Every config directive is also a flag of run (--interface eth1, --steer 'tcp dport 80');\n"
 	"flags win over the file. `steer COMMAND --help` for each command.\n";
@@ -54,6 +56,7 @@ static const char usage_reload[] =
 	"usage: steer reload [-c FILE] [--control-socket PATH]\n"
 	"The daemon re-reads its config file (and re-applies its flags) and swaps the rules\n"
 	"atomically; an invalid config is refused with its errors and the running rules stay.\n";
+static const char usage_audit[] = "usage: steer audit verify [--key FILE] [--anchor SEQ:MAC] FILE...\n";
 static const char usage_cleanup[] = "usage: steer cleanup [-c FILE] [--control-socket PATH]\n";
 
 static bool is_help(const char *a)
@@ -284,6 +287,18 @@ static int cmd_cleanup(int argc, char **argv)
 	return ret;
 }
 
+static int cmd_audit(int argc, char **argv)
+{
+	if (argc && is_help(argv[0])) {
+		fputs(usage_audit, stdout);
+		return 0;
+	}
+	if (argc && !strcmp(argv[0], "verify"))
+		return audit_verify_main(argc - 1, argv + 1);
+	fputs(usage_audit, stderr);
+	return 2;
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : NULL;
@@ -305,6 +320,8 @@ int main(int argc, char **argv)
 		return cmd_backend(argc, argv);
 	if (!strcmp(cmd, "reload"))
 		return cmd_reload(argc, argv);
+	if (!strcmp(cmd, "audit"))
+		return cmd_audit(argc, argv);
 	if (!strcmp(cmd, "cleanup"))
 		return cmd_cleanup(argc, argv);
 	if (!strcmp(cmd, "version") || !strcmp(cmd, "--version"))

@@ -24,6 +24,7 @@
 #include <linux/capability.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <openssl/crypto.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -35,6 +36,7 @@
 #include <unistd.h>
 
 #include "steer/audit_journal.h"
+#include "steer/audit_chain.h"
 #include "steer/links.h"
 
 /* Read an integer sysctl; returns false if it does not exist or is unreadable. */
@@ -273,9 +275,23 @@ static void check_facility_used(const struct steer_config *cfg, FILE *out)
 		syslog_facility_name(cfg->audit_syslog_facility), cfg->audit_log);
 }
 
+/* The audit key as audit_open will read it: the same refusals, before anything is installed. */
+static int check_audit_key(const struct steer_config *cfg, FILE *out)
+{
+	unsigned char key[AUDIT_KEY_MAX];
+	size_t len;
+	int ret;
+
+	if (!cfg->audit_key[0])
+		return 0;
+	ret = audit_key_load(cfg->audit_key, true, key, &len, out) < 0;
+	OPENSSL_cleanse(key, sizeof(key));
+	return ret;
+}
+
 int preflight_run(const struct steer_config *cfg, FILE *out)
 {
-	int fatal = check_caps(cfg, out);
+	int fatal = check_caps(cfg, out) + check_audit_key(cfg, out);
 	bool marked_replies = cfg->upstream_source != UPSTREAM_GATEWAY;
 
 	for (int i = 0; i < cfg->n_ifaces; i++)

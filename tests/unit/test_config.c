@@ -131,6 +131,8 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg.proxy, PROXY_BUILTIN);
 	assert_int_equal(cfg.udp_idle_timeout, 60);
 	assert_int_equal(cfg.drain_timeout, 30);
+	assert_string_equal(cfg.audit_key, "");
+	assert_int_equal(cfg.audit_anchor_interval, 60);
 	assert_false(cfg.metrics_enabled);
 	assert_false(cfg.interface_wait);
 	assert_int_equal(cfg.n_ifaces, 0);
@@ -348,7 +350,9 @@ static void test_scalar_values(void **state)
 				    "udp-idle-timeout 86400\n"
 				    "metrics-listen [::1]:9100\n"
 				    "interface-wait yes\n"
-				    "drain-timeout 3600\n",
+				    "drain-timeout 3600\n"
+				    "audit-key /etc/steer/audit.key\n"
+				    "audit-anchor-interval 86400\n",
 				    &errs),
 			 0);
 	assert_string_equal(errs, "");
@@ -364,6 +368,8 @@ static void test_scalar_values(void **state)
 	assert_int_equal(cfg.proxy, PROXY_BUILTIN);
 	assert_int_equal(cfg.udp_idle_timeout, 86400);
 	assert_int_equal(cfg.drain_timeout, 3600);
+	assert_string_equal(cfg.audit_key, "/etc/steer/audit.key");
+	assert_int_equal(cfg.audit_anchor_interval, 86400);
 	assert_true(cfg.metrics_enabled);
 	assert_int_equal(cfg.metrics_addr.ss_family, AF_INET6);
 	assert_int_equal(ntohs(((struct sockaddr_in6 *)&cfg.metrics_addr)->sin6_port), 9100);
@@ -458,6 +464,9 @@ static void test_scalar_errors(void **state)
 		{ "drain-timeout -1", F ":1:15: bad drain-timeout '-1' (expected 0..3600)" },
 		{ "drain-timeout 30s", F ":1:15: bad drain-timeout '30s' (expected 0..3600)" },
 		{ "drain-timeout", F ":1:1: 'drain-timeout' needs a value" },
+		{ "audit-anchor-interval 86401", F ":1:23: bad audit-anchor-interval '86401' (expected 0..86400)" },
+		{ "audit-anchor-interval 1m", F ":1:23: bad audit-anchor-interval '1m' (expected 0..86400)" },
+		{ "audit-key", F ":1:1: 'audit-key' needs a value" },
 		{ "metrics-listen 127.0.0.1",
 		  F ":1:16: bad metrics-listen '127.0.0.1': missing :PORT (expected IP:PORT or [IPv6]:PORT)" },
 		{ "metrics-listen ::1:80",
@@ -928,6 +937,10 @@ static void test_flags_override(void **state)
 	assert_false(cfg.metrics_enabled);
 	expect_flag_ok(&cfg, "drain-timeout", "0");
 	assert_int_equal(cfg.drain_timeout, 0);
+	expect_flag_ok(&cfg, "audit-key", "k.key");
+	assert_string_equal(cfg.audit_key, "k.key");
+	expect_flag_ok(&cfg, "audit-anchor-interval", "0");
+	assert_int_equal(cfg.audit_anchor_interval, 0);
 	expect_flag_ok(&cfg, "audit-log", "  -  "); /* shell quoting leftovers are trimmed */
 	assert_string_equal(cfg.audit_log, "-");
 	assert_int_equal(cfg.audit_syslog_facility, LOG_DAEMON); /* the default */
@@ -1187,8 +1200,14 @@ static void test_reload_diff(void **state)
 	assert_int_equal(config_diff_except_rules(&run, &next, f), 0);
 	next.udp_idle_timeout = 5;
 	assert_int_equal(config_diff_except_rules(&run, &next, f), 1);
+	/* The writer holds the key and the interval from its start. */
+	strcpy(next.audit_key, "/k");
+	next.audit_anchor_interval = 1;
+	assert_int_equal(config_diff_except_rules(&run, &next, f), 3);
 	fclose(f);
 	assert_non_null(strstr(errs, "udp-idle-timeout: changed"));
+	assert_non_null(strstr(errs, "audit-key: changed"));
+	assert_non_null(strstr(errs, "audit-anchor-interval: changed"));
 	assert_null(strstr(errs, "drain-timeout"));
 	free(errs);
 }
