@@ -5,7 +5,7 @@ BPFTOOL  ?= bpftool
 ARCH_INC := /usr/include/$(shell $(CC) -dumpmachine)
 BUILD    := build
 
-PKGS     := libbpf libnftnl libmnl libsystemd
+PKGS     := libbpf libnftnl libmnl libsystemd libcrypto
 
 # The packager's flags (dpkg-buildflags: fortify, stack protector, relro, bind-now) are
 # honoured as given; steer's own required flags live in STEER_CPPFLAGS/STEER_CFLAGS and
@@ -51,10 +51,12 @@ BUILD_INFO    := $(BUILD)/gen/steer/build_info.h
 DEB_PKGS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config \
             nftables libnftnl-dev libmnl-dev libev-dev libcmocka-dev \
             iproute2 iputils-ping python3-prometheus-client nginx-light socat curl wrk jq python3 python3-scapy \
-            dnsutils dnsmasq-base hping3 libsystemd-dev systemd logrotate bash-completion \
+            dnsutils dnsmasq-base hping3 libsystemd-dev libssl-dev systemd logrotate bash-completion \
             debhelper dpkg-dev fakeroot lintian \
             qemu-system-x86 busybox-static kmod cpio xz-utils
 DEB_PKGS += mandoc groff-base man-db
+# The network suite validates every audit record against docs/audit.schema.json.
+DEB_PKGS += python3-jsonschema
 # The sanitizer and fuzzer runtimes of clang (check-sanitize, fuzz).
 DEB_PKGS += libclang-rt-14-dev
 
