@@ -55,6 +55,13 @@ struct audit_source {
 	const char *(*fallback)(void *ctx);
 	/* No builtin proxy: kernel flow records are written as open records themselves. */
 	bool kernel_only;
+	/*
+	 * The counter the proxy takes its flow ids from (proxy_settings'
+	 * flow_ids), or NULL: the audit's own. Drop records, and open records
+	 * with kernel_only, take their "flow" from it too: one counter, so a
+	 * drop's id is never a proxied flow's.
+	 */
+	_Atomic uint64_t *flow_ids;
 	void *ctx;
 };
 
