@@ -102,6 +102,11 @@ static void test_other_records(void **state)
 	strcpy(r.to, "nft");
 	audit_format(&r, buf, sizeof(buf));
 	assert_string_equal(buf, "{\"ts\":\"1970-01-01T00:00:00.000000Z\",\"event\":\"backend\",\"from\":\"ebpf\",\"to\":\"nft\"}");
+	/* audit_backend_change() copies steering_describe()'s words whole: "split 100" once became "split 1". */
+	assert_true(sizeof(r.to) > strlen("split 100"));
+	strcpy(r.to, "split 100");
+	audit_format(&r, buf, sizeof(buf));
+	assert_non_null(strstr(buf, "\"to\":\"split 100\"}"));
 	r = (struct audit_record){ .kind = AUDIT_LOST, .count = 12 };
 	audit_format(&r, buf, sizeof(buf));
 	assert_string_equal(buf, "{\"ts\":\"1970-01-01T00:00:00.000000Z\",\"event\":\"lost\",\"count\":12}");
