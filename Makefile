@@ -160,6 +160,7 @@ install: all
 	fi
 	install -d $(DESTDIR)$(DOCDIR)/examples
 	install -m 0644 examples/*.conf $(DESTDIR)$(DOCDIR)/examples/
+	install -m 0644 docs/audit.md docs/audit.schema.json $(DESTDIR)$(DOCDIR)/
 	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/logrotate.d $(DESTDIR)$(BASHCOMPDIR)
 	sed 's|@SBINDIR@|$(SBINDIR)|g; s|@SYSCONFDIR@|$(SYSCONFDIR)|g' dist/steer.service.in \
 		>$(DESTDIR)$(UNITDIR)/steer.service
