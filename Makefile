@@ -55,6 +55,8 @@ DEB_PKGS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config \
             debhelper dpkg-dev fakeroot lintian \
             qemu-system-x86 busybox-static kmod cpio xz-utils
 DEB_PKGS += mandoc groff-base man-db
+# The network suite validates every audit record against docs/audit.schema.json.
+DEB_PKGS += python3-jsonschema
 # The sanitizer and fuzzer runtimes of clang (check-sanitize, fuzz).
 DEB_PKGS += libclang-rt-14-dev
 
@@ -158,6 +160,7 @@ install: all
 	fi
 	install -d $(DESTDIR)$(DOCDIR)/examples
 	install -m 0644 examples/*.conf $(DESTDIR)$(DOCDIR)/examples/
+	install -m 0644 docs/audit.md docs/audit.schema.json $(DESTDIR)$(DOCDIR)/
 	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/logrotate.d $(DESTDIR)$(BASHCOMPDIR)
 	sed 's|@SBINDIR@|$(SBINDIR)|g; s|@SYSCONFDIR@|$(SYSCONFDIR)|g' dist/steer.service.in \
 		>$(DESTDIR)$(UNITDIR)/steer.service

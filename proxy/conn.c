@@ -291,7 +291,7 @@ void conn_new(struct worker *w, int cfd, const struct sockaddr_storage *client,
 	STAT_INC(w, accepted);
 	STAT_INC(w, open);
 	c->w = w;
-	c->flow = atomic_fetch_add_explicit(&w->p->next_flow, 1, memory_order_relaxed) + 1;
+	c->flow = proxy_flow_id(w->p);
 	c->accept_ns = proxy_now_ns();
 	c->client = *client;
 	c->dst = *dst;

@@ -133,7 +133,8 @@ struct proxy {
 	struct proxy_settings s;
 	int nworkers;
 	struct worker *workers;
-	_Atomic uint64_t next_flow;
+	_Atomic uint64_t next_flow; /* the flow ids without settings' flow_ids */
+	_Atomic uint64_t *flow_ids; /* settings' flow_ids, or &next_flow */
 	_Atomic int drained;    /* workers that ran their drain */
 	_Atomic int full;       /* workers at their share of max_conns (on_full) */
 	_Atomic int stop_why;   /* enum proxy_close_reason of what the stop closes */
@@ -142,6 +143,8 @@ struct proxy {
 
 /* proxy.c */
 uint64_t proxy_now_ns(void);
+/* The next flow id (any worker thread). */
+uint64_t proxy_flow_id(struct proxy *p);
 
 /* listener.c */
 int listener_open(struct listener *l, int family, int proto, uint16_t port);

@@ -57,6 +57,11 @@ bool proxy_is_full(struct proxy *p)
 	return atomic_load(&p->full) > 0;
 }
 
+uint64_t proxy_flow_id(struct proxy *p)
+{
+	return atomic_fetch_add_explicit(p->flow_ids, 1, memory_order_relaxed) + 1;
+}
+
 struct proxy *proxy_create(const struct proxy_settings *s)
 {
 	struct proxy *p;
@@ -74,6 +79,7 @@ struct proxy *proxy_create(const struct proxy_settings *s)
 	if (!p->workers)
 		goto oom;
 	atomic_init(&p->next_flow, 0);
+	p->flow_ids = s->flow_ids ? s->flow_ids : &p->next_flow;
 	atomic_init(&p->drained, 0);
 	atomic_init(&p->stop_why, CLOSE_SHUTDOWN);
 	ignore_sigpipe();

@@ -73,6 +73,13 @@ struct proxy_settings {
 	 * new flows elsewhere (on-proxy-down) until then.
 	 */
 	void (*on_full)(void *ctx, bool full);
+	/*
+	 * The flow-id counter (may be NULL: the proxy's own). Each TCP
+	 * connection and UDP session takes the next value, from 1. A caller
+	 * that numbers other flows in the same records (the audit's drop
+	 * records) passes its counter, so that no two flows share an id.
+	 */
+	_Atomic uint64_t *flow_ids;
 };
 
 enum proxy_close_reason {
@@ -90,7 +97,7 @@ enum proxy_close_reason {
 
 struct proxy_conn_event {
 	bool open; /* false: close */
-	uint64_t flow;  /* unique per proxy run */
+	uint64_t flow;  /* unique per proxy run (per flow_ids counter when one is given) */
 	uint8_t proto;  /* IPPROTO_TCP or IPPROTO_UDP */
 	struct sockaddr_storage client, dst, upstream_src;
 	uint64_t bytes_up, bytes_down; /* close only */

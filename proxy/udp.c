@@ -497,7 +497,7 @@ static struct udp_sess *sess_new(struct worker *w, uint32_t h, const struct sock
 	u->client = *client;
 	u->dst = *dst;
 	u->accept_ns = proxy_now_ns();
-	u->flow = atomic_fetch_add_explicit(&w->p->next_flow, 1, memory_order_relaxed) + 1;
+	u->flow = proxy_flow_id(w->p);
 	u->down_fd = -1;
 	u->up_fd = open_up(w, client, dst, &connect_failed);
 	if (u->up_fd < 0) {

@@ -17,6 +17,7 @@
 #include "steer/addr.h"
 #include "steer/audit_chain.h"
 #include "steer/audit_sink.h"
+#include "steer/community_id.h"
 #include "steer/config.h"
 #include "steer/flow_join.h"
 #include "steer/flow_stats.h"
@@ -66,8 +67,9 @@ struct audit {
 	} *flow_backend; /* by flow id modulo FLOW_BACKENDS */
 	struct audit_record kbatch[AUDIT_BATCH]; /* kernel records waiting to be written */
 	size_t nkbatch;
-	uint64_t kernel_lost_seen, kernel_flows;
+	uint64_t kernel_lost_seen;
 	struct flow_stats *fs; /* written by the writer only, read by status and metrics */
+	_Atomic uint64_t own_flow_ids; /* src.flow_ids when the source brings none */
 	/* Read by wait_for_work() under `lock`, written under `src_lock`: atomic. */
 	_Atomic int64_t last_poll_ns;
 };
@@ -192,6 +194,24 @@ static void kernel_ts(uint64_t ts_ns, struct timespec *out)
 	out->tv_nsec = wall % 1000000000LL;
 }
 
+/*
+ * A flow id for a record the proxy did not number (a drop; an open with
+ * kernel_only), from the proxy's own counter: with two counters a drop
+ * could repeat the id of a proxied flow of the same run.
+ */
+static uint64_t flow_id(struct audit *a)
+{
+	_Atomic uint64_t *ids = a->src.flow_ids ? a->src.flow_ids : &a->own_flow_ids;
+
+	return atomic_fetch_add_explicit(ids, 1, memory_order_relaxed) + 1;
+}
+
+/* The flow's original tuple (client -> original destination), as monitors on the wire see it. */
+static void set_community_id(struct audit_record *r, const struct flow_tuple *t)
+{
+	community_id_v1(t, 0, r->community_id, sizeof(r->community_id));
+}
+
 /* A kernel record, from the event source (under src_lock: the writer, or audit_set_source). */
 static void on_kernel_record(void *ctx, const struct flow_record *k)
 {
@@ -205,11 +225,12 @@ static void on_kernel_record(void *ctx, const struct flow_record *k)
 	kernel_ts(k->ts_ns, &r.ts);
 	flow_tuple_to_sockaddrs(&k->tuple, &r.ev.client, &r.ev.dst);
 	r.ev.proto = k->tuple.proto;
+	r.ev.flow = flow_id(a);
+	set_community_id(&r, &k->tuple);
 	snprintf(r.backend, sizeof(r.backend), "%s", k->backend);
 	if (k->kind == FLOW_RECORD_FLOW) {
 		r.kind = AUDIT_CONN;
 		r.ev.open = true;
-		r.ev.flow = ++a->kernel_flows;
 		flow_stats_open(a->fs, k->backend, k->tuple.proto, -1);
 	} else {
 		r.kind = AUDIT_DROP;
@@ -247,32 +268,34 @@ static void poll_kernel(struct audit *a, bool check_lost)
 	kbatch_flush(a);
 }
 
-static bool take_kernel(struct audit *a, const struct proxy_conn_event *ev, struct flow_record *k)
+static bool take_kernel(struct audit *a, const struct proxy_conn_event *ev, const struct flow_tuple *t,
+			bool ok, struct flow_record *k)
 {
-	struct flow_tuple t;
-	bool ok = flow_tuple_from_sockaddrs(&t, ev->proto, (const void *)&ev->client, (const void *)&ev->dst);
-
-	if (ok && join_take(a->join, &t, ev->accept_ns, k))
+	if (ok && join_take(a->join, t, ev->accept_ns, k))
 		return true;
 	/* The classifier wrote its record before the packet reached the proxy: it is in the ring. */
 	poll_kernel(a, false);
-	return ok && join_take(a->join, &t, ev->accept_ns, k);
+	return ok && join_take(a->join, t, ev->accept_ns, k);
 }
 
-/* Which backend steered this flow, and steer_us for an open record. */
+/* Which backend steered this flow, steer_us for an open record, and its Community ID. */
 static void resolve(struct audit *a, struct audit_record *r)
 {
 	struct proxy_conn_event *ev = &r->ev;
 	struct flow_backend *fb = &a->flow_backend[ev->flow % FLOW_BACKENDS];
 	struct flow_record k;
+	struct flow_tuple t;
+	bool ok = flow_tuple_from_sockaddrs(&t, ev->proto, (const void *)&ev->client, (const void *)&ev->dst);
 
+	if (ok)
+		set_community_id(r, &t);
 	r->steer_us = -1;
 	if (!ev->open && fb->flow == ev->flow && ev->flow) {
 		memcpy(r->backend, fb->backend, sizeof(r->backend));
 		fb->flow = 0;
 		return;
 	}
-	if (take_kernel(a, ev, &k)) {
+	if (take_kernel(a, ev, &t, ok, &k)) {
 		snprintf(r->backend, sizeof(r->backend), "%s", k.backend);
 		if (ev->open)
 			r->steer_us = ev->accept_ns > k.ts_ns ? (int64_t)(ev->accept_ns - k.ts_ns) / 1000 : 0;

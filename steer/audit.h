@@ -55,6 +55,13 @@ struct audit_source {
 	const char *(*fallback)(void *ctx);
 	/* No builtin proxy: kernel flow records are written as open records themselves. */
 	bool kernel_only;
+	/*
+	 * The counter the proxy takes its flow ids from (proxy_settings'
+	 * flow_ids), or NULL: the audit's own. Drop records, and open records
+	 * with kernel_only, take their "flow" from it too: one counter, so a
+	 * drop's id is never a proxied flow's.
+	 */
+	_Atomic uint64_t *flow_ids;
 	void *ctx;
 };
 
@@ -95,7 +102,7 @@ struct audit_record {
 	char backend[8];            /* AUDIT_CONN, AUDIT_DROP */
 	int64_t steer_us;           /* AUDIT_CONN open: < 0 unknown */
 	char reason[24];            /* AUDIT_DROP */
-	char from[8], to[8];        /* AUDIT_BACKEND */
+	char from[16], to[16];      /* AUDIT_BACKEND: "ebpf", "nft", "split 50" (steering_describe) */
 	uint64_t count;             /* AUDIT_LOST */
 	/* AUDIT_CONN, AUDIT_DROP: "1:<base64>" (Community ID v1, seed 0), "" until the writer computes it. */
 	char community_id[48];

@@ -40,9 +40,36 @@ __attribute__((format(printf, 4, 5))) static size_t append(char *buf, size_t len
 	return r < 0 ? len : n + (size_t)r;
 }
 
+static const char *event_name(const struct audit_record *r)
+{
+	return r->kind == AUDIT_DROP ? "drop" : r->ev.open ? "open" : "close";
+}
+
+/*
+ * What every flow record (open, close, drop) starts with, up to
+ * community_id; absent when the writer could not compute one (a tuple of
+ * another family or protocol), never empty.
+ */
+static size_t flow_fields(const struct audit_record *r, const char *ts, char *buf, size_t len)
+{
+	const struct proxy_conn_event *ev = &r->ev;
+	char c[ADDR_STR_MAX], d[ADDR_STR_MAX];
+	size_t n;
+
+	sockaddr_format((const struct sockaddr *)&ev->client, c, sizeof(c));
+	sockaddr_format((const struct sockaddr *)&ev->dst, d, sizeof(d));
+	n = append(buf, len, 0,
+		   "{\"ts\":\"%s\",\"event\":\"%s\",\"flow\":%llu,\"proto\":\"%s\","
+		   "\"backend\":\"%s\",\"client\":\"%s\",\"dst\":\"%s\"",
+		   ts, event_name(r), (unsigned long long)ev->flow, proto_name(ev->proto), r->backend, c, d);
+	if (r->community_id[0])
+		n = append(buf, len, n, ",\"community_id\":\"%s\"", r->community_id);
+	return n;
+}
+
 size_t audit_format(const struct audit_record *r, char *buf, size_t len)
 {
-	char ts[40], c[ADDR_STR_MAX], d[ADDR_STR_MAX], u[ADDR_STR_MAX];
+	char ts[40], u[ADDR_STR_MAX];
 	const struct proxy_conn_event *ev = &r->ev;
 	size_t n = 0;
 
@@ -60,22 +87,11 @@ size_t audit_format(const struct audit_record *r, char *buf, size_t len)
 			   (unsigned long long)r->count);
 		break;
 	case AUDIT_DROP:
-		sockaddr_format((const struct sockaddr *)&ev->client, c, sizeof(c));
-		sockaddr_format((const struct sockaddr *)&ev->dst, d, sizeof(d));
-		n = append(buf, len, n,
-			   "{\"ts\":\"%s\",\"event\":\"drop\",\"proto\":\"%s\",\"backend\":\"%s\","
-			   "\"client\":\"%s\",\"dst\":\"%s\",\"reason\":\"%s\"}",
-			   ts, proto_name(ev->proto), r->backend, c, d, r->reason);
-		break;
 	case AUDIT_CONN:
-		sockaddr_format((const struct sockaddr *)&ev->client, c, sizeof(c));
-		sockaddr_format((const struct sockaddr *)&ev->dst, d, sizeof(d));
-		n = append(buf, len, n,
-			   "{\"ts\":\"%s\",\"event\":\"%s\",\"flow\":%llu,\"proto\":\"%s\","
-			   "\"backend\":\"%s\",\"client\":\"%s\",\"dst\":\"%s\"",
-			   ts, ev->open ? "open" : "close", (unsigned long long)ev->flow, proto_name(ev->proto),
-			   r->backend, c, d);
-		if (ev->open) {
+		n = flow_fields(r, ts, buf, len);
+		if (r->kind == AUDIT_DROP) {
+			n = append(buf, len, n, ",\"reason\":\"%s\"}", r->reason);
+		} else if (ev->open) {
 			if (ev->upstream_src.ss_family) {
 				sockaddr_format((const struct sockaddr *)&ev->upstream_src, u, sizeof(u));
 				n = append(buf, len, n, ",\"upstream_src\":\"%s\"", u);

@@ -69,6 +69,12 @@ struct daemon {
 	bool reload_ok;
 	time_t reload_ok_at;
 	const char *_Atomic fallback; /* backend name for flows without a kernel record */
+	/*
+	 * The one flow-id counter of the run: the proxy numbers its flows from
+	 * it and the audit its drop (and kernel-only open) records, so that a
+	 * record's "flow" names one flow whichever numbered it.
+	 */
+	_Atomic uint64_t flow_ids;
 };
 
 static const char *src_fallback(void *ctx)
@@ -90,6 +96,7 @@ static int start_audit_source(struct daemon *d)
 	struct audit_source src = {
 		.fallback = src_fallback,
 		.kernel_only = d->cfg->proxy == PROXY_EXTERNAL,
+		.flow_ids = &d->flow_ids,
 		.ctx = d,
 	};
 
@@ -447,6 +454,7 @@ static int start_proxy(struct daemon *d, struct backend_listeners *l)
 		.max_udp_sessions = UDP_SESSIONS_MAX,
 		.on_event = on_conn_event,
 		.on_full = on_proxy_full,
+		.flow_ids = &d->flow_ids,
 		.ctx = d,
 	};
 

@@ -178,14 +178,23 @@ lab_steer_start() {
 	return 1
 }
 
+# lab_hook NAME: the sourcing script's lab_on_NAME, if it has one (the network
+# tests check the audit log around every stop: tests/net/lib.sh).
+lab_hook() {
+	if declare -F "lab_on_$1" >/dev/null; then "lab_on_$1"; fi
+	return 0
+}
+
 # Stop steer with SIGTERM (or the signal given); returns its exit status.
 lab_steer_stop() {
 	local sig=${1:-TERM} st
 	[ -n "${LAB_STEER_PID:-}" ] || return 0
+	lab_hook steer_stopping
 	kill -"$sig" "$LAB_STEER_PID" 2>/dev/null
 	wait "$LAB_STEER_PID"
 	st=$?
 	LAB_STEER_PID=
+	lab_hook steer_stopped
 	return $st
 }
 

@@ -17,13 +17,14 @@ P=/usr/local
 setup "make install DESTDIR=$root" make -s install DESTDIR="$root" >"$LAB_DIR/install.out" 2>&1
 for f in $P/sbin/steer $P/share/man/man8/steer.8 $P/share/man/man5/steer.conf.5 /etc/steer/steer.conf \
 	$P/lib/systemd/system/steer.service /etc/logrotate.d/steer \
-	$P/share/bash-completion/completions/steer $P/lib/sysusers.d/steer.conf; do
+	$P/share/bash-completion/completions/steer $P/lib/sysusers.d/steer.conf \
+	$P/share/doc/steer/audit.md $P/share/doc/steer/audit.schema.json; do
 	expect "installed: $f" test -f "$root$f"
 done
 expect "the binary is executable" test -x "$root$P/sbin/steer"
 expect_eq "every example installed under share/doc" \
 	"$(ls "$root$P/share/doc/steer/examples" | sort)" "$(cd examples && ls -- *.conf | sort)"
-expect_eq "nothing else installed" "$(cd "$root" && find . -type f | wc -l)" "$((8 + $(ls examples/*.conf | wc -l)))"
+expect_eq "nothing else installed" "$(cd "$root" && find . -type f | wc -l)" "$((10 + $(ls examples/*.conf | wc -l)))"
 expect "the installed example passes steer check" "$root$P/sbin/steer" check -c "$root/etc/steer/steer.conf" >/dev/null
 
 unit=$root$P/lib/systemd/system/steer.service

@@ -62,8 +62,61 @@ sanitizer_check() {
 	grep -m1 -A60 -E "$SANITIZER_REPORT" "$LAB_DIR/steer.log" | sed 's/^/  ! /'
 }
 
+# Every audit record the lab's daemons write is validated against
+# docs/audit.schema.json (tests/net/audit_validate.py): after each stop, when
+# the daemon has flushed everything, and at finish, each record once. The
+# daemon's own count of records written to a log in the lab (asked before the
+# stop) says whether there had to be any: a test with traffic but no record
+# validated fails the check.
+AUDIT_VALIDATED=0
+AUDIT_WRITTEN=0
+AUDIT_ERRORS=()
+AUDIT_STATE=$LAB_DIR/.audit-validated
+
+# The records the running daemon wrote, when its audit log is a file in the lab.
+audit_written_in_lab() {
+	[ -n "${LAB_STEER_PID:-}" ] && kill -0 "$LAB_STEER_PID" 2>/dev/null || return 0
+	find "/proc/$LAB_STEER_PID/fd" -lname "$LAB_DIR/*.jsonl*" 2>/dev/null | grep -q . || return 0
+	local w
+	w=$(lab_counter .audit.written 2>/dev/null)
+	[[ $w =~ ^[0-9]+$ ]] && AUDIT_WRITTEN=$((AUDIT_WRITTEN + w))
+	return 0
+}
+
+# audit_validate [--running]: the lab's audit logs, from where the last call stopped.
+audit_validate() {
+	local logs out
+	mapfile -t logs < <(find "$LAB_DIR" -type f -name '*.jsonl*' 2>/dev/null | sort)
+	[ ${#logs[@]} -gt 0 ] || return 0
+	out=$(python3 "$(dirname "${BASH_SOURCE[0]}")/audit_validate.py" --state "$AUDIT_STATE" "$@" "${logs[@]}" 2>&1)
+	if [[ $out =~ ^records=([0-9]+)\ errors=([0-9]+) ]]; then
+		AUDIT_VALIDATED=$((AUDIT_VALIDATED + BASH_REMATCH[1]))
+		[ "${BASH_REMATCH[2]}" = 0 ] || mapfile -t -O ${#AUDIT_ERRORS[@]} AUDIT_ERRORS < <(tail -n +2 <<<"$out")
+	else
+		AUDIT_ERRORS+=("audit_validate.py: $out")
+	fi
+}
+lab_on_steer_stopping() { audit_written_in_lab; }
+lab_on_steer_stopped() { audit_validate; }
+
+# The assertion: no invalid record, and some records when the daemon wrote some.
+audit_schema_check() {
+	audit_written_in_lab
+	audit_validate --running
+	[ "$AUDIT_VALIDATED" -gt 0 ] || [ "$AUDIT_WRITTEN" -gt 0 ] || [ ${#AUDIT_ERRORS[@]} -gt 0 ] || return 0
+	if [ ${#AUDIT_ERRORS[@]} -gt 0 ]; then
+		fail "audit: ${#AUDIT_ERRORS[@]} of $AUDIT_VALIDATED records break docs/audit.schema.json"
+		printf '  ! %s\n' "${AUDIT_ERRORS[@]:0:20}"
+	elif [ "$AUDIT_VALIDATED" -eq 0 ]; then
+		fail "audit: the daemon wrote $AUDIT_WRITTEN records to the lab's log, none was there to validate"
+	else
+		pass "audit: all $AUDIT_VALIDATED records match docs/audit.schema.json"
+	fi
+}
+
 finish() {
 	sanitizer_check
+	audit_schema_check
 	if [ "$T_FAIL" -gt 0 ] && [ -s "$LAB_DIR/steer.log" ]; then
 		echo "  --- steer log (last 30 lines)"
 		tail -n 30 "$LAB_DIR/steer.log" | sed 's/^/  | /'

@@ -3,7 +3,9 @@
 # The audit log, for each of ebpf, nft and split 50: N TCP connections and N
 # UDP sessions (IPv4 and IPv6) give exactly N open and N close records each,
 # with the right client, destination and backend; every line is JSON; every
-# open record has steer_us, measured the same way for both backends.
+# open record has steer_us, measured the same way for both backends; every
+# record's community_id is the one an independent implementation
+# (community_id.py) computes from its client and dst, TCP and UDP, v4 and v6.
 . "$(dirname "$0")/lib.sh"
 
 setup "lab" lab_up
@@ -39,6 +41,12 @@ for mode in ebpf nft "split 50"; do
 	# its first datagram was lost on the way to the proxy (proxy/udp.c, `down`).
 	expect_eq "$mode: steer_us under 1 s for every UDP flow, either backend" \
 		"$(audit_count '.event=="open" and .proto=="udp" and .steer_us >= 1000000')" 0
+	res=$(python3 "$(dirname "$0")/community_id.py" --check "$a")
+	echo "  $mode: community_id: $res" | head -n 6
+	expect_eq "$mode: community_id of every record as community_id.py computes it" "$(field mismatches "$res")" 0
+	expect_eq "$mode: community_id checked on all 800 records, TCP and UDP, v4 and v6" \
+		"$(sed -n 's/.*\(records=[0-9]* tcp4=[0-9]* tcp6=[0-9]* udp4=[0-9]* udp6=[0-9]*\).*/\1/p' <<<"$res")" \
+		"records=800 tcp4=300 tcp6=300 udp4=100 udp6=100"
 	case $mode in
 	split*)
 		res=$(python3 "$(dirname "$0")/split_check.py" "$a" 50)

@@ -53,4 +53,18 @@ expect_ge "fail-closed: drops counted" "$(lab_kc no_listener_drop no_listener_dr
 out=$(http_get "$LAB_C" "http://$S4:8080/")
 expect_eq "fail-closed: non-matching traffic still forwarded" "$(field server "$out")" "$S4:8080"
 expect "clean exit" lab_steer_stop
+
+# The audit with `proxy external` holds the classifier's records alone (flow
+# opens; with ebpf, the fail-closed drops), each with its community_id.
+a=$LAB_DIR/audit.jsonl
+res=$(python3 "$(dirname "$0")/community_id.py" --check "$a")
+echo "  community_id: $res" | head -n 6
+expect_eq "audit: community_id of every kernel-only record as community_id.py computes it" "$(field mismatches "$res")" 0
+expect_ge "audit: kernel-only flow records checked" "$(field records "$res")" 2
+if ! lab_is_nft; then
+	expect_ge "audit: fail-closed drops recorded, v4 and v6" \
+		"$(audit_count ".event==\"drop\" and .reason==\"proxy_down\" and (.dst==\"$S4:80\" or .dst==\"[$S6]:80\")")" 2
+	expect_eq "audit: every drop has its own flow id" \
+		"$(jq -r 'select(.event=="drop") | .flow' "$a" | sort -u | wc -l)" "$(audit_count '.event=="drop"')"
+fi
 finish

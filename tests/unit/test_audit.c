@@ -102,6 +102,11 @@ static void test_other_records(void **state)
 	strcpy(r.to, "nft");
 	audit_format(&r, buf, sizeof(buf));
 	assert_string_equal(buf, "{\"ts\":\"1970-01-01T00:00:00.000000Z\",\"event\":\"backend\",\"from\":\"ebpf\",\"to\":\"nft\"}");
+	/* audit_backend_change() copies steering_describe()'s words whole: "split 100" once became "split 1". */
+	assert_true(sizeof(r.to) > strlen("split 100"));
+	strcpy(r.to, "split 100");
+	audit_format(&r, buf, sizeof(buf));
+	assert_non_null(strstr(buf, "\"to\":\"split 100\"}"));
 	r = (struct audit_record){ .kind = AUDIT_LOST, .count = 12 };
 	audit_format(&r, buf, sizeof(buf));
 	assert_string_equal(buf, "{\"ts\":\"1970-01-01T00:00:00.000000Z\",\"event\":\"lost\",\"count\":12}");
@@ -109,8 +114,39 @@ static void test_other_records(void **state)
 	r.kind = AUDIT_DROP;
 	strcpy(r.reason, "proxy_down");
 	audit_format(&r, buf, sizeof(buf));
-	assert_string_equal(buf, "{\"ts\":\"2026-11-22T06:59:10.123456Z\",\"event\":\"drop\",\"proto\":\"tcp\",\"backend\":\"ebpf\","
-				 "\"client\":\"198.18.1.2:40112\",\"dst\":\"198.18.2.2:80\",\"reason\":\"proxy_down\"}");
+	assert_string_equal(buf, "{\"ts\":\"2026-11-22T06:59:10.123456Z\",\"event\":\"drop\",\"flow\":17,\"proto\":\"tcp\","
+				 "\"backend\":\"ebpf\",\"client\":\"198.18.1.2:40112\",\"dst\":\"198.18.2.2:80\","
+				 "\"reason\":\"proxy_down\"}");
+}
+
+/* Schema 2: community_id right after dst in every flow record (open: before upstream_src). */
+static void test_community_id_after_dst(void **state)
+{
+	static const char cid[] = "1:wCb3OG7yAFWelaUydu0D+125CLM=";
+	struct audit_record r = conn(true);
+	char buf[1024];
+
+	(void)state;
+	strcpy(r.community_id, cid);
+	r.ev.upstream_src = r.ev.client;
+	r.steer_us = 41;
+	audit_format(&r, buf, sizeof(buf));
+	assert_string_equal(buf, "{\"ts\":\"2026-11-22T06:59:10.123456Z\",\"event\":\"open\",\"flow\":17,\"proto\":\"tcp\","
+				 "\"backend\":\"ebpf\",\"client\":\"198.18.1.2:40112\",\"dst\":\"198.18.2.2:80\","
+				 "\"community_id\":\"1:wCb3OG7yAFWelaUydu0D+125CLM=\","
+				 "\"upstream_src\":\"198.18.1.2:40112\",\"steer_us\":41}");
+	r = conn(false);
+	strcpy(r.community_id, cid);
+	audit_format(&r, buf, sizeof(buf));
+	assert_non_null(strstr(buf, "\"dst\":\"198.18.2.2:80\",\"community_id\":\"1:wCb3OG7yAFWelaUydu0D+125CLM=\","
+				    "\"bytes_up\":0,"));
+	r.kind = AUDIT_DROP;
+	r.ev.flow = 18;
+	strcpy(r.reason, "proxy_down");
+	audit_format(&r, buf, sizeof(buf));
+	assert_string_equal(buf, "{\"ts\":\"2026-11-22T06:59:10.123456Z\",\"event\":\"drop\",\"flow\":18,\"proto\":\"tcp\","
+				 "\"backend\":\"ebpf\",\"client\":\"198.18.1.2:40112\",\"dst\":\"198.18.2.2:80\","
+				 "\"community_id\":\"1:wCb3OG7yAFWelaUydu0D+125CLM=\",\"reason\":\"proxy_down\"}");
 }
 
 static void test_truncation_is_safe(void **state)
@@ -136,6 +172,7 @@ static void test_truncation_in_later_fields(void **state)
 	(void)state;
 	recs[0].ev.upstream_src = recs[0].ev.client;
 	recs[0].steer_us = 41;
+	strcpy(recs[0].community_id, "1:wCb3OG7yAFWelaUydu0D+125CLM=");
 	recs[1].ev.bytes_up = 1234567;
 	for (size_t k = 0; k < 2; k++) {
 		char full[1024], buf[1024];
@@ -246,6 +283,7 @@ int main(void)
 		cmocka_unit_test(test_open_without_kernel_record),
 		cmocka_unit_test(test_close_record_v6),
 		cmocka_unit_test(test_other_records),
+		cmocka_unit_test(test_community_id_after_dst),
 		cmocka_unit_test(test_truncation_is_safe),
 		cmocka_unit_test(test_truncation_in_later_fields),
 		cmocka_unit_test(test_join_takes_once),
