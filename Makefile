@@ -249,7 +249,8 @@ SAN_MAKE    = $(MAKE) --no-print-directory BUILD=$(SAN_BUILD) CC=$(CLANG) CFLAGS
 export ASAN_OPTIONS  ?= halt_on_error=1:abort_on_error=1:detect_leaks=1:strict_string_checks=1
 export UBSAN_OPTIONS ?= halt_on_error=1:abort_on_error=1:print_stacktrace=1
 SAN_NET_TESTS := test_udp.sh test_audit.sh test_control.sh test_metrics.sh test_reload.sh test_lifecycle.sh \
-                 test_upstream_modes.sh test_proxy_down.sh test_icmp.sh test_tcp_client.sh
+                 test_upstream_modes.sh test_proxy_down.sh test_icmp.sh test_tcp_client.sh test_audit_chain.sh \
+                 test_split_metrics.sh
 NET_TESTS  ?= $(SAN_NET_TESTS)
 
 check-sanitize:
