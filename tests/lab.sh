@@ -185,12 +185,43 @@ lab_hook() {
 	return 0
 }
 
-# Stop steer with SIGTERM (or the signal given); returns its exit status.
+# lab_exited PID: the process is gone or a zombie (exited, not yet waited for).
+lab_exited() {
+	local state
+	state=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 0
+	[ -z "$state" ] || [ "$state" = Z ]
+}
+
+# Stop steer with SIGTERM (or the signal given); returns its exit status. A
+# daemon that has not exited LAB_STOP_WAIT seconds (scaled; default 90, more
+# than any drain-timeout the tests set) later is hung: its threads and where
+# they wait are printed, it is killed, and the stop fails (status 124) rather
+# than waiting forever.
 lab_steer_stop() {
-	local sig=${1:-TERM} st
+	local sig=${1:-TERM} st i limit t
 	[ -n "${LAB_STEER_PID:-}" ] || return 0
 	lab_hook steer_stopping
 	kill -"$sig" "$LAB_STEER_PID" 2>/dev/null
+	limit=$((${LAB_STOP_WAIT:-90} * ${STEER_TEST_TIME_SCALE:-1}))
+	for ((i = 0; i < limit * 10; i++)); do
+		lab_exited "$LAB_STEER_PID" && break
+		sleep 0.1
+	done
+	if ! lab_exited "$LAB_STEER_PID"; then
+		t="lab: steer (pid $LAB_STEER_PID) still running $limit s after SIG$sig; its threads:"
+		# Counted by the network tests' fail() (tests/net/lib.sh); the bench only prints it.
+		if declare -F fail >/dev/null; then fail "$t"; else echo "  FAIL $t"; fi
+		for t in /proc/"$LAB_STEER_PID"/task/*; do
+			echo "    $(cat "$t/comm" 2>/dev/null) state=$(awk '{print $3}' "$t/stat" 2>/dev/null)" \
+				"wchan=$(cat "$t/wchan" 2>/dev/null) syscall=$(cut -d' ' -f1 "$t/syscall" 2>/dev/null)"
+		done
+		tail -n 20 "$LAB_DIR/steer.log" 2>/dev/null | sed 's/^/    log: /'
+		kill -9 "$LAB_STEER_PID" 2>/dev/null
+		wait "$LAB_STEER_PID"
+		LAB_STEER_PID=
+		lab_hook steer_stopped
+		return 124
+	fi
 	wait "$LAB_STEER_PID"
 	st=$?
 	LAB_STEER_PID=
