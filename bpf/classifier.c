@@ -161,11 +161,23 @@ static size_t bpfc_counters(struct classifier *c, struct backend_counter *out, s
 
 /* ---- flow events ---- */
 
+/*
+ * A closed set, listed in docs/audit.md, audit.schema.json and steer(8): the
+ * only counters new_flow() drops under; "unknown" if the kernel ever names
+ * another, so a reader's enum never meets a name it was not told about.
+ */
 static const char *drop_reason(uint8_t counter)
 {
-	if (counter == STEER_C_NO_LISTENER_DROP)
+	switch (counter) {
+	case STEER_C_NO_LISTENER_DROP:
 		return "proxy_down";
-	return counter < STEER_C_MAX ? counter_names[counter] : "unknown";
+	case STEER_C_ASSIGN_FAILED:
+		return "assign_failed";
+	case STEER_C_PROXY_FULL_DROP:
+		return "proxy_full_drop";
+	default:
+		return "unknown";
+	}
 }
 
 /* The one place a kernel event becomes a steer-side record. */

@@ -155,8 +155,8 @@ size_t audit_chain_header(struct audit_chain *c, const struct timespec *ts, char
 	char host[256] = "", when[40];
 	size_t n;
 
-	if (gethostname(host, sizeof(host) - 1) < 0)
-		host[0] = '\0';
+	if (gethostname(host, sizeof(host) - 1) < 0 || !host[0])
+		snprintf(host, sizeof(host), "unknown"); /* never "": readers key runs on it */
 	audit_format_ts(ts, when, sizeof(when));
 	sb_printf(&b, "{\"ts\":\"%s\",\"event\":\"header\",\"schema\":%d,\"version\":", when, AUDIT_SCHEMA);
 	sb_json_str(&b, steer_version());
