@@ -109,7 +109,7 @@ check "examples/gateway.conf (the installed default) exists" test -s "$ROOT/exam
 # The Grafana dashboard: valid JSON with a datasource variable, and every metric it queries is one steer exports.
 dash=$ROOT/examples/grafana-steer.json
 check "examples/grafana-steer.json parses, with a datasource variable and panels" \
-	jq -e '(.templating.list | map(select(.type == "datasource")) | length == 1) and (.panels | length >= 5)' "$dash"
+	test "$(jq '(.templating.list | map(select(.type == "datasource")) | length == 1) and (.panels | length >= 5)' "$dash")" = true
 for m in $(jq -r '.panels[].targets[].expr' "$dash" | grep -o 'steer_[a-z_]*' | sed 's/_bucket$//' | sort -u); do
 	check "grafana-steer.json queries $m, which steer exports" grep -rqw -- "$m" "$ROOT/steer" "$ROOT/proxy"
 done

@@ -7,6 +7,9 @@
 # steer_backend_flows_total; `steer status` prints both backends side by
 # side. steer_build_info names this steer and kernel; a refused reload sets
 # steer_config_last_reload_successful to 0, a good one back to 1.
+# Independently of the kernel's flow records (which give both the audit's
+# backend and the metrics' label): per backend, the audit's TCP opens match
+# that backend's own packet counter of new SYNs it steered.
 . "$(dirname "$0")/lib.sh"
 
 setup "lab" lab_up
@@ -20,10 +23,20 @@ scrape() { ip netns exec "$LAB_G" curl -sS --max-time 3 http://127.0.0.1:9464/me
 # metric NAME{LABELS}: one sample's value from the last scrape.
 metric() { awk -v k="$1" '$1 == k { print $2 }' "$LAB_DIR/metrics.txt"; }
 
-res=$(inc python3 "$(dirname "$0")/churn.py" $S4 80 300)
+# SYNs each backend steered: the classifier's steered_new (assigned to the
+# listener; it counts UDP too, so only the TCP phase is measured) and nft's
+# tproxy rule counter (TCP: SYNs only); and the client's SYN retransmissions.
+syns() {
+	lab_status | jq -r '"\(.counters.ebpf.steered_new) \(.counters.nft.steered // 0)"'
+	inc nstat -asz TcpExtTCPSynRetrans | awk '$1 == "TcpExtTCPSynRetrans" { n = $2 } END { print n + 0 }'
+}
+read -r syn_e0 syn_n0 retrans0 < <(syns | xargs)
+# Fresh source ports (churn.py): each connection's one SYN is a new flow.
+res=$(inc python3 "$(dirname "$0")/churn.py" $S4 80 300 20000)
 expect_eq "IPv4: 300 connections, no failure ($res)" "$(field failures "$res")" 0
-res=$(inc python3 "$(dirname "$0")/churn.py" $S6 80 100)
+res=$(inc python3 "$(dirname "$0")/churn.py" $S6 80 100 21000)
 expect_eq "IPv6: 100 connections, no failure ($res)" "$(field failures "$res")" 0
+read -r syn_e1 syn_n1 retrans1 < <(syns | xargs)
 expect "UDP: 60 sessions echoed" inc python3 "$(dirname "$0")/udp_client.py" $S4 7 --sessions 60 --peer port
 for i in $(seq 40); do [ "$(lab_counter .audit.queued)" = 0 ] && break; sleep 0.1; done
 sleep 0.3
@@ -37,7 +50,7 @@ expect "status: p50 and p99 setup latency in µs for both" grep -Eq '^  setup p9
 expect "status: says the latency is bucket-interpolated" grep -q 'bucket-interpolated' <<<"$text"
 expect "status: the kernel's packet counters are labelled as packets" grep -q '^kernel (ebpf) packets:' <<<"$text"
 expect "status --json: p50 <= p99 for ebpf and nft" \
-	jq -e '[.flows.ebpf, .flows.nft][] | .setup | .p50_s != null and .p50_s <= .p99_s' "$LAB_DIR/status.json"
+	test "$(jq '[.flows.ebpf, .flows.nft] | all(.setup | .p50_s != null and .p50_s <= .p99_s)' "$LAB_DIR/status.json")" = true
 expect "the classifier's run time is exported (BPF_STATS_RUN_TIME)" \
 	test "$(metric 'steer_classifier_runs_total{program="steer_ingress"}')" -gt 0
 expect_eq "build_info: this steer's version and the kernel" \
@@ -76,4 +89,29 @@ for b in ebpf nft; do
 	expect_eq "$b: steer_backend_flows_total = audit open records" "$f" "$opens"
 done
 expect_eq "every flow of the 460 opened once" "$(audit_count '.event=="open"')" 460
+
+# The audit's TCP opens per backend against that backend's own SYN counter
+# (not the kernel's flow records). A SYN the client retransmitted may be
+# counted twice by a backend but opens once: a counter may exceed its opens by
+# at most the client's retransmissions R, never fall short. Were the audit's
+# labels swapped, the bounds would compare ebpf's counter with nft's share and
+# the reverse, and both hold only if the two shares differ by at most R. The
+# ports are fixed and the split hash has no seed, so the shares are the same
+# every run (189 and 211), and the test asserts they differ by more than R:
+# a swap fails here.
+retrans=$((retrans1 - retrans0))
+tcp_e=$(audit_count '.event=="open" and .proto=="tcp" and .backend=="ebpf"')
+tcp_n=$(audit_count '.event=="open" and .proto=="tcp" and .backend=="nft"')
+echo "  TCP: ebpf opens $tcp_e, steered_new +$((syn_e1 - syn_e0)); nft opens $tcp_n, steered +$((syn_n1 - syn_n0)); SYN retransmits $retrans"
+expect_eq "the 400 TCP connections each opened once" "$((tcp_e + tcp_n))" 400
+expect "the TCP shares differ by more than the $retrans SYN retransmits (a label swap would show)" \
+	test $((tcp_e > tcp_n ? tcp_e - tcp_n : tcp_n - tcp_e)) -gt "$retrans"
+# share NAME COUNTER_DELTA OPENS
+share() {
+	expect "$1: a share of the SYNs (+$2)" test "$2" -gt 50
+	expect "$1 +$2 >= that backend's TCP opens in the audit ($3)" test "$2" -ge "$3"
+	expect "$1 +$2 <= those opens + the client's SYN retransmits ($3 + $retrans)" test "$2" -le $(($3 + retrans))
+}
+share "ebpf steered_new" $((syn_e1 - syn_e0)) "$tcp_e"
+share "nft steered" $((syn_n1 - syn_n0)) "$tcp_n"
 finish
