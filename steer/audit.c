@@ -410,20 +410,32 @@ static void *writer(void *arg)
 	}
 }
 
-/* The chain of the key in key_path (NULL: unkeyed), continuing the one the file sink holds. */
-static struct audit_chain *open_chain(const char *key_path, const char *file)
+/*
+ * The chain of the key in key_path (NULL: unkeyed), continuing the one the
+ * file holds; before the sink opens it, so that a missing file is seen as
+ * one. Every new chain is said: verify breaks there unless told to allow it.
+ * *cut: the file's last line has no newline.
+ */
+static struct audit_chain *open_chain(const char *key_path, const char *file, bool *cut)
 {
 	unsigned char key[AUDIT_KEY_MAX];
 	size_t len = 0;
 	struct audit_chain *c;
 	char why[128];
+	int r;
 
+	*cut = false;
 	if (key_path && audit_key_load(key_path, true, key, &len, stderr) < 0)
 		return NULL;
 	c = audit_chain_new(key_path ? key : NULL, len);
 	OPENSSL_cleanse(key, sizeof(key));
-	if (c && file && audit_chain_resume(c, file, why, sizeof(why)) < 0)
+	if (!c || !file)
+		return c;
+	r = audit_chain_resume(c, file, cut, why, sizeof(why));
+	if (r < 0)
 		fprintf(stderr, "steer: warning: audit log %s: %s: a new chain starts here\n", file, why);
+	else if (why[0])
+		fprintf(stderr, "steer: notice: audit log %s: %s: a new chain starts (seq 0)\n", file, why);
 	return c;
 }
 
@@ -435,6 +447,7 @@ struct audit *audit_open(const char *sink, int syslog_facility)
 struct audit *audit_open_keyed(const char *sink, int syslog_facility, const char *key_path, int anchor_s)
 {
 	struct audit *a = calloc(1, sizeof(*a));
+	bool cut;
 
 	if (!a)
 		return NULL;
@@ -444,14 +457,17 @@ struct audit *audit_open_keyed(const char *sink, int syslog_facility, const char
 	a->fs = flow_stats_new();
 	if (!a->ring || !a->join || !a->flow_backend || !a->fs)
 		goto fail;
-	a->sink = audit_sink_open(sink, syslog_facility);
-	if (!a->sink)
+	a->chain = open_chain(key_path, audit_sink_spec_file(sink), &cut);
+	if (!a->chain)
 		goto fail;
-	a->chain = open_chain(key_path, audit_sink_file(a->sink));
-	if (!a->chain) {
-		audit_sink_close(a->sink);
+	a->sink = audit_sink_open(sink, syslog_facility);
+	if (!a->sink) {
+		audit_chain_free(a->chain);
 		goto fail;
 	}
+	/* A crash cut the last line: the header goes on a line of its own, so verify names the cut one. */
+	if (cut && !audit_sink_write(a->sink, NULL, "\n", 1))
+		fprintf(stderr, "steer: warning: audit log %s: cannot end its cut last line: %s\n", sink, strerror(errno));
 	a->anchor_s = anchor_s;
 	a->anchor_ns = now_ns(CLOCK_MONOTONIC);
 	/* Before the writer starts: nothing can come before the header. */

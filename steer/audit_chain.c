@@ -8,6 +8,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/params.h>
+#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -27,6 +28,18 @@ struct audit_chain {
 	struct audit_chain_pos pos;
 };
 
+bool audit_key_owner_ok(uid_t owner, uid_t euid, const char *service_user)
+{
+	const struct passwd *pw;
+
+	if (owner == euid)
+		return true;
+	if (euid != 0 || !service_user)
+		return false;
+	pw = getpwnam(service_user);
+	return pw && pw->pw_uid == owner;
+}
+
 int audit_key_load(const char *path, bool private_only, unsigned char *key, size_t *len, FILE *err)
 {
 	/* O_NONBLOCK: a FIFO in its place must not hang the start; fstat refuses it. */
@@ -45,8 +58,9 @@ int audit_key_load(const char *path, bool private_only, unsigned char *key, size
 		why = "not a regular file";
 	else if (private_only && (st.st_mode & 077))
 		why = "readable or writable by group or others: must be mode 0600 (chmod 600)";
-	else if (private_only && st.st_uid != geteuid())
-		why = "not owned by the user steer runs as";
+	else if (private_only && !audit_key_owner_ok(st.st_uid, geteuid(), AUDIT_SERVICE_USER))
+		why = geteuid() ? "not owned by the user steer runs as"
+				: "not owned by the user steer runs as (" AUDIT_SERVICE_USER ") or root";
 	else if (st.st_size < AUDIT_KEY_MIN || st.st_size > AUDIT_KEY_MAX)
 		why = "must hold 32 to 4096 bytes (e.g. head -c 32 /dev/urandom)";
 	if (why) {
@@ -315,15 +329,19 @@ static int resume_scan(struct audit_chain *c, struct tail_scan *t, char *why, si
 	return -1;
 }
 
-int audit_chain_resume(struct audit_chain *c, const char *path, char *why, size_t whylen)
+int audit_chain_resume(struct audit_chain *c, const char *path, bool *cut, char *why, size_t whylen)
 {
 	struct tail_scan t = { .fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK) };
 	struct stat st;
+	char last;
 	int ret;
 
 	why[0] = '\0';
-	if (t.fd < 0 && errno == ENOENT)
+	*cut = false;
+	if (t.fd < 0 && errno == ENOENT) {
+		snprintf(why, whylen, "no such file");
 		return 0;
+	}
 	if (t.fd < 0 || fstat(t.fd, &st) < 0) {
 		snprintf(why, whylen, "cannot read it: %s", strerror(errno));
 		if (t.fd >= 0)
@@ -331,10 +349,12 @@ int audit_chain_resume(struct audit_chain *c, const char *path, char *why, size_
 		return -1;
 	}
 	if (!S_ISREG(st.st_mode) || st.st_size == 0) {
+		snprintf(why, whylen, "%s", st.st_size ? "not a regular file" : "empty");
 		close(t.fd);
 		return 0;
 	}
 	t.off = st.st_size;
+	*cut = pread(t.fd, &last, 1, t.off - 1) == 1 && last != '\n';
 	ret = resume_scan(c, &t, why, whylen);
 	close(t.fd);
 	free(t.buf);

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 #include <time.h>
 
 /* The key file's size bounds: 32 bytes is HMAC-SHA256's own strength. */
@@ -32,13 +33,23 @@ struct audit_chain_pos {
 	char mac[AUDIT_MAC_HEX + 1];
 };
 
+/* The user steer.service runs as (dist/steer.sysusers, the unit's User=). */
+#define AUDIT_SERVICE_USER "steer"
+
 /*
  * Read a key file into key[AUDIT_KEY_MAX]. Refused unless a regular file of
  * AUDIT_KEY_MIN..AUDIT_KEY_MAX bytes and, with private_only, also without
- * group or other permissions and owned by the effective uid (what the daemon
- * requires; verify only reads it). -1 and one line on err.
+ * group or other permissions and owned as audit_key_owner_ok() allows (what
+ * the daemon requires; verify only reads it). -1 and one line on err.
  */
 int audit_key_load(const char *path, bool private_only, unsigned char *key, size_t *len, FILE *err);
+
+/*
+ * Whether a key owned by owner may be used by euid: its own key; as root
+ * (steer check --host run by an administrator) also one owned by root or by
+ * the service user (NULL or absent: root only).
+ */
+bool audit_key_owner_ok(uid_t owner, uid_t euid, const char *service_user);
 
 /* A new chain (position 0); key NULL: unkeyed (header and position only). NULL on allocation failure. */
 struct audit_chain *audit_chain_new(const unsigned char *key, size_t len);
@@ -59,10 +70,12 @@ size_t audit_chain_header(struct audit_chain *c, const struct timespec *ts, char
 /*
  * Continue the chain an existing file holds: its last header and the
  * records after it give the position, its last record the mac (checked
- * with this key). 0: continued, or the file is absent or empty (a new
- * chain). -1: the chain stays new, and why[] says why.
+ * with this key). 0: continued (why[] empty), or the file is absent or
+ * empty: a new chain, and why[] says which ("no such file", "empty").
+ * -1: the chain stays new, and why[] says why. *cut: the file's last line
+ * has no newline (a crash mid-write): the caller ends it before the header.
  */
-int audit_chain_resume(struct audit_chain *c, const char *path, char *why, size_t whylen);
+int audit_chain_resume(struct audit_chain *c, const char *path, bool *cut, char *why, size_t whylen);
 
 /*
  * The mac of a record after prev (64 hex): HMAC over prev, line[0..n) (the

@@ -37,6 +37,11 @@ static int open_file(const char *path)
 	return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
 }
 
+const char *audit_sink_spec_file(const char *spec)
+{
+	return strcmp(spec, "-") && strcmp(spec, "syslog") && strcmp(spec, "journald") ? spec : NULL;
+}
+
 struct audit_sink *audit_sink_open(const char *spec, int facility)
 {
 	struct audit_sink *s = calloc(1, sizeof(*s));
@@ -58,7 +63,7 @@ struct audit_sink *audit_sink_open(const char *spec, int facility)
 		if (access(AUDIT_JOURNAL_SOCKET, W_OK))
 			fprintf(stderr, "steer: warning: audit-log journald: %s: %s: records are lost until journald runs\n",
 				AUDIT_JOURNAL_SOCKET, strerror(errno));
-	} else {
+	} else if (audit_sink_spec_file(spec)) {
 		s->kind = SINK_FILE;
 		s->fd = open_file(spec);
 		if (s->fd < 0) {
@@ -75,6 +80,38 @@ bool audit_sink_per_record(const struct audit_sink *s)
 	return s->kind == SINK_SYSLOG || s->kind == SINK_JOURNALD;
 }
 
+/*
+ * A batch the file took only part of (ENOSPC, EFBIG) is cut off again: the
+ * chain goes back to where it stood before the batch, and whole lines left
+ * behind would be records it no longer holds, so every later record would
+ * fail verify.
+ */
+static bool write_all(struct audit_sink *s, const char *buf, size_t len)
+{
+	off_t start = s->kind == SINK_FILE ? lseek(s->fd, 0, SEEK_END) : -1;
+	bool some = false;
+
+	while (len > 0) {
+		ssize_t n = write(s->fd, buf, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			int e = errno;
+
+			if (some && start >= 0 && ftruncate(s->fd, start) < 0)
+				fprintf(stderr, "steer: audit log %s: cannot cut a partly written batch: %s\n", s->path,
+					strerror(errno));
+			errno = e;
+			return false;
+		}
+		some = true;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return true;
+}
+
 bool audit_sink_write(struct audit_sink *s, const struct audit_record *r, const char *buf, size_t len)
 {
 	(void)r;
@@ -84,17 +121,7 @@ bool audit_sink_write(struct audit_sink *s, const struct audit_record *r, const 
 	}
 	if (s->kind == SINK_JOURNALD)
 		return audit_journal_send(buf, len, s->facility);
-	while (len > 0) {
-		ssize_t n = write(s->fd, buf, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return false;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return true;
+	return write_all(s, buf, len);
 }
 
 const char *audit_sink_file(const struct audit_sink *s)

@@ -18,6 +18,8 @@ struct audit_sink;
  * for syslog and journald. NULL + a message on stderr on error.
  */
 struct audit_sink *audit_sink_open(const char *spec, int facility);
+/* The file spec names; NULL for the other sinks. */
+const char *audit_sink_spec_file(const char *spec);
 /* One record per write (syslog, journald) rather than a stream of lines. */
 bool audit_sink_per_record(const struct audit_sink *s);
 /*

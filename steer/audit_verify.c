@@ -13,13 +13,17 @@
 #define ZERO_MAC "0000000000000000000000000000000000000000000000000000000000000000"
 
 static const char usage[] =
-	"usage: steer audit verify [--key FILE] [--anchor SEQ:MAC] FILE...\n"
+	"usage: steer audit verify [--key FILE] [--anchor SEQ:MAC] [--allow-new-chain] FILE...\n"
 	"Check the audit log's chain over FILE... given oldest first (audit.jsonl.2,\n"
 	"audit.jsonl.1, audit.jsonl). With --key (the daemon's audit-key) every record's\n"
 	"mac is checked: an edited, deleted, inserted or reordered record, a missing file\n"
 	"and a wrong key are found; without it only the headers' positions are.\n"
 	"--anchor SEQ:MAC (an \"audit anchor seq=SEQ mac=MAC\" line from syslog or the\n"
 	"journal) must be a position of the chain: a cut tail is found against it.\n"
+	"A new chain (a header at seq 0) after the first record is a break: what came\n"
+	"before cannot be tied to it. --allow-new-chain accepts it, with a note (the\n"
+	"daemon starts one when its key changed or its file was missing or damaged).\n"
+	"A record seen twice is a break either way.\n"
 	"Exit: 0 intact, 1 the first break as FILE:LINE: reason, 2 usage.\n";
 
 /* Where each mac was seen, so a record copied in is named as the copy it is. */
@@ -34,6 +38,8 @@ struct verify {
 	const char *const *files;
 	struct audit_chain *chain; /* NULL: unkeyed */
 	const struct audit_chain_pos *anchor;
+	bool allow_new_chain;
+	uint64_t chains;
 	FILE *err;
 	bool started;
 	uint64_t count; /* records in the chain so far */
@@ -62,26 +68,35 @@ static struct seen *seen_find(struct verify *v, uint64_t h)
 			return &v->seen[i];
 }
 
-static void seen_add(struct verify *v, const char *mac, int file, uint64_t line)
+static bool seen_grow(struct verify *v)
+{
+	struct verify grown = { .seen_cap = v->seen_cap ? 2 * v->seen_cap : 4096 };
+
+	grown.seen = calloc(grown.seen_cap, sizeof(*grown.seen));
+	if (!grown.seen)
+		return false;
+	for (size_t i = 0; i < v->seen_cap; i++)
+		if (v->seen[i].h)
+			*seen_find(&grown, v->seen[i].h) = v->seen[i];
+	free(v->seen);
+	v->seen = grown.seen;
+	v->seen_cap = grown.seen_cap;
+	return true;
+}
+
+static void seen_add(struct verify *v, const char *mac, bool header, int file, uint64_t line)
 {
 	struct seen *s;
 
-	if (2 * (v->seen_used + 1) > v->seen_cap) {
-		/* 48 MB at most: past a million records a copy is still a break, only not named as one. */
-		if (v->seen_cap >= SEEN_MAX)
-			return;
-		struct verify grown = { .seen_cap = v->seen_cap ? 2 * v->seen_cap : 4096 };
-
-		grown.seen = calloc(grown.seen_cap, sizeof(*grown.seen));
-		if (!grown.seen)
-			return; /* only the reason's wording depends on it */
-		for (size_t i = 0; i < v->seen_cap; i++)
-			if (v->seen[i].h)
-				*seen_find(&grown, v->seen[i].h) = v->seen[i];
-		free(v->seen);
-		v->seen = grown.seen;
-		v->seen_cap = grown.seen_cap;
-	}
+	/*
+	 * 48 MB at most: past a million records a copied record is still a
+	 * break (its mac is chained to another record), only not named as one.
+	 * Headers are kept while a slot is free: a replayed chain starts with a
+	 * copied header, and that copy alone would verify.
+	 */
+	if (2 * (v->seen_used + 1) > v->seen_cap &&
+	    (v->seen_cap >= SEEN_MAX ? !header || v->seen_used + 2 > v->seen_cap : !seen_grow(v)))
+		return;
 	s = seen_find(v, mac_hash(mac));
 	if (!s->h)
 		v->seen_used++;
@@ -101,6 +116,16 @@ __attribute__((format(printf, 4, 5))) static int broken(struct verify *v, int fi
 	return 1;
 }
 
+/* The record at line is one already seen (its mac is mac); how is appended to the reason. */
+static int copy_break(struct verify *v, int file, uint64_t line, const char *mac, const char *how)
+{
+	struct seen *s = v->seen_cap ? seen_find(v, mac_hash(mac)) : NULL;
+
+	if (!s || !s->h)
+		return 0;
+	return broken(v, file, line, "a copy of the record at %s:%" PRIu64 "%s", v->files[s->file], s->line, how);
+}
+
 /* Whether next (the line after a record whose mac is mac) is chained to it. */
 static bool chained_to(struct verify *v, const char *mac, const char *next, size_t n)
 {
@@ -116,15 +141,13 @@ static bool chained_to(struct verify *v, const char *mac, const char *next, size
 /* A record whose mac is not the chain's: say what most likely happened. */
 static int mac_break(struct verify *v, int file, uint64_t line, const char *mac, FILE *f)
 {
-	struct seen *s = v->seen_cap ? seen_find(v, mac_hash(mac)) : NULL;
 	char *next = NULL;
 	size_t cap = 0;
 	ssize_t n;
 	bool edited;
 
-	if (s && s->h)
-		return broken(v, file, line, "a copy of the record at %s:%" PRIu64 " (inserted)", v->files[s->file],
-			      s->line);
+	if (copy_break(v, file, line, mac, " (inserted)"))
+		return 1;
 	n = getline(&next, &cap, f);
 	if (n > 0 && next[n - 1] == '\n')
 		next[--n] = '\0';
@@ -149,8 +172,11 @@ static int check_header(struct verify *v, int file, uint64_t line, uint64_t seq,
 			      "(give every file, oldest first)",
 			      seq);
 	if (v->started && fresh && v->count) {
+		if (!v->allow_new_chain)
+			return broken(v, file, line, "a new chain starts here: what came before cannot be tied to it");
 		fprintf(v->err, "%s:%" PRIu64 ": note: a new chain starts here (steer could not continue the old one)\n",
 			v->files[file], line);
+		v->chains++;
 		v->count = 0;
 		memcpy(v->prev, ZERO_MAC, sizeof(v->prev));
 		v->at_anchor = false;
@@ -176,6 +202,8 @@ static int check_line(struct verify *v, int file, uint64_t line, char *s, size_t
 	uint64_t seq;
 	bool header;
 
+	if (n >= 1 && s[0] == '{' && s[n - 1] != '}')
+		return broken(v, file, line, "line cut short: not a whole audit record (steer stopped mid-write)");
 	if (n < 2 || s[0] != '{' || s[n - 1] != '}')
 		return broken(v, file, line, "not a whole audit record");
 	has_mac = audit_line_mac(s, n, &body, mac);
@@ -192,18 +220,22 @@ static int check_line(struct verify *v, int file, uint64_t line, char *s, size_t
 			return header ? broken(v, file, line, "mac does not match: a wrong key, or this header was edited")
 				      : mac_break(v, file, line, mac, f);
 	}
+	/* A genuine chain never repeats a mac; unkeyed, the mac text is all there is to compare. */
+	if (has_mac && copy_break(v, file, line, mac, ""))
+		return 1;
 	if (header && check_header(v, file, line, seq, prev_mac))
 		return 1;
 	v->started = true;
 	v->count++;
 	v->total++;
-	if (v->chain) {
+	if (v->chain)
 		memcpy(v->prev, mac, sizeof(mac));
-		seen_add(v, mac, file, line);
-	}
+	if (has_mac)
+		seen_add(v, mac, header, file, line);
 	if (v->anchor && v->count == v->anchor->seq) {
 		v->at_anchor = true;
-		v->anchor_match = !v->chain || !strcmp(v->prev, v->anchor->mac);
+		/* Unkeyed too: the anchor's mac is the text the record must carry. */
+		v->anchor_match = has_mac && !strcmp(mac, v->anchor->mac);
 		v->anchor_file = file;
 		v->anchor_line = line;
 	}
@@ -237,7 +269,7 @@ static int verify_file(struct verify *v, int file, uint64_t *lines)
 
 int audit_verify(const char *const *files, int n, const struct audit_verify_opts *o, FILE *out, FILE *err)
 {
-	struct verify v = { .files = files, .anchor = o->anchor, .err = err };
+	struct verify v = { .files = files, .anchor = o->anchor, .allow_new_chain = o->allow_new_chain, .chains = 1, .err = err };
 	uint64_t lines = 0;
 	int ret = 0, i;
 
@@ -256,7 +288,10 @@ int audit_verify(const char *const *files, int n, const struct audit_verify_opts
 			     "record %" PRIu64 " does not have the anchor's mac: the log was rewritten from here, or "
 			     "the anchor is another chain's",
 			     v.anchor->seq);
-	if (!ret)
+	if (!ret && v.allow_new_chain)
+		fprintf(out, "ok: %" PRIu64 " records in %d files (%" PRIu64 " chain%s)%s\n", v.total, n, v.chains,
+			v.chains == 1 ? "" : "s", v.chain ? "" : " (unkeyed: structure only, no mac checked)");
+	else if (!ret)
 		fprintf(out, "ok: %" PRIu64 " records in %d files%s\n", v.total, n,
 			v.chain ? "" : " (unkeyed: structure only, no mac checked)");
 	audit_chain_free(v.chain);
@@ -303,6 +338,8 @@ int audit_verify_main(int argc, char **argv)
 				return 2;
 			}
 			o.anchor = &anchor;
+		} else if (!strcmp(argv[i], "--allow-new-chain")) {
+			o.allow_new_chain = true;
 		} else {
 			fputs(usage, stderr);
 			return 2;

@@ -3,6 +3,7 @@
 #ifndef STEER_AUDIT_VERIFY_H
 #define STEER_AUDIT_VERIFY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -12,16 +13,18 @@ struct audit_verify_opts {
 	const unsigned char *key; /* NULL: structure only (headers and their positions) */
 	size_t key_len;
 	const struct audit_chain_pos *anchor; /* NULL: none; else the chain must reach it */
+	bool allow_new_chain;                 /* a new chain after the first record: a note, not a break */
 };
 
 /*
  * Check files[0..n) as one chain. 0: "ok: N records in M files" on out;
  * 1: the first break as "FILE:LINE: reason" on err (notes, such as a new
- * chain starting mid-log, also go to err).
+ * chain starting mid-log with allow_new_chain, also go to err). With
+ * allow_new_chain the ok line ends in "(K chains)".
  */
 int audit_verify(const char *const *files, int n, const struct audit_verify_opts *o, FILE *out, FILE *err);
 
-/* The command: `steer audit verify [--key FILE] [--anchor SEQ:MAC] FILE...`; 0, 1, or 2 on a usage error. */
+/* The command: `steer audit verify [--key FILE] [--anchor SEQ:MAC] [--allow-new-chain] FILE...`; 0, 1, or 2 on a usage error. */
 int audit_verify_main(int argc, char **argv);
 
 #endif

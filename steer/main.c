@@ -56,7 +56,7 @@ static const char usage_reload[] =
 	"usage: steer reload [-c FILE] [--control-socket PATH]\n"
 	"The daemon re-reads its config file (and re-applies its flags) and swaps the rules\n"
 	"atomically; an invalid config is refused with its errors and the running rules stay.\n";
-static const char usage_audit[] = "usage: steer audit verify [--key FILE] [--anchor SEQ:MAC] FILE...\n";
+static const char usage_audit[] = "usage: steer audit verify [--key FILE] [--anchor SEQ:MAC] [--allow-new-chain] FILE...\n";
 static const char usage_cleanup[] = "usage: steer cleanup [-c FILE] [--control-socket PATH]\n";
 
 static bool is_help(const char *a)

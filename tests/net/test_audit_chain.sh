@@ -126,6 +126,17 @@ head -n -3 "$a" >"$t/audit.jsonl"
 expect_eq "cut tail: intact without the anchor" "$(verify --key "$key" "$t/audit.jsonl.1" "$t/audit.jsonl")" \
 	"ok: $((n1 + n2 - 3)) records in 2 files"
 expect_break "cut tail against the anchor" "$t/audit.jsonl:$((n2 - 2))" --anchor "$anchor" "$t/audit.jsonl.1" "$t/audit.jsonl"
+# Replays: each copy verifies on its own, but a genuine chain never repeats a mac.
+fresh
+cat "$t/audit.jsonl.1" >>"$t/audit.jsonl"
+expect_break "older file appended to the newer" "$t/audit.jsonl:$((n2 + 1))" "$t/audit.jsonl.1" "$t/audit.jsonl"
+expect_break "one file given twice" "$t/audit.jsonl.1:1" "$t/audit.jsonl.1" "$t/audit.jsonl.1"
+fresh
+sed -i 1p "$t/audit.jsonl.1"
+expect_break "first line doubled" "$t/audit.jsonl.1:2" "$t/audit.jsonl.1" "$t/audit.jsonl"
+fresh
+sed -i 1p "$t/audit.jsonl"
+expect_break "header doubled" "$t/audit.jsonl:2" "$t/audit.jsonl.1" "$t/audit.jsonl"
 out=$("$STEER" audit verify --key 2>&1)
 expect_eq "usage error: exit 2" "$?" 2
 
@@ -137,4 +148,17 @@ expect "a warning names the file and why" \
 	grep -qx "steer: warning: audit log $a: its last record has no mac: a new chain starts here" "$LAB_DIR/steer.log"
 expect_eq "the new chain's header starts at 0" "$(tail -n1 "$a" | jq -c '[.event, .seq]')" '["header",0]'
 expect_break "the unsigned line is reported" "$a:$((n2 + 1))" "$a.1" "$a"
+
+# ---- the current file deleted while stopped: a new chain, said at start, a break unless allowed ----
+rm -f "$a"
+setup "steer starts without its file" lab_steer_start "$conf"
+expect "clean exit" lab_steer_stop
+expect "a notice names the missing file" \
+	grep -qx "steer: notice: audit log $a: no such file: a new chain starts (seq 0)" "$LAB_DIR/steer.log"
+expect_break "a new chain after the older file" "$a:1" "$a.1" "$a"
+expect "the reason says it cannot be tied" \
+	bash -c "'$STEER' audit verify --key '$key' '$a.1' '$a' 2>&1 | grep -q 'a new chain starts here: what came before cannot be tied to it'"
+out=$("$STEER" audit verify --key "$key" --allow-new-chain "$a.1" "$a" 2>/dev/null)
+expect_eq "--allow-new-chain accepts it and counts the chains" "$?:$out" \
+	"0:ok: $(($(wc -l <"$a.1") + $(wc -l <"$a"))) records in 2 files (2 chains)"
 finish

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <syslog.h>
 #include <unistd.h>
@@ -15,6 +17,7 @@
 
 #include "steer/audit.h"
 #include "steer/audit_chain.h"
+#include "steer/audit_sink.h"
 #include "steer/audit_verify.h"
 
 #define ZERO_MAC "0000000000000000000000000000000000000000000000000000000000000000"
@@ -172,6 +175,14 @@ static void test_key_refusals(void **state)
 	assert_non_null(strstr(refusal("other.key", true), "not owned by the user steer runs as"));
 	assert_non_null(strstr(refusal("", true), "not a regular file"));
 	assert_non_null(strstr(refusal("absent.key", true), "No such file"));
+	/* Root (steer check --host) accepts root's key and the service user's. */
+	assert_true(audit_key_owner_ok(0, 0, "nobody"));
+	assert_true(audit_key_owner_ok(65534, 0, "nobody"));
+	assert_false(audit_key_owner_ok(65534, 0, "steer-no-such-user"));
+	assert_false(audit_key_owner_ok(65534, 0, NULL));
+	assert_true(audit_key_owner_ok(1000, 1000, "nobody"));
+	assert_false(audit_key_owner_ok(65534, 1000, "nobody"));
+	assert_false(audit_key_owner_ok(0, 1000, "nobody"));
 }
 
 /* Records through the real writer: the header, records, a reopen, more; then close. */
@@ -238,45 +249,102 @@ static void test_writer_chains_and_resumes(void **state)
 	assert_string_equal(err, "ok: 6 records in 1 files (unkeyed: structure only, no mac checked)\n");
 }
 
+/* A crash cut the last line: the next start's header goes on a line of its own, and verify names the cut one. */
+static void test_cut_tail(void **state)
+{
+	char err[512], at[160];
+	int fd;
+
+	(void)state;
+	write_file("c.key", KEY, 0600);
+	write_log("c.jsonl", path("c.key"), 2, 0);
+	fd = open(path("c.jsonl"), O_WRONLY | O_APPEND);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "{\"ts\":\"2026", 12), 12);
+	close(fd);
+	write_log("c.jsonl", path("c.key"), 1, 0);
+	/* header, 2, header (reopen), the cut line, header, 1, header (reopen) */
+	assert_int_equal(lines_of("c.jsonl"), 8);
+	assert_int_equal(verify(path("c.jsonl"), NULL, key, err, sizeof(err)), 1);
+	snprintf(at, sizeof(at), "%s:5: line cut short", path("c.jsonl"));
+	assert_int_equal(strncmp(err, at, strlen(at)), 0);
+}
+
+/* A batch the file took only in part (here EFBIG past RLIMIT_FSIZE) leaves nothing of itself behind. */
+static void test_partial_write(void **state)
+{
+	struct rlimit old, small;
+	struct audit_sink *s;
+	char batch[300];
+	struct stat st;
+
+	(void)state;
+	memset(batch, 'x', sizeof(batch));
+	batch[sizeof(batch) - 1] = '\n';
+	assert_non_null(s = audit_sink_open(path("p.jsonl"), LOG_DAEMON));
+	assert_true(audit_sink_write(s, NULL, batch, 100));
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+	small = old;
+	small.rlim_cur = 250;
+	signal(SIGXFSZ, SIG_IGN);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &small), 0);
+	assert_false(audit_sink_write(s, NULL, batch, sizeof(batch)));
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+	signal(SIGXFSZ, SIG_DFL);
+	assert_int_equal(stat(path("p.jsonl"), &st), 0);
+	assert_int_equal(st.st_size, 100);
+	/* The next batch goes on where the file and the chain agree. */
+	assert_true(audit_sink_write(s, NULL, batch, sizeof(batch)));
+	assert_int_equal(stat(path("p.jsonl"), &st), 0);
+	assert_int_equal(st.st_size, 100 + sizeof(batch));
+	audit_sink_close(s);
+}
+
 static void test_resume(void **state)
 {
 	struct audit_chain *c = audit_chain_new(key, 32), *d;
 	char why[128];
 	unsigned char other[32];
+	bool cut;
 
 	(void)state;
 	write_file("r.key", KEY, 0600);
 	write_log("r.jsonl", path("r.key"), 3, 0);
-	assert_int_equal(audit_chain_resume(c, path("r.jsonl"), why, sizeof(why)), 0);
+	assert_int_equal(audit_chain_resume(c, path("r.jsonl"), &cut, why, sizeof(why)), 0);
 	assert_int_equal(audit_chain_pos(c).seq, 5);
 	assert_int_equal(strlen(audit_chain_pos(c).mac), 64);
 	assert_string_not_equal(audit_chain_pos(c).mac, ZERO_MAC);
-	/* No file, an empty file: a new chain, nothing to say. */
-	assert_int_equal(audit_chain_resume(c, path("none.jsonl"), why, sizeof(why)), 0);
+	assert_string_equal(why, "");
+	assert_false(cut);
+	/* No file, an empty file: a new chain, and why says which (the daemon logs it). */
+	assert_int_equal(audit_chain_resume(c, path("none.jsonl"), &cut, why, sizeof(why)), 0);
+	assert_string_equal(why, "no such file");
 	write_file("empty.jsonl", "", 0640);
-	assert_int_equal(audit_chain_resume(c, path("empty.jsonl"), why, sizeof(why)), 0);
+	assert_int_equal(audit_chain_resume(c, path("empty.jsonl"), &cut, why, sizeof(why)), 0);
+	assert_string_equal(why, "empty");
 	/* Another key: the last record does not verify, so the chain starts anew. */
 	memset(other, 'x', sizeof(other));
 	d = audit_chain_new(other, sizeof(other));
-	assert_int_equal(audit_chain_resume(d, path("r.jsonl"), why, sizeof(why)), -1);
+	assert_int_equal(audit_chain_resume(d, path("r.jsonl"), &cut, why, sizeof(why)), -1);
 	assert_string_equal(why, "its last record does not verify with this key");
 	assert_int_equal(audit_chain_pos(d).seq, 0);
 	audit_chain_free(d);
 	d = audit_chain_new(key, 32);
 	write_file("old.jsonl", LOST "\n", 0640);
-	assert_int_equal(audit_chain_resume(d, path("old.jsonl"), why, sizeof(why)), -1);
+	assert_int_equal(audit_chain_resume(d, path("old.jsonl"), &cut, why, sizeof(why)), -1);
 	assert_string_equal(why, "its last record has no mac");
 	write_file("cut.jsonl", LOST, 0640);
-	assert_int_equal(audit_chain_resume(d, path("cut.jsonl"), why, sizeof(why)), -1);
+	assert_int_equal(audit_chain_resume(d, path("cut.jsonl"), &cut, why, sizeof(why)), -1);
 	assert_string_equal(why, "its last line is cut short");
+	assert_true(cut);
 	audit_chain_free(d);
 	/* Unkeyed: the position from the last header and the lines after it. */
 	d = audit_chain_new(NULL, 0);
 	write_file("nohdr.jsonl", LOST "\n" LOST "\n", 0640);
-	assert_int_equal(audit_chain_resume(d, path("nohdr.jsonl"), why, sizeof(why)), -1);
+	assert_int_equal(audit_chain_resume(d, path("nohdr.jsonl"), &cut, why, sizeof(why)), -1);
 	assert_string_equal(why, "no header record in its tail");
 	write_log("u2.jsonl", NULL, 2, 3);
-	assert_int_equal(audit_chain_resume(d, path("u2.jsonl"), why, sizeof(why)), 0);
+	assert_int_equal(audit_chain_resume(d, path("u2.jsonl"), &cut, why, sizeof(why)), 0);
 	assert_int_equal(audit_chain_pos(d).seq, 7);
 	audit_chain_free(d);
 	audit_chain_free(c);
@@ -291,6 +359,8 @@ int main(void)
 		cmocka_unit_test(test_key_refusals),
 		cmocka_unit_test(test_writer_chains_and_resumes),
 		cmocka_unit_test(test_resume),
+		cmocka_unit_test(test_cut_tail),
+		cmocka_unit_test(test_partial_write),
 	};
 
 	return cmocka_run_group_tests(tests, make_dir, remove_dir);

@@ -238,6 +238,117 @@ static void test_structure(void **state)
 	write_files(intact, 11, "\"}", "\"");
 	assert_int_equal(run(0, 2, key, NULL), 1);
 	expect_break(1, 6, "not a whole audit record");
+	assert_non_null(strstr(result, "line cut short"));
+}
+
+/* Files 0 and 1 written from raw lines (each string a whole file, lines ending in newlines). */
+static void write_raw(const char *f0, const char *f1)
+{
+	for (int file = 0; file < 2; file++) {
+		FILE *f = fopen(path(file), "w");
+
+		assert_non_null(f);
+		fputs(file ? f1 : f0, f);
+		fclose(f);
+	}
+}
+
+/* The older file's text into buf[cap]. */
+static void older_file(char *buf, size_t cap)
+{
+	buf[0] = '\0';
+	for (int i = 0; i < PER_FILE; i++)
+		snprintf(buf + strlen(buf), cap - strlen(buf), "%s\n", lines[i]);
+}
+
+/* A replay: records that verify, seen before. A genuine chain never repeats a mac. */
+static void test_replayed(void **state)
+{
+	/* The older file (a new chain, seq 0) appended to the newer one. */
+	static const int appended[] = { 0, 1, 2, 3, 4, 5, -1, 6, 7, 8, 9, 10, 11, 0, 1, 2, 3, 4, 5, -1 };
+	/* The first line doubled (sed -i 1p). */
+	static const int doubled[] = { 0, 0, 1, 2, 3, 4, 5, -1, 6, 7, 8, 9, 10, 11, -1 };
+	char f0[8192];
+
+	(void)state;
+	write_files(appended, -1, NULL, NULL);
+	for (int k = 0; k < 2; k++) {
+		assert_int_equal(run(0, 2, k ? key : NULL, NULL), 1);
+		expect_break(1, 7, "a copy of the record at");
+		assert_non_null(strstr(result, ".1:1\n"));
+		/* Accepting new chains does not accept a copy of one. */
+		{
+			const char *files[2] = { path(0), path(1) };
+			struct audit_verify_opts o = { .key = k ? key : NULL, .key_len = 32, .allow_new_chain = true };
+			FILE *out = fmemopen(result, sizeof(result), "w");
+
+			assert_int_equal(audit_verify(files, 2, &o, out, out), 1);
+			fclose(out);
+			expect_break(1, 7, "a copy of the record at");
+		}
+	}
+	write_files(doubled, -1, NULL, NULL);
+	assert_int_equal(run(0, 2, key, NULL), 1);
+	expect_break(0, 2, "a copy of the record at");
+	assert_non_null(strstr(result, ".1:1\n"));
+	/* One file given twice. */
+	older_file(f0, sizeof(f0));
+	write_raw(f0, f0);
+	assert_int_equal(run(0, 2, key, NULL), 1);
+	expect_break(1, 1, "a copy of the record at");
+}
+
+/* Two genuine chains (the daemon started a new one): a break, unless allowed. */
+static void test_new_chain(void **state)
+{
+	char f0[8192], f1[8192] = "";
+	struct audit_chain *c;
+	struct timespec ts = { 1795330760, 0 };
+	const char *files[2];
+	struct audit_verify_opts o = { .key = key, .key_len = 32, .allow_new_chain = true };
+	FILE *out;
+
+	(void)state;
+	older_file(f0, sizeof(f0));
+	/* Another chain: a new header at seq 0, a later time, so other macs. */
+	assert_non_null(c = audit_chain_new(key, 32));
+	for (int i = 0; i < 3; i++) {
+		char l[512];
+
+		if (i == 0) {
+			assert_true(audit_chain_header(c, &ts, l, sizeof(l)) > 0);
+		} else {
+			snprintf(l, sizeof(l), "{\"ts\":\"2026-11-22T07:00:0%d.000000Z\",\"event\":\"lost\",\"count\":%d}", i, i);
+			audit_chain_seal(c, l, strlen(l));
+		}
+		snprintf(f1 + strlen(f1), sizeof(f1) - strlen(f1), "%s\n", l);
+	}
+	audit_chain_free(c);
+	write_raw(f0, f1);
+	assert_int_equal(run(0, 2, key, NULL), 1);
+	expect_break(1, 1, "a new chain starts here: what came before cannot be tied to it");
+	assert_int_equal(run(0, 2, NULL, NULL), 1);
+	expect_break(1, 1, "a new chain starts here");
+	files[0] = path(0);
+	files[1] = path(1);
+	out = fmemopen(result, sizeof(result), "w");
+	assert_int_equal(audit_verify(files, 2, &o, out, out), 0);
+	fclose(out);
+	assert_non_null(strstr(result, "note: a new chain starts here"));
+	assert_non_null(strstr(result, "ok: 9 records in 2 files (2 chains)\n"));
+}
+
+/* An anchor without the key: the anchored record must carry the anchor's mac. */
+static void test_anchor_unkeyed(void **state)
+{
+	struct audit_chain_pos other = end;
+
+	(void)state;
+	write_files(intact, -1, NULL, NULL);
+	assert_int_equal(run(0, 2, NULL, &end), 0);
+	other.mac[0] = other.mac[0] == 'a' ? 'b' : 'a';
+	assert_int_equal(run(0, 2, NULL, &other), 1);
+	expect_break(1, 6, "does not have the anchor's mac");
 }
 
 static int main_with(int argc, const char **argv)
@@ -265,6 +376,7 @@ static void test_command_line(void **state)
 	assert_int_equal(main_with(2, (const char *[]){ "--bogus", path(0) }), 2);
 	assert_int_equal(main_with(3, (const char *[]){ "--key", "/nonexistent", path(0) }), 2);
 	assert_int_equal(main_with(1, (const char *[]){ "/nonexistent.jsonl" }), 1);
+	assert_int_equal(main_with(3, (const char *[]){ "--allow-new-chain", path(0), path(1) }), 0);
 }
 
 int main(void)
@@ -280,6 +392,9 @@ int main(void)
 		cmocka_unit_test(test_truncated_tail_and_anchor),
 		cmocka_unit_test(test_structure),
 		cmocka_unit_test(test_command_line),
+		cmocka_unit_test(test_replayed),
+		cmocka_unit_test(test_new_chain),
+		cmocka_unit_test(test_anchor_unkeyed),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
