@@ -7,6 +7,7 @@
  * verify answers 0 or 1 (never a usage error) and a field never points
  * outside the buffers it was given.
  */
+#include <stdbool.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -46,7 +47,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const uint8_t *nul = memchr(data, 0, size);
 	size_t first = nul ? (size_t)(nul - data) : size;
 	const char *files[2] = { paths[0], paths[1] };
-	struct audit_verify_opts keyed = { key, sizeof(key) - 1, NULL }, unkeyed = { 0 };
+	/* Both answers to a new chain mid-log: refused when keyed, allowed when not. */
+	struct audit_verify_opts keyed = { .key = key, .key_len = sizeof(key) - 1 },
+				 unkeyed = { .allow_new_chain = true };
 	int r;
 
 	if (!devnull) {
