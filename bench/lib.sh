@@ -27,6 +27,9 @@ proc_ticks() {
 # Packets through the gateway's interfaces (rx + tx, all but lo): deterministic,
 # unlike conn/s, and every packet costs CPU at both of its ends.
 gw_packets() { ing ip -s -j link show | jq '[.[] | select(.ifname != "lo") | .stats64.rx.packets + .stats64.tx.packets] | add'; }
+# SYNs the client sent again: a SYN answered with a stale ACK (a TIME_WAIT socket
+# that claimed it), or dropped, costs a reset and a retransmit.
+syn_retrans() { inc awk '/^TcpExt:/ { if (!n) { for (i = 1; i <= NF; i++) k[i] = $i; n = 1 } else for (i = 1; i <= NF; i++) if (k[i] == "TCPSynRetrans") print $i }' /proc/net/netstat; }
 busy_ticks() { awk '/^cpu /{print $2 + $3 + $4 + $7 + $8}' /proc/stat; }
 rss_kib() { local t=0 p; for p in "$@"; do t=$((t + $(awk '/^VmRSS/{print $2}' "/proc/$p/status"))); done; echo $t; }
 
@@ -62,18 +65,24 @@ steer_down() { lab_steer_stop >/dev/null 2>&1; GW_PIDS=(); }
 steer_backend() { ctl backend "$@" >/dev/null; }
 
 # An external proxy on proxy-port 15001: haproxy (transparent, as the client's IP)
-# or the responder (answers itself).
+# or the responder (answers itself). haproxy_up log: per-connection logging
+# (`option tcplog`) to the syslog receiver of syslog_up.
 haproxy_up() {
+	local log=
+	[ "${1:-}" = log ] && log="log 127.0.0.1:$SYSLOG_PORT local0"
 	cat >"$LAB_DIR/haproxy.cfg" <<CFG
 global
 	nbthread 2
 	tune.maxaccept 64
+	$log
 defaults
 	mode tcp
 	option splice-auto
 	timeout connect 5s
 	timeout client 60s
 	timeout server 60s
+	${log:+log global}
+	${log:+option tcplog}
 frontend fe
 	bind 0.0.0.0:15001 transparent
 	bind :::15001 transparent v6only
@@ -88,6 +97,51 @@ CFG
 	LAB_PIDS+=($EXT_PID)
 	lab_wait_port "$LAB_G" 15001 || { cat "$LAB_DIR/haproxy.log" >&2; return 1; }
 	GW_PIDS+=("$EXT_PID")
+}
+
+# A local syslog receiver in the gateway (UDP 127.0.0.1:SYSLOG_PORT, each message
+# appended to $SYSLOG), the cheapest stand-in for the rsyslog HAProxy would log to.
+# m_cps counts the lines it writes per connection; its CPU is recorded on its own
+# (cpu_syslog_s_10k), not in the proxy's.
+SYSLOG_PORT=5514
+SYSLOG=
+syslog_up() {
+	SYSLOG=$LAB_DIR/haproxy-syslog.txt
+	: >"$SYSLOG"
+	ip netns exec "$LAB_G" socat -u "UDP4-RECV:$SYSLOG_PORT,bind=127.0.0.1,rcvbuf=4194304" \
+		"OPEN:$SYSLOG,creat,append" &
+	SYSLOG_PID=$!
+	LAB_PIDS+=($SYSLOG_PID)
+	local i
+	for i in $(seq 50); do ing ss -Huln "sport = :$SYSLOG_PORT" | grep -q . && return 0; sleep 0.1; done
+	return 1
+}
+syslog_down() { kill "$SYSLOG_PID" 2>/dev/null && wait "$SYSLOG_PID" 2>/dev/null; SYSLOG= SYSLOG_PID=; }
+
+# The TPROXY setup of the kernel's Documentation/networking/tproxy.rst, written
+# with nft as a user would (no steer): packets of an existing transparent socket
+# are marked, new connections to the steered ports go to the listener on
+# :15001, and the mark routes both to local delivery. Only on the client-facing
+# interface, as steer's `interface gw-cli`. A unique table name, mark and table
+# (nothing else in the lab uses them); tproxy_rules_down removes all of it.
+TPROXY_TABLE=bench_tproxy TPROXY_MARK=1 TPROXY_RT=100
+tproxy_rules_up() {
+	ing nft -f - <<NFT || return 1
+table ip $TPROXY_TABLE {
+	chain divert {
+		type filter hook prerouting priority -150; policy accept;
+		meta l4proto tcp socket transparent 1 meta mark set $TPROXY_MARK accept
+		iifname "gw-cli" tcp dport { $PORTS } tproxy to :15001 meta mark set $TPROXY_MARK accept
+	}
+}
+NFT
+	ing ip rule add fwmark $TPROXY_MARK lookup $TPROXY_RT &&
+		ing ip route add local 0.0.0.0/0 dev lo table $TPROXY_RT
+}
+tproxy_rules_down() {
+	ing nft delete table ip $TPROXY_TABLE
+	ing ip rule del fwmark $TPROXY_MARK lookup $TPROXY_RT
+	ing ip route del local 0.0.0.0/0 dev lo table $TPROXY_RT
 }
 responder_up() {
 	ip netns exec "$LAB_G" "$BENCH_BIN/responder" -p 15001 -t -T 2 &
@@ -113,8 +167,10 @@ PY
 # ---- measurements ----
 # m_cps CASE: new connections/s with latency, and CPU per 10k connections.
 m_cps() {
-	local case=$1 out t0 b0 t1 b1 u0 u1 k0 k1 conns
+	local case=$1 out t0 b0 t1 b1 u0 u1 k0 k1 conns l0 l1 s0 s1 r0 r1
 	k0=$(gw_packets)
+	r0=$(syn_retrans)
+	if [ -n "$SYSLOG" ]; then l0=$(wc -l <"$SYSLOG"); s0=$(proc_ticks "$SYSLOG_PID"); fi
 	t0=$(proc_ticks "${GW_PIDS[@]}")
 	u0=$(PROC_FIELDS='$14' proc_ticks "${GW_PIDS[@]}")
 	b0=$(busy_ticks)
@@ -123,7 +179,13 @@ m_cps() {
 	u1=$(PROC_FIELDS='$14' proc_ticks "${GW_PIDS[@]}")
 	b1=$(busy_ticks)
 	k1=$(gw_packets)
+	r1=$(syn_retrans)
 	conns=$(field conns "$out")
+	if [ -n "$SYSLOG" ]; then
+		sleep 0.2 # the last connections' log lines are sent as they close
+		l1=$(wc -l <"$SYSLOG")
+		s1=$(proc_ticks "$SYSLOG_PID")
+	fi
 	rec "$case" cps "$(field cps "$out")"
 	rec "$case" errors "$(field errors "$out")"
 	rec "$case" p50_us "$(field p50_us "$out")"
@@ -136,6 +198,11 @@ m_cps() {
 		fi
 		rec "$case" cpu_all_s_10k "$(calc "($b1 - $b0) / $HZ * 10000 / $conns")"
 		rec "$case" pkts_per_conn "$(calc "($k1 - $k0) / $conns")"
+		rec "$case" synretrans_per_conn "$(calc "($r1 - $r0) / $conns")"
+		if [ -n "$SYSLOG" ]; then
+			rec "$case" log_per_conn "$(calc "($l1 - $l0) / $conns")"
+			rec "$case" cpu_syslog_s_10k "$(calc "($s1 - $s0) / $HZ * 10000 / $conns")"
+		fi
 	fi
 	cp "$LAB_DIR/cdf.$case" "$OUT/cdf.$case.dat" 2>/dev/null
 	: >"$LAB_DIR/audit.jsonl"

@@ -12,7 +12,7 @@ case $MODE in
 full)  ROUNDS=3 DUR=5 CONC=128 RSS_N="1000 9500" RULES="1 100 10000 100000" REPEAT=200000 AUDIT_DUR=5 WIDE='^(direct|steer-|haproxy-)' ;;
 quick) ROUNDS=2 DUR=1 CONC=128 RSS_N="1000 9500" RULES="1 100 10000 100000" REPEAT=50000 AUDIT_DUR=2 WIDE='^(direct|steer-|haproxy-)' ;;
 smoke) ROUNDS=1 DUR=0.3 CONC=16 RSS_N="100 200" RULES="1 100" REPEAT=1000 AUDIT_DUR=0.5
-       WIDE='^(direct|steer-ebpf|haproxy-ebpf)$' ;;
+       WIDE='^(direct|steer-ebpf|haproxy-ebpf|haproxy-tproxy)$' ;;
 *) echo "bench: BENCH must be full, quick or smoke (got '$MODE')" >&2; exit 2 ;;
 esac
 DUR_I=$(awk -v d="$DUR" 'BEGIN { print (d < 1 ? 1 : int(d + 0.5)) }')
@@ -83,6 +83,30 @@ phase_haproxy() {
 	ext_down
 	steer_down
 }
+# HAProxy as a user would set it up without steer: the nft TPROXY ruleset of the
+# kernel documentation, and HAProxy alone (its CPU is the gateway's user space),
+# without and with per-connection logging (steer always audits). The gateway is
+# left as found: its snapshot after must equal the one before.
+phase_tproxy() {
+	local v before
+	before=$(lab_snapshot)
+	tproxy_rules_up || return 1
+	for v in $(rotate "$ROUND" plain log); do
+		GW_PIDS=()
+		if [ "$v" = log ]; then
+			syslog_up && haproxy_up log || return 1
+			m_case haproxy-tproxy-log
+			syslog_down
+		else
+			haproxy_up || return 1
+			m_case haproxy-tproxy
+		fi
+		ext_down
+	done
+	GW_PIDS=()
+	tproxy_rules_down
+	[ "$(lab_snapshot)" = "$before" ] || { echo "bench: the TPROXY ruleset was not removed" >&2; return 1; }
+}
 phase_steering() {
 	local b conf=$LAB_DIR/external.conf
 	steer_up external "proxy external" && responder_up || return 1
@@ -101,7 +125,7 @@ phase_steering() {
 }
 
 for ((ROUND = 1; ROUND <= ROUNDS; ROUND++)); do
-	for ph in $(rotate "$ROUND" direct steer haproxy steering); do
+	for ph in $(rotate "$ROUND" direct steer haproxy tproxy steering); do
 		say "round $ROUND/$ROUNDS: $ph"
 		"phase_$ph" || { echo "bench: phase $ph failed" >&2; tail -n 20 "$LAB_DIR/steer.log" >&2; exit 1; }
 	done
