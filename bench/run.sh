@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make bench`: the A/B benchmark in the lab (client — gateway — server).
-# BENCH=full (default, < 10 min) | quick (< 2 min) | smoke (seconds, checks the harness).
+# BENCH=full (default, ~11 min) | quick (~3 min) | smoke (seconds, checks the harness).
 # Rounds interleave every case; bench/report.py turns the raw figures into
 # bench/results/README.md with medians, spread, ratios, targets and plots.
 set -u
