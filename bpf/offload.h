@@ -137,9 +137,10 @@ static __always_inline int ofl_options(__u8 *h, __u64 hl, const struct steer_off
 /*
  * Rewrite the TCP segment p (parsed by parse(), p->proto TCP) in place by d:
  * sequence number, ack number (ACK set), TSval and TSecr (ACK set), SACK
- * edges, the window (not on SYN: never scaled), then the checksum. FIN and
- * RST are noted in d->state with their (untranslated) sequence number in
- * d->end_seq, for user space to retire the entry. s is the caller's scratch.
+ * edges, the window, then the checksum. FIN and RST are noted in d->state,
+ * with d->end_seq the untranslated sequence number after the segment's
+ * payload (a FIN's own), for user space to retire the entry and count the
+ * bytes. s is the caller's scratch.
  */
 static __always_inline enum steer_ofl_result ofl_rewrite(struct __sk_buff *skb, const struct pkt *p,
 						   struct steer_offload_dir *d, struct ofl_scratch *s)
@@ -173,7 +174,7 @@ static __always_inline enum steer_ofl_result ofl_rewrite(struct __sk_buff *skb, 
 	    bpf_l4_csum_replace(skb, off + 16, 0, diff, 0))
 		return STEER_OFL_ERROR;
 	if (p->tcp_flags & (TCPF_FIN | TCPF_RST)) {
-		d->end_seq = seq;
+		d->end_seq = seq + (p->l4_end - off - (__u32)hl);
 		__sync_fetch_and_or(&d->state, p->tcp_flags & TCPF_RST ? STEER_OFL_S_RST : STEER_OFL_S_FIN);
 	}
 	return STEER_OFL_REWRITTEN;

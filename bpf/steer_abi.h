@@ -337,8 +337,9 @@ _Static_assert(STEER_C_ICMP_DELIVERED == 20 && STEER_C_NEW_REDIRECTED == 21 &&
  * writes the translation at handoff; the classifier only sets state and
  * end_seq. All arithmetic is mod 2^32 on host-order values.
  */
-#define STEER_OFL_S_FIN 1 /* a FIN went this way (end_seq: its sequence number, untranslated) */
-#define STEER_OFL_S_RST 2 /* an RST went this way (end_seq: its sequence number, untranslated) */
+/* end_seq: the segment's sequence number plus its payload (a FIN's own number), untranslated. */
+#define STEER_OFL_S_FIN 1 /* a FIN went this way */
+#define STEER_OFL_S_RST 2 /* an RST went this way */
 
 struct steer_offload_dir {
 	__u32 seq_delta;   /* added to the sequence number */
