@@ -116,6 +116,18 @@ $(BUILD)/tests/%: tests/bpf/%.c $(TEST_LIB) $(BUILD)/libsteer.a | $(SKEL)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(TEST_LIB) $(BUILD)/libsteer.a $(LDLIBS)
 
+# Test-only BPF objects (tests/bpf/*.bpf.c) and their skeletons: code the daemon does not
+# load yet, proven by the test binary that includes the skeleton (test_offload.c).
+$(BUILD)/tests/bpf/%.bpf.o: tests/bpf/%.bpf.c
+	@mkdir -p $(@D)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/tests/bpf/%.skel.h: $(BUILD)/tests/bpf/%.bpf.o
+	$(BPFTOOL) gen skeleton $< name $* > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/tests/test_offload: $(BUILD)/tests/bpf/offload_test.skel.h
+.SECONDARY: $(BUILD)/tests/bpf/offload_test.bpf.o
+
 $(BUILD)/tests/%: tests/tools/%.c $(BUILD)/libsteer.a | $(SKEL)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libsteer.a $(LDLIBS)

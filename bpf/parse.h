@@ -44,6 +44,7 @@ struct pkt {
 	__u8 frag;   /* FRAG_*: a fragment with offset 0 and more to come, or a later one */
 	__u16 l4_off; /* TCP: where its header starts (for a SYN cookie's check) */
 	__u32 frag_id; /* FRAG_*: IPv4 identification / IPv6 fragment id, as on the wire */
+	__u32 l4_end;  /* TCP: where its segment ends (the offload's payload length) */
 	struct bpf_sock_tuple t; /* packet's own tuple, network byte order (FRAG_REST: addresses only) */
 };
 
@@ -292,6 +293,7 @@ static __always_inline int parse_l4(struct __sk_buff *skb, struct pkt *p, __u32 
 			return STEER_C_MALFORMED;
 		p->tcp_flags = ((__u8 *)&th)[13];
 		p->l4_off = (__u16)off;
+		p->l4_end = end;
 		pkt_set_ports(p, th.source, th.dest);
 	} else if (nh == IPPROTO_UDP) {
 		struct udphdr uh;

@@ -330,4 +330,36 @@ _Static_assert(STEER_C_ICMP_DELIVERED == 20 && STEER_C_NEW_REDIRECTED == 21 &&
 #define STEER_COUNTER_NAME_(id, name, help) #name,
 #define STEER_COUNTER_NAMES { STEER_COUNTERS(STEER_COUNTER_NAME_) }
 
+/*
+ * Offload (docs/offload.md): one entry per direction of an offloaded TCP flow,
+ * keyed by the packet's own tuple (struct steer_flow_key as the packet
+ * carries it: client->server and server->client are two entries). User space
+ * writes the translation at handoff; the classifier only sets state and
+ * end_seq. All arithmetic is mod 2^32 on host-order values.
+ */
+/* end_seq: the segment's sequence number plus its payload (a FIN's own number), untranslated. */
+#define STEER_OFL_S_FIN 1 /* a FIN went this way */
+#define STEER_OFL_S_RST 2 /* an RST went this way */
+
+struct steer_offload_dir {
+	__u32 seq_delta;   /* added to the sequence number */
+	__u32 ack_delta;   /* added to the ack number (ACK set) and to every SACK block edge */
+	__u32 tsval_delta; /* added to the timestamp option's TSval */
+	__u32 tsecr_delta; /* added to its TSecr (ACK set) */
+	__u8 wscale_in;    /* the shift the sender's window field is in */
+	__u8 wscale_out;   /* the shift the receiver applies to it */
+	__u8 pad[2];
+	__u32 end_seq;
+	__u64 state; /* STEER_OFL_S_*, or'ed in by the classifier (64 bits: an atomic or of any BPF ISA) */
+};
+
+/* What the rewrite (bpf/offload.h, ofl_rewrite) did with a segment of an offloaded flow. */
+enum steer_ofl_result {
+	STEER_OFL_REWRITTEN = 0,
+	STEER_OFL_SYN,       /* a SYN on the tuple: a new connection, not ours to translate: untouched */
+	STEER_OFL_MALFORMED, /* the options area's lengths do not add up: untouched */
+	STEER_OFL_ERROR,     /* a helper failed (the header could not be read or written back) */
+	STEER_OFL_RESULTS,
+};
+
 #endif
