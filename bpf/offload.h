@@ -40,7 +40,19 @@ static __always_inline __u32 ofl_get32(const __u8 *b, __u64 i)
 
 static __always_inline void ofl_add32(__u8 *b, __u64 i, __u32 delta)
 {
-	__u32 v = ofl_get32(b, i) + delta;
+	__u32 v;
+
+	/*
+	 * i < 57 already (the callers' checks). The AND, in asm so that clang
+	 * keeps it, gives the verifier a fresh scalar: Linux 6.12 turned
+	 * "scratch pointer + i" into an unknown scalar when i was still linked
+	 * to the register it was derived from (pos + 2 + 8 * b). The check
+	 * after it bounds the fresh scalar again.
+	 */
+	asm volatile("%[i] &= 63" : [i] "+r"(i));
+	if (i > OFL_HDR_MAX - 4) /* never at run time; the verifier's bound after the AND */
+		return;
+	v = ofl_get32(b, i) + delta;
 
 	b[i] = v >> 24;
 	b[i + 1] = v >> 16;

@@ -348,8 +348,10 @@ int audit_chain_resume(struct audit_chain *c, const char *path, bool *cut, char 
 			close(t.fd);
 		return -1;
 	}
+	/* A device or FIFO (/dev/null, a pipe) holds no chain to continue: nothing to say. */
 	if (!S_ISREG(st.st_mode) || st.st_size == 0) {
-		snprintf(why, whylen, "%s", st.st_size ? "not a regular file" : "empty");
+		if (S_ISREG(st.st_mode))
+			snprintf(why, whylen, "empty");
 		close(t.fd);
 		return 0;
 	}
