@@ -22,6 +22,56 @@ enum proxy_upstream_source {
 	PROXY_SRC_GATEWAY,   /* no bind: the routing table picks the source */
 };
 
+/*
+ * Offload (docs/offload.md): the translation that joins a proxied TCP flow's
+ * two connections, client<->A (the accepted socket) and B<->server (the
+ * upstream socket, bound to the client's own ip:port), into one TCP
+ * connection between client and server, once the proxy retires A and B.
+ * One per direction of travel; all arithmetic mod 2^32, host order.
+ */
+struct proxy_splice_dir {
+	uint32_t seq_delta; /* added to the sequence number */
+	uint32_t ack_delta; /* added to the ack number (ACK set) and to every SACK edge */
+	uint8_t wscale_in;  /* the shift the sender's window field is in */
+	uint8_t wscale_out; /* the shift the receiver applies to it */
+	/*
+	 * With timestamps: the TSval clock of the socket these packets now
+	 * stand in for (B for client->server, A for server->client), as an
+	 * offset from CLOCK_MONOTONIC in ms (TCP_TIMESTAMP - monotonic ms). The
+	 * classifier learns the TSval delta from the first timestamped segment
+	 * of the direction: delta = (now_ms + ts_clock_offset) - TSval, and
+	 * the reverse direction's TSecr delta is its negation.
+	 */
+	int64_t ts_clock_offset;
+	uint32_t next_seq; /* at handoff, untranslated: the next byte this direction's sender sends */
+};
+
+enum { SPLICE_UP, SPLICE_DOWN }; /* client->server, server->client */
+
+struct proxy_splice {
+	uint64_t flow;
+	struct sockaddr_storage client, dst; /* both legs carry client -> dst */
+	bool timestamps; /* both legs use TCP timestamps (else neither) */
+	struct proxy_splice_dir dir[2]; /* [SPLICE_UP], [SPLICE_DOWN] */
+	uint64_t bytes_up, bytes_down;  /* relayed by the proxy before the handoff */
+	uint64_t accept_ns, handoff_ns; /* CLOCK_MONOTONIC */
+};
+
+/* Why a flow past offload-after stays proxied (counted per reason). */
+#define PROXY_SPLICE_REFUSALS(X) \
+	X(not_quiet, "never quiet (unsent, unacknowledged or unread bytes) within the bound") \
+	X(not_established, "a side already half-closed or not ESTABLISHED") \
+	X(repair_failed, "TCP_REPAIR or a repair-mode read failed (CAP_NET_ADMIN?)") \
+	X(timestamps, "TCP timestamps on one leg only, or microsecond timestamps") \
+	X(window, "a window the other leg's scale cannot carry, or a right edge that would shrink") \
+	X(mss, "a leg's segments larger than the other leg accepts") \
+	X(map_full, "the classifier refused the entries (full, or not loaded)") \
+	X(race, "a segment reached a socket while the entries were written")
+
+#define PROXY_SPLICE_REFUSAL_ENUM_(id, help) SPLICE_REFUSED_##id,
+enum proxy_splice_refusal { PROXY_SPLICE_REFUSALS(PROXY_SPLICE_REFUSAL_ENUM_) SPLICE_REFUSALS };
+#undef PROXY_SPLICE_REFUSAL_ENUM_
+
 struct proxy_settings {
 	uint16_t port; /* transparent listeners on [::]:port (v6only) and 0.0.0.0:port */
 	enum proxy_upstream_source upstream_source;
@@ -80,6 +130,22 @@ struct proxy_settings {
 	 * records) passes its counter, so that no two flows share an id.
 	 */
 	_Atomic uint64_t *flow_ids;
+	/*
+	 * Offload (NULL splice_add: never). A TCP connection of upstream
+	 * source PROXY_SRC_CLIENT that has relayed offload_after bytes (both
+	 * directions) is checked for quiet on a timer; when quiet, both
+	 * sockets are frozen (TCP_REPAIR) and read, and splice_add (worker
+	 * thread, must not block) installs the translation: 0 or -errno. Then
+	 * the sockets are read again: if a segment moved them, splice_del
+	 * removes the entries and the flow stays proxied; else both sockets
+	 * are closed in repair mode (no packet), on_splice hands the flow to
+	 * the owner and the proxy forgets it: no close event follows, the
+	 * owner ends the flow (its close record).
+	 */
+	uint64_t offload_after;
+	int (*splice_add)(void *ctx, const struct proxy_splice *sp);
+	void (*splice_del)(void *ctx, const struct proxy_splice *sp);
+	void (*on_splice)(void *ctx, const struct proxy_splice *sp);
 };
 
 enum proxy_close_reason {

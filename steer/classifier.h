@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "proxy/proxy.h"
 #include "steer/config.h"
 #include "steer/flow_events.h"
 #include "steer/strbuf.h"
@@ -75,6 +76,16 @@ struct classifier_attachment {
 	bool tcx; /* a TCX link (else a clsact filter) */
 };
 
+/* What the classifier noted of an offloaded flow, per direction. */
+struct classifier_splice_end {
+	struct {
+		bool fin, rst;    /* a FIN / an RST went this way */
+		uint32_t end_seq; /* untranslated: after the last FIN or RST segment's payload */
+		uint64_t last_ns; /* CLOCK_MONOTONIC of the last packet translated (0: none yet) */
+		uint64_t packets; /* translated */
+	} dir[2];
+};
+
 /* Each returns 0 or -errno (a message printed) unless said otherwise. */
 struct classifier_ops {
 	/*
@@ -117,6 +128,21 @@ struct classifier_ops {
 	 */
 	int (*run_stats_enable)(struct classifier *c);
 	size_t (*run_stats)(struct classifier *c, struct classifier_run_stat *out, size_t max);
+	/*
+	 * Offload (docs/offload.md): install the two entries (one per
+	 * direction, keyed by the packet's own tuple) that make the classifier
+	 * translate an offloaded flow's packets and forward them itself. Both
+	 * or neither: -EEXIST (an entry for the tuple exists), -ENOSPC, ...
+	 * Safe from any thread.
+	 */
+	int (*splice_add)(struct classifier *c, const struct proxy_splice *sp);
+	/*
+	 * Read what the classifier noted of the flow's end ([SPLICE_UP],
+	 * [SPLICE_DOWN]); with remove, delete both entries too. -ENOENT when
+	 * there are none.
+	 */
+	int (*splice_end)(struct classifier *c, const struct proxy_splice *sp, bool remove,
+			  struct classifier_splice_end *out);
 	/* Detach everything, then free. */
 	void (*close)(struct classifier *c);
 };
