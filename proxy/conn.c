@@ -63,13 +63,14 @@ static void conn_emit(struct conn *c, bool open, enum proxy_close_reason r)
 	s->on_event(s->ctx, &ev);
 }
 
-static void conn_close(struct conn *c, enum proxy_close_reason r, bool rst_cli, bool rst_up)
+/* Stop watching, close the sockets (those in rst with a reset), return the pipes. */
+static void conn_shut(struct conn *c, const bool rst[2])
 {
 	struct worker *w = c->w;
 	struct relay_env env = relay_env(w);
-	bool rst[2] = { rst_cli, rst_up };
 
 	ev_timer_stop(w->loop, &c->timer);
+	ev_timer_stop(w->loop, &c->splice_timer);
 	for (int i = 0; i < 2; i++) {
 		int *fd = &c->relay.fd[i];
 
@@ -84,9 +85,12 @@ static void conn_close(struct conn *c, enum proxy_close_reason r, bool rst_cli, 
 		*fd = -1;
 	}
 	relay_release(&env, &c->relay);
+}
 
-	STAT_INC(w, closed[r]);
-	conn_emit(c, false, r);
+/* Unlink and free; the worker may accept again. */
+static void conn_free(struct conn *c)
+{
+	struct worker *w = c->w;
 
 	if (c->prev)
 		c->prev->next = c->next;
@@ -98,6 +102,24 @@ static void conn_close(struct conn *c, enum proxy_close_reason r, bool rst_cli, 
 	STAT_DEC(w, open);
 	free(c);
 	worker_accept_resume(w);
+}
+
+static void conn_close(struct conn *c, enum proxy_close_reason r, bool rst_cli, bool rst_up)
+{
+	bool rst[2] = { rst_cli, rst_up };
+
+	conn_shut(c, rst);
+	STAT_INC(c->w, closed[r]);
+	conn_emit(c, false, r);
+	conn_free(c);
+}
+
+void conn_retire(struct conn *c)
+{
+	static const bool none[2];
+
+	conn_shut(c, none);
+	conn_free(c);
 }
 
 /* Out of descriptors: accept nothing more for a while. */
@@ -170,6 +192,7 @@ static void conn_relay(struct conn *c, unsigned mask)
 	}
 	for (int s = 0; s < 2; s++)
 		set_interest(c, s, (f & RELAY_READ(s) ? EV_READ : 0) | (f & RELAY_WRITE(s) ? EV_WRITE : 0));
+	conn_splice_check(c);
 }
 
 /* The upstream handshake is done: open event, idle timer, relay. */
@@ -302,6 +325,10 @@ void conn_new(struct worker *w, int cfd, const struct sockaddr_storage *client,
 		c->side[s].io.data = c;
 	}
 	ev_init(&c->timer, conn_timer_cb);
+	ev_init(&c->splice_timer, NULL);
+	/* Only with the client's own ip:port upstream do both legs carry one tuple to join. */
+	if (w->p->s.splice_add && w->p->s.upstream_source == PROXY_SRC_CLIENT)
+		c->splice_state = SPLICE_STATE_WAIT;
 
 	c->next = w->conns;
 	if (w->conns)

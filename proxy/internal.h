@@ -46,6 +46,9 @@ struct listener {
 /* A TCP connection waits for its upstream connect, then relays. */
 enum conn_state { CONN_CONNECTING, CONN_RELAY };
 
+/* Offload of a TCP connection (splice.c): not (any more), waiting for its bytes, trying. */
+enum splice_state { SPLICE_STATE_NEVER = 0, SPLICE_STATE_WAIT, SPLICE_STATE_TRYING };
+
 /* The single ev_io of one socket (interest changed via ev_io_set). */
 struct conn_side {
 	ev_io io;   /* data: the struct conn */
@@ -63,6 +66,10 @@ struct conn {
 	uint64_t flow;
 	uint64_t accept_ns;
 	struct sockaddr_storage client, dst, upstream_src;
+	enum splice_state splice_state;
+	ev_timer splice_timer;  /* quiet checks, backing off */
+	ev_tstamp splice_since; /* the first check */
+	int splice_last_refusal; /* enum splice_refusal of the last check that failed */
 };
 
 /*
@@ -165,6 +172,11 @@ void worker_accept_backoff(struct worker *w);
 void conn_new(struct worker *w, int cfd, const struct sockaddr_storage *client,
 	      const struct sockaddr_storage *dst);
 void conn_close_all(struct worker *w, enum proxy_close_reason why);
+/* The connection leaves the proxy without an event: its sockets closed as they are, freed. */
+void conn_retire(struct conn *c);
+
+/* splice.c: after relaying, start the offload checks when the connection qualifies. */
+void conn_splice_check(struct conn *c);
 
 /* udp.c */
 int udp_worker_init(struct worker *w);

@@ -57,21 +57,6 @@ struct proxy_splice {
 	uint64_t accept_ns, handoff_ns; /* CLOCK_MONOTONIC */
 };
 
-/* Why a flow past offload-after stays proxied (counted per reason). */
-#define PROXY_SPLICE_REFUSALS(X) \
-	X(not_quiet, "never quiet (unsent, unacknowledged or unread bytes) within the bound") \
-	X(not_established, "a side already half-closed or not ESTABLISHED") \
-	X(repair_failed, "TCP_REPAIR or a repair-mode read failed (CAP_NET_ADMIN?)") \
-	X(timestamps, "TCP timestamps on one leg only, or microsecond timestamps") \
-	X(window, "a window the other leg's scale cannot carry, or a right edge that would shrink") \
-	X(mss, "a leg's segments larger than the other leg accepts") \
-	X(map_full, "the classifier refused the entries (full, or not loaded)") \
-	X(race, "a segment reached a socket while the entries were written")
-
-#define PROXY_SPLICE_REFUSAL_ENUM_(id, help) SPLICE_REFUSED_##id,
-enum proxy_splice_refusal { PROXY_SPLICE_REFUSALS(PROXY_SPLICE_REFUSAL_ENUM_) SPLICE_REFUSALS };
-#undef PROXY_SPLICE_REFUSAL_ENUM_
-
 struct proxy_settings {
 	uint16_t port; /* transparent listeners on [::]:port (v6only) and 0.0.0.0:port */
 	enum proxy_upstream_source upstream_source;
@@ -146,6 +131,7 @@ struct proxy_settings {
 	int (*splice_add)(void *ctx, const struct proxy_splice *sp);
 	void (*splice_del)(void *ctx, const struct proxy_splice *sp);
 	void (*on_splice)(void *ctx, const struct proxy_splice *sp);
+	void *splice_ctx; /* the splice callbacks' ctx */
 };
 
 enum proxy_close_reason {

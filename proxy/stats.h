@@ -93,6 +93,26 @@
 	  UDP_ERRORS, "recv")                                                                                \
 	/* datagrams of new flows that reached a draining proxy (proxy_drain): dropped */                    \
 	X(udp_draining, "counter", "steer_proxy_udp_drops_total", "reason=\"draining\"", NULL, UDP_ERRORS,   \
-	  "draining")
+	  "draining")                                                                                        \
+	/* offload (offload after BYTES) */                                                                  \
+	X(offloaded, "counter", "steer_proxy_offloaded_total", NULL,                                         \
+	  "TCP connections handed to the classifier (offload): their sockets retired.", OFFLOAD,             \
+	  "offloaded")                                                                                       \
+	X(offload_races, "counter", "steer_proxy_offload_races_total", NULL,                                 \
+	  "Handoffs undone because a segment reached a socket first (tried again).", OFFLOAD, "races")       \
+	X(offload_not_quiet, "counter", "steer_proxy_offload_refused_total", "reason=\"not_quiet\"",         \
+	  "TCP connections past offload-after that stay proxied, by reason.", OFFLOAD_REFUSED, "not_quiet")  \
+	X(offload_edge, "counter", "steer_proxy_offload_refused_total", "reason=\"shrinking_edge\"", NULL,   \
+	  OFFLOAD_REFUSED, "shrinking_edge")                                                                 \
+	X(offload_timestamps, "counter", "steer_proxy_offload_refused_total", "reason=\"timestamps\"", NULL, \
+	  OFFLOAD_REFUSED, "timestamps")                                                                     \
+	X(offload_window, "counter", "steer_proxy_offload_refused_total", "reason=\"window_scale\"", NULL,   \
+	  OFFLOAD_REFUSED, "window_scale")                                                                   \
+	X(offload_mss, "counter", "steer_proxy_offload_refused_total", "reason=\"mss\"", NULL,               \
+	  OFFLOAD_REFUSED, "mss")                                                                            \
+	X(offload_repair_failed, "counter", "steer_proxy_offload_refused_total", "reason=\"repair_failed\"", \
+	  NULL, OFFLOAD_REFUSED, "repair_failed")                                                            \
+	X(offload_map_refused, "counter", "steer_proxy_offload_refused_total", "reason=\"classifier\"",      \
+	  NULL, OFFLOAD_REFUSED, "classifier")
 
 #endif

@@ -239,6 +239,50 @@ static int set_drain_timeout(struct steer_config *cfg, const struct token *dir, 
 	return 0;
 }
 
+/* `off` or `after BYTES`, BYTES decimal with an optional K, M or G (powers of 1024). */
+static int set_offload(struct steer_config *cfg, const struct token *dir, const struct token *args, int nargs,
+		       struct diag *d)
+{
+	static const char *const forms[] = { "off", "after" };
+	int v = cfg_word(d, &args[0], "offload", forms, 2);
+	uint64_t n, unit = 1;
+	char num[32];
+	size_t len;
+
+	(void)dir;
+	if (v < 0)
+		return -1;
+	if (v == 1 && nargs == 1) {
+		cfg_report(d, args[0].col, "offload after needs BYTES (offload after 65536, 64K, 1M)");
+		return -1;
+	}
+	if (v == 0 && nargs == 2) {
+		cfg_report(d, args[1].col, "unexpected argument '%s'", CFG_Q(args[1].s));
+		return -1;
+	}
+	cfg->offload = v == 1;
+	if (!cfg->offload)
+		return 0;
+	len = strlen(args[1].s);
+	if (len > 0 && len < sizeof(num)) {
+		const char *units = "KMG";
+		const char *u = strchr(units, args[1].s[len - 1] & ~0x20);
+
+		memcpy(num, args[1].s, len + 1);
+		if (u) {
+			num[len - 1] = '\0';
+			unit = 1ull << (10 * (u - units + 1));
+		}
+	}
+	if (len == 0 || len >= sizeof(num) || cfg_number(num, false, &n) < 0 || n > UINT64_MAX / unit) {
+		cfg_report(d, args[1].col, "bad byte count '%s' (expected a number, K, M or G after it: 65536, 64K, 1M)",
+			   CFG_Q(args[1].s));
+		return -1;
+	}
+	cfg->offload_after = n * unit;
+	return 0;
+}
+
 static int set_metrics_listen(struct steer_config *cfg, const struct token *dir, const struct token *args,
 			      int nargs, struct diag *d)
 {
@@ -423,6 +467,7 @@ static const struct directive directives[] = {
 	{ "metrics-listen", CONFIG_KEY_METRICS_LISTEN, 1, 1, set_metrics_listen },
 	{ "interface-wait", CONFIG_KEY_INTERFACE_WAIT, 1, 1, set_interface_wait },
 	{ "drain-timeout", CONFIG_KEY_DRAIN_TIMEOUT, 1, 1, set_drain_timeout },
+	{ "offload", CONFIG_KEY_OFFLOAD, 1, 2, set_offload },
 	/* Rules count their own arguments: the fields are optional pairs. */
 	{ "steer", -1, 0, MAX_TOKENS, add_steer },
 	{ "bypass", -1, 0, MAX_TOKENS, add_bypass },
@@ -717,6 +762,21 @@ static void validate_return_ifaces(const struct steer_config *cfg, FILE *errs, i
 	*nerr += d.nerr;
 }
 
+/* Only the built-in proxy's flows with the client's own ip:port upstream have one tuple to join. */
+static void validate_offload(const struct steer_config *cfg, FILE *errs, int *nerr)
+{
+	struct config_pos pos = cfg->key_pos[CONFIG_KEY_OFFLOAD];
+	struct diag d = diag_at(cfg, errs, pos, "offload");
+
+	if (!cfg->offload)
+		return;
+	if (cfg->proxy != PROXY_BUILTIN)
+		cfg_report(&d, pos.col, "offload needs the built-in proxy (proxy builtin)");
+	else if (cfg->upstream_source != UPSTREAM_CLIENT)
+		cfg_report(&d, pos.col, "offload needs upstream-source client (both legs must carry the client's ip:port)");
+	*nerr += d.nerr;
+}
+
 /* The parser refuses these from the file; flags can still bring one list onto the other. */
 static void validate_iface_overlap(const struct steer_config *cfg, FILE *errs, int *nerr)
 {
@@ -775,6 +835,7 @@ int config_validate(const struct steer_config *cfg, FILE *errs)
 		nerr += d.nerr;
 	}
 	validate_return_ifaces(cfg, errs, &nerr);
+	validate_offload(cfg, errs, &nerr);
 	validate_iface_overlap(cfg, errs, &nerr);
 	validate_rules(cfg, errs, &nerr);
 	if (cfg->backend == BACKEND_SPLIT && (cfg->split_percent < 0 || cfg->split_percent > 100)) {
@@ -842,6 +903,7 @@ int config_diff_except_rules(const struct steer_config *run, const struct steer_
 					    (!run->metrics_enabled ||
 					     !memcmp(&run->metrics_addr, &next->metrics_addr, sizeof(run->metrics_addr))) },
 		{ "interface-wait", run->interface_wait == next->interface_wait },
+		{ "offload", run->offload == next->offload && run->offload_after == next->offload_after },
 	};
 	int n = 0;
 

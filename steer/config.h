@@ -55,6 +55,7 @@ enum config_key {
 	CONFIG_KEY_INTERFACE_WAIT,
 	CONFIG_KEY_DRAIN_TIMEOUT,
 	CONFIG_KEY_AUDIT_SYSLOG_FACILITY,
+	CONFIG_KEY_OFFLOAD,
 	CONFIG_KEY_MAX,
 };
 
@@ -94,6 +95,8 @@ struct steer_config {
 	enum proxy_mode proxy;
 	int udp_idle_timeout; /* seconds */
 	int drain_timeout;    /* seconds; 0: stop at once */
+	bool offload;         /* offload after BYTES: hand relayed TCP flows to the classifier */
+	uint64_t offload_after; /* BYTES, both directions together */
 	bool metrics_enabled;
 	struct sockaddr_storage metrics_addr;
 	bool interface_wait; /* an interface missing at start is waited for, not an error */

@@ -25,6 +25,7 @@
 #include "steer/log.h"
 #include "steer/metrics.h"
 #include "steer/notify.h"
+#include "steer/offload.h"
 #include "steer/preflight.h"
 #include "steer/route.h"
 #include "steer/status.h"
@@ -75,6 +76,7 @@ struct daemon {
 	 * record's "flow" names one flow whichever numbered it.
 	 */
 	_Atomic uint64_t flow_ids;
+	struct offload_table *offload; /* flows handed to the classifier (offload after BYTES) */
 };
 
 static const char *src_fallback(void *ctx)
@@ -191,7 +193,11 @@ static void on_health_tick(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	(void)loop;
 	(void)revents;
-	check_health((struct daemon *)((char *)w - offsetof(struct daemon, health_tick)));
+	struct daemon *d = (struct daemon *)((char *)w - offsetof(struct daemon, health_tick));
+
+	check_health(d);
+	if (d->offload)
+		offload_reap(d->offload);
 }
 
 /* What new flows meet while the proxy drains: the steering without a listener. */
@@ -458,6 +464,17 @@ static int start_proxy(struct daemon *d, struct backend_listeners *l)
 		.ctx = d,
 	};
 
+	if (cfg->offload) {
+		d->offload = offload_table_new(on_conn_event, d, (uint64_t)IDLE_TIMEOUT_MS * 1000000);
+		if (!d->offload)
+			return -1;
+		/* The proxy calls these with the table as its context, the events with the daemon. */
+		ps.offload_after = cfg->offload_after;
+		ps.splice_add = offload_splice_add;
+		ps.splice_del = offload_splice_del;
+		ps.on_splice = offload_on_splice;
+		ps.splice_ctx = d->offload;
+	}
 	if (ps.workers < 1)
 		ps.workers = 1;
 	d->proxy = proxy_create(&ps);
@@ -484,11 +501,17 @@ static void teardown(struct daemon *d)
 		ev_io_stop(d->loop, &d->links_io);
 		links_close(d->links);
 	}
+	/*
+	 * Offloaded flows live only in the classifier's entries: they end with
+	 * it, before it goes (their close records read its entries).
+	 */
+	offload_end_all(d->offload, drain_close_reason(&d->drain));
 	/* Steering off first, so no new flow is handed to a proxy that is going. */
 	audit_set_source(d->audit, NULL);
 	tell_proxy_full(d, NULL);
 	steering_stop(d->steering);
 	drain_finish(&d->drain, proxy_destroy_why(d->proxy, drain_close_reason(&d->drain)));
+	offload_table_free(d->offload);
 	if (d->routes)
 		route_remove(d->cfg->mark, d->cfg->route_table);
 	audit_close(d->audit);
@@ -571,6 +594,8 @@ int daemon_run(struct steer_config *cfg, const struct config_loader *loader)
 		goto out;
 	links_start(d.links, cfg, steering_classifier(d.steering));
 	tell_proxy_full(&d, steering_classifier(d.steering));
+	if (d.offload)
+		offload_set_classifier(d.offload, steering_classifier(d.steering));
 	set_fallback(&d, steering_kind(d.steering));
 	if (start_audit_source(&d) < 0)
 		goto out;

@@ -19,6 +19,8 @@ enum text_line {
 	LINE_RELAY,
 	LINE_UDP,
 	LINE_UDP_ERRORS,
+	LINE_OFFLOAD,
+	LINE_OFFLOAD_REFUSED,
 	LINE_AUDIT,
 	LINE_TCP,
 	LINE_MAX,
@@ -37,6 +39,8 @@ static const struct {
 	[LINE_RELAY] = { "relay:       ", false },
 	[LINE_UDP] = { "udp:         ", false },
 	[LINE_UDP_ERRORS] = { "udp errors: ", true },
+	[LINE_OFFLOAD] = { "offload:     ", false },
+	[LINE_OFFLOAD_REFUSED] = { "offload refused:", true },
 	[LINE_AUDIT] = { "audit:       ", false },
 	[LINE_TCP] = { "tcp stack:   ", false },
 };
@@ -334,7 +338,7 @@ static void text_line(struct strbuf *b, enum text_line l, const struct stat_tabl
 
 static void text_proxy(struct strbuf *b, const struct proxy_stats *ps)
 {
-	for (enum text_line l = LINE_CONNECTIONS; l <= LINE_UDP_ERRORS; l++) {
+	for (enum text_line l = LINE_CONNECTIONS; l <= LINE_OFFLOAD_REFUSED; l++) {
 		if (l != LINE_CLOSED) {
 			text_line(b, l, &proxy_stat_table, ps);
 			continue;

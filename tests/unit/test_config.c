@@ -351,6 +351,7 @@ static void test_scalar_values(void **state)
 				    "metrics-listen [::1]:9100\n"
 				    "interface-wait yes\n"
 				    "drain-timeout 3600\n"
+				    "offload after 3m\n"
 				    "audit-key /etc/steer/audit.key\n"
 				    "audit-anchor-interval 86400\n",
 				    &errs),
@@ -368,6 +369,8 @@ static void test_scalar_values(void **state)
 	assert_int_equal(cfg.proxy, PROXY_BUILTIN);
 	assert_int_equal(cfg.udp_idle_timeout, 86400);
 	assert_int_equal(cfg.drain_timeout, 3600);
+	assert_true(cfg.offload);
+	assert_int_equal(cfg.offload_after, 3ull << 20);
 	assert_string_equal(cfg.audit_key, "/etc/steer/audit.key");
 	assert_int_equal(cfg.audit_anchor_interval, 86400);
 	assert_true(cfg.metrics_enabled);
@@ -392,6 +395,23 @@ static void test_scalar_values(void **state)
 	assert_int_equal(cfg.audit_syslog_facility, LOG_DAEMON);
 	assert_int_equal(cfg.udp_idle_timeout, 1);
 	assert_int_equal(cfg.drain_timeout, 0);
+	assert_false(cfg.offload);
+	config_free(&cfg);
+
+	config_init(&cfg);
+	assert_int_equal(parse_into(&cfg, "offload after 0\n", &errs), 0);
+	free(errs);
+	assert_true(cfg.offload);
+	assert_int_equal(cfg.offload_after, 0);
+	config_free(&cfg);
+	config_init(&cfg);
+	assert_int_equal(parse_into(&cfg, "offload after 65536\noffload off\n", &errs), 1);
+	free(errs);
+	config_free(&cfg);
+	config_init(&cfg);
+	assert_int_equal(parse_into(&cfg, "offload off\n", &errs), 0);
+	free(errs);
+	assert_false(cfg.offload);
 	config_free(&cfg);
 
 	expect_ok("mark 0x10");
@@ -464,6 +484,21 @@ static void test_scalar_errors(void **state)
 		{ "drain-timeout -1", F ":1:15: bad drain-timeout '-1' (expected 0..3600)" },
 		{ "drain-timeout 30s", F ":1:15: bad drain-timeout '30s' (expected 0..3600)" },
 		{ "drain-timeout", F ":1:1: 'drain-timeout' needs a value" },
+		{ "offload", F ":1:1: 'offload' needs a value" },
+		{ "offload on", F ":1:9: unknown offload 'on' (expected off or after)" },
+		{ "offload after", F ":1:9: offload after needs BYTES (offload after 65536, 64K, 1M)" },
+		{ "offload off 5", F ":1:13: unexpected argument '5'" },
+		{ "offload after 1T",
+		  F ":1:15: bad byte count '1T' (expected a number, K, M or G after it: 65536, 64K, 1M)" },
+		{ "offload after -1",
+		  F ":1:15: bad byte count '-1' (expected a number, K, M or G after it: 65536, 64K, 1M)" },
+		{ "offload after K",
+		  F ":1:15: bad byte count 'K' (expected a number, K, M or G after it: 65536, 64K, 1M)" },
+		{ "offload after 0x10",
+		  F ":1:15: bad byte count '0x10' (expected a number, K, M or G after it: 65536, 64K, 1M)" },
+		{ "offload after 17179869184G",
+		  F ":1:15: bad byte count '17179869184G' (expected a number, K, M or G after it: 65536, 64K, 1M)" },
+		{ "offload off\noffload after 1", F ":2:1: 'offload' already set at line 1" },
 		{ "audit-anchor-interval 86401", F ":1:23: bad audit-anchor-interval '86401' (expected 0..86400)" },
 		{ "audit-anchor-interval 1m", F ":1:23: bad audit-anchor-interval '1m' (expected 0..86400)" },
 		{ "audit-key", F ":1:1: 'audit-key' needs a value" },
@@ -1080,6 +1115,31 @@ static void test_validate_upstream(void **state)
 	config_free(&cfg);
 }
 
+/* offload joins two connections that carry one tuple: only the built-in proxy with the client's ip:port. */
+static void test_validate_offload(void **state)
+{
+	struct steer_config cfg;
+	char *errs = NULL;
+
+	(void)state;
+	config_init(&cfg);
+	assert_int_equal(parse_into(&cfg,
+				    "interface eth1\nreturn-interface eth2\nsteer tcp\noffload after 1M\n"
+				    "upstream-source client-ip\n",
+				    &errs),
+			 0);
+	free(errs);
+	expect_validate(&cfg, 1,
+			F ":4:9: offload needs upstream-source client (both legs must carry the client's ip:port)\n");
+	expect_flag_ok(&cfg, "upstream-source", "client");
+	expect_validate(&cfg, 0, "");
+	expect_flag_ok(&cfg, "proxy", "external");
+	expect_validate(&cfg, 1, F ":4:9: offload needs the built-in proxy (proxy builtin)\n");
+	expect_flag_ok(&cfg, "offload", "off");
+	expect_validate(&cfg, 0, "");
+	config_free(&cfg);
+}
+
 static void test_validate_bypass_only(void **state)
 {
 	struct steer_config cfg;
@@ -1243,6 +1303,7 @@ int main(void)
 		cmocka_unit_test(test_flags_without_file),
 		cmocka_unit_test(test_validate_empty),
 		cmocka_unit_test(test_validate_upstream),
+		cmocka_unit_test(test_validate_offload),
 		cmocka_unit_test(test_validate_bypass_only),
 		cmocka_unit_test(test_validate_too_many_rules),
 		cmocka_unit_test(test_validate_iface_overlap),

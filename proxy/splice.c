@@ -1,0 +1,238 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Offload, the sockets' part (docs/offload.md, section 2): a connection that
+ * relayed offload_after bytes is checked for quiet on a backing-off timer;
+ * when both sockets are quiet they are frozen with TCP_REPAIR and read, the
+ * classifier gets the translation, and the sockets are read again: unmoved,
+ * they are closed in repair mode, which sends nothing, and the flow leaves the
+ * proxy; moved (a segment got in first), the entries go and relaying goes on.
+ */
+#include <errno.h>
+#include <linux/sockios.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "proxy/internal.h"
+#include "proxy/splice.h"
+
+#define SPLICE_FIRST_S 0.002 /* the first check: about a LAN round trip after the bytes */
+#define SPLICE_MAX_S 0.5     /* checks back off to this interval */
+#define SPLICE_GIVE_UP_S 10. /* never quiet for this long: counted, stays proxied */
+
+static bool sock_quiet(int fd)
+{
+	int outq = -1, inq = -1;
+
+	return ioctl(fd, SIOCOUTQ, &outq) == 0 && ioctl(fd, SIOCINQ, &inq) == 0 && outq == 0 &&
+	       inq == 0;
+}
+
+static int repair(int fd, bool on)
+{
+	/* Leaving without a window probe: the socket is quiet and its peer knows its window. */
+	int v = on ? 1 : TCP_REPAIR_OFF_NO_WP;
+
+	return setsockopt(fd, IPPROTO_TCP, TCP_REPAIR, &v, sizeof(v));
+}
+
+static int queue_seq(int fd, int queue, uint32_t *seq)
+{
+	socklen_t len = sizeof(*seq);
+
+	if (setsockopt(fd, IPPROTO_TCP, TCP_REPAIR_QUEUE, &queue, sizeof(queue)) < 0)
+		return -1;
+	return getsockopt(fd, IPPROTO_TCP, TCP_QUEUE_SEQ, seq, &len);
+}
+
+static uint32_t monotonic_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint32_t)((uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000);
+}
+
+/* A socket in repair mode: its queues' sequence numbers, windows, options and clock. */
+static int snapshot(int fd, struct tcp_snapshot *s)
+{
+	struct tcp_repair_window w;
+	struct tcp_info ti;
+	socklen_t len = sizeof(w);
+	uint32_t ts, before;
+
+	memset(s, 0, sizeof(*s));
+	if (queue_seq(fd, TCP_SEND_QUEUE, &s->snd) < 0 || queue_seq(fd, TCP_RECV_QUEUE, &s->rcv) < 0 ||
+	    getsockopt(fd, IPPROTO_TCP, TCP_REPAIR_WINDOW, &w, &len) < 0)
+		return -1;
+	len = sizeof(ti);
+	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0 || ti.tcpi_state != TCP_ESTABLISHED) {
+		errno = errno ? errno : ENOTCONN;
+		return -1;
+	}
+	/* The clock read before the TSval: the offset errs late, never early (PAWS). */
+	before = monotonic_ms();
+	len = sizeof(ts);
+	if (getsockopt(fd, IPPROTO_TCP, TCP_TIMESTAMP, &ts, &len) < 0)
+		return -1;
+	s->snd_wnd = w.snd_wnd;
+	s->max_window = w.max_window;
+	s->rcv_wnd = w.rcv_wnd;
+	s->rcv_wup = w.rcv_wup;
+	s->options = ti.tcpi_options;
+	if (ti.tcpi_options & TCPI_OPT_WSCALE) {
+		s->snd_wscale = ti.tcpi_snd_wscale;
+		s->rcv_wscale = ti.tcpi_rcv_wscale;
+	}
+	s->snd_mss = ti.tcpi_snd_mss;
+	s->advmss = ti.tcpi_advmss;
+	s->ts_clock_offset = (uint32_t)(ts - before);
+	return 0;
+}
+
+static void unfreeze(struct conn *c)
+{
+	repair(c->relay.fd[SIDE_CLI], false);
+	repair(c->relay.fd[SIDE_UP], false);
+}
+
+/* How a try ended: the flow left the proxy, try again later, or never. */
+enum try_result { TRY_DONE, TRY_LATER, TRY_NEVER };
+
+static enum try_result refused(struct conn *c, enum splice_refusal r)
+{
+	struct worker *w = c->w;
+
+	switch (r) {
+	case SPLICE_NOT_QUIET:
+	case SPLICE_EDGE:
+		c->splice_last_refusal = r;
+		return TRY_LATER;
+	case SPLICE_TIMESTAMPS:
+		STAT_INC(w, offload_timestamps);
+		break;
+	case SPLICE_WINDOW:
+		STAT_INC(w, offload_window);
+		break;
+	case SPLICE_MSS:
+		STAT_INC(w, offload_mss);
+		break;
+	case SPLICE_GO:
+		break;
+	}
+	return TRY_NEVER;
+}
+
+static enum try_result try_splice(struct conn *c)
+{
+	const struct proxy_settings *s = &c->w->p->s;
+	int a = c->relay.fd[SIDE_CLI], b = c->relay.fd[SIDE_UP];
+	struct tcp_snapshot sa, sb, again;
+	struct proxy_splice sp;
+	enum splice_refusal r;
+
+	if (!sock_quiet(a) || !sock_quiet(b))
+		return refused(c, SPLICE_NOT_QUIET);
+	if (repair(a, true) < 0 || repair(b, true) < 0 || snapshot(a, &sa) < 0 || snapshot(b, &sb) < 0) {
+		unfreeze(c);
+		STAT_INC(c->w, offload_repair_failed);
+		return TRY_NEVER;
+	}
+	/* A segment may have come between the check and the freeze. */
+	if (!sock_quiet(a) || !sock_quiet(b)) {
+		unfreeze(c);
+		return refused(c, SPLICE_NOT_QUIET);
+	}
+	memset(&sp, 0, sizeof(sp));
+	r = splice_plan(&sa, &sb, &sp);
+	if (r != SPLICE_GO) {
+		unfreeze(c);
+		return refused(c, r);
+	}
+	sp.flow = c->flow;
+	sp.client = c->client;
+	sp.dst = c->dst;
+	sp.bytes_up = c->relay.dir[DIR_UP].bytes;
+	sp.bytes_down = c->relay.dir[DIR_DOWN].bytes;
+	sp.accept_ns = c->accept_ns;
+	sp.handoff_ns = proxy_now_ns();
+	if (s->splice_add(s->splice_ctx, &sp) < 0) {
+		unfreeze(c);
+		STAT_INC(c->w, offload_map_refused);
+		return TRY_NEVER;
+	}
+	/* From here the classifier takes the flow's packets: did one reach a socket first? */
+	if (snapshot(a, &again) < 0 || again.rcv != sa.rcv || again.snd != sa.snd ||
+	    snapshot(b, &again) < 0 || again.rcv != sb.rcv || again.snd != sb.snd) {
+		if (s->splice_del)
+			s->splice_del(s->splice_ctx, &sp);
+		unfreeze(c);
+		STAT_INC(c->w, offload_races);
+		return TRY_LATER;
+	}
+	STAT_INC(c->w, offloaded);
+	if (s->on_splice)
+		s->on_splice(s->splice_ctx, &sp);
+	/* Closed in repair mode: disconnected without a FIN or an RST. */
+	conn_retire(c);
+	return TRY_DONE;
+}
+
+static bool conn_splice_ended(const struct conn *c);
+
+static void splice_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct conn *c = container_of(t, struct conn, splice_timer);
+
+	(void)revents;
+	if (conn_splice_ended(c)) {
+		c->splice_state = SPLICE_STATE_NEVER; /* the relay goes on to its close */
+		return;
+	}
+	switch (c->relay.dir[DIR_UP].inpipe || c->relay.dir[DIR_DOWN].inpipe ? TRY_LATER : try_splice(c)) {
+	case TRY_DONE:
+		return;
+	case TRY_NEVER:
+		c->splice_state = SPLICE_STATE_NEVER;
+		return;
+	case TRY_LATER:
+		break;
+	}
+	if (ev_now(loop) - c->splice_since >= SPLICE_GIVE_UP_S) {
+		if (c->splice_last_refusal == SPLICE_EDGE)
+			STAT_INC(c->w, offload_edge);
+		else
+			STAT_INC(c->w, offload_not_quiet);
+		c->splice_state = SPLICE_STATE_NEVER;
+		return;
+	}
+	t->repeat = t->repeat * 2 < SPLICE_MAX_S ? t->repeat * 2 : SPLICE_MAX_S;
+	ev_timer_again(loop, t);
+}
+
+/* A half-closed flow is left to the relay: its end is near, and FIN state is not handed over. */
+static bool conn_splice_ended(const struct conn *c)
+{
+	const struct relay *r = &c->relay;
+
+	return r->dir[DIR_UP].src_eof || r->dir[DIR_UP].shut || r->dir[DIR_DOWN].src_eof ||
+	       r->dir[DIR_DOWN].shut;
+}
+
+void conn_splice_check(struct conn *c)
+{
+	struct worker *w = c->w;
+	const struct relay *r = &c->relay;
+
+	if (c->splice_state != SPLICE_STATE_WAIT || conn_splice_ended(c) ||
+	    r->dir[DIR_UP].bytes + r->dir[DIR_DOWN].bytes < w->p->s.offload_after)
+		return;
+	c->splice_state = SPLICE_STATE_TRYING;
+	c->splice_since = ev_now(w->loop);
+	ev_set_cb(&c->splice_timer, splice_timer_cb);
+	c->splice_timer.repeat = SPLICE_FIRST_S;
+	ev_timer_again(w->loop, &c->splice_timer);
+}

@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The arithmetic of the handoff (docs/offload.md, sections 2 and 3), apart
+ * from any socket so that unit tests can drive every refusal.
+ */
+#include "proxy/splice.h"
+
+#include <netinet/tcp.h>
+
+#ifndef TCPI_OPT_USEC_TS
+#define TCPI_OPT_USEC_TS 64 /* Linux 6.7+: TSvals in microseconds */
+#endif
+
+/* The largest window a field of 16 bits carries at this shift. */
+static uint64_t window_cap(uint8_t shift)
+{
+	return (uint64_t)0xffff << shift;
+}
+
+/*
+ * What x's peer may still send before x's announced right edge, in bytes: the
+ * other leg's peer must accept at least that much, or the first segments
+ * after the handoff would land past its window.
+ */
+static uint32_t announced_room(const struct tcp_snapshot *x)
+{
+	uint32_t edge = x->rcv_wup + x->rcv_wnd;
+
+	return (int32_t)(edge - x->rcv) > 0 ? edge - x->rcv : 0;
+}
+
+enum splice_refusal splice_plan(const struct tcp_snapshot *a, const struct tcp_snapshot *b,
+				struct proxy_splice *sp)
+{
+	bool ts_a = a->options & TCPI_OPT_TIMESTAMPS, ts_b = b->options & TCPI_OPT_TIMESTAMPS;
+	struct proxy_splice_dir *up = &sp->dir[SPLICE_UP], *down = &sp->dir[SPLICE_DOWN];
+
+	if (ts_a != ts_b || ((a->options | b->options) & TCPI_OPT_USEC_TS))
+		return SPLICE_TIMESTAMPS;
+	/* The client's windows reach the server in B's unit, the server's the client in A's. */
+	if (a->max_window > window_cap(b->rcv_wscale) || b->max_window > window_cap(a->rcv_wscale))
+		return SPLICE_WINDOW;
+	/* Segments the server sends must fit what the client's path takes, and the other way. */
+	if (b->advmss > a->snd_mss || a->advmss > b->snd_mss)
+		return SPLICE_MSS;
+	if (a->snd_wnd < announced_room(b) || b->snd_wnd < announced_room(a))
+		return SPLICE_EDGE;
+
+	sp->timestamps = ts_a;
+	/* client -> server: the client's next byte (A.rcv) is the byte the server expects (B.snd) */
+	*up = (struct proxy_splice_dir){
+		.seq_delta = b->snd - a->rcv,
+		.ack_delta = b->rcv - a->snd,
+		.wscale_in = a->snd_wscale,
+		.wscale_out = b->rcv_wscale,
+		.ts_clock_offset = b->ts_clock_offset,
+		.next_seq = a->rcv,
+	};
+	*down = (struct proxy_splice_dir){
+		.seq_delta = a->snd - b->rcv,
+		.ack_delta = a->rcv - b->snd,
+		.wscale_in = b->snd_wscale,
+		.wscale_out = a->rcv_wscale,
+		.ts_clock_offset = a->ts_clock_offset,
+		.next_seq = b->rcv,
+	};
+	return SPLICE_GO;
+}

@@ -1,0 +1,212 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * See offload.h. The list is short-lived state under one mutex: the proxy's
+ * workers add to it at handoff, the daemon's loop reaps it once a second.
+ */
+#include "steer/offload.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* After both FINs, the entries stay this long: retransmitted FINs and the last ACK still need them. */
+#define LINGER_NS (2ull * 1000000000)
+
+struct offloaded {
+	struct offloaded *next;
+	struct proxy_splice sp;
+};
+
+struct offload_table {
+	pthread_mutex_t lock;
+	struct classifier *c;
+	struct offloaded *flows;
+	void (*on_close)(void *ctx, const struct proxy_conn_event *ev);
+	void *ctx;
+	uint64_t idle_ns;
+};
+
+struct offload_table *offload_table_new(void (*on_close)(void *ctx, const struct proxy_conn_event *ev),
+					void *ctx, uint64_t idle_ns)
+{
+	struct offload_table *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return NULL;
+	pthread_mutex_init(&t->lock, NULL);
+	t->on_close = on_close;
+	t->ctx = ctx;
+	t->idle_ns = idle_ns;
+	return t;
+}
+
+void offload_set_classifier(struct offload_table *t, struct classifier *c)
+{
+	pthread_mutex_lock(&t->lock);
+	t->c = c;
+	pthread_mutex_unlock(&t->lock);
+}
+
+int offload_splice_add(void *ctx, const struct proxy_splice *sp)
+{
+	struct offload_table *t = ctx;
+	int rc = -ENODEV;
+
+	pthread_mutex_lock(&t->lock);
+	if (t->c && t->c->ops->splice_add)
+		rc = t->c->ops->splice_add(t->c, sp);
+	pthread_mutex_unlock(&t->lock);
+	return rc;
+}
+
+void offload_splice_del(void *ctx, const struct proxy_splice *sp)
+{
+	struct offload_table *t = ctx;
+	struct classifier_splice_end end;
+
+	pthread_mutex_lock(&t->lock);
+	if (t->c && t->c->ops->splice_end)
+		t->c->ops->splice_end(t->c, sp, true, &end);
+	pthread_mutex_unlock(&t->lock);
+}
+
+void offload_on_splice(void *ctx, const struct proxy_splice *sp)
+{
+	struct offload_table *t = ctx;
+	struct offloaded *f = calloc(1, sizeof(*f));
+
+	pthread_mutex_lock(&t->lock);
+	if (f) {
+		f->sp = *sp;
+		f->next = t->flows;
+		t->flows = f;
+	}
+	pthread_mutex_unlock(&t->lock);
+	/* No memory: the flow goes on in the kernel, its entries stay until the stop removes the map. */
+}
+
+/* Bytes a direction carried after the handoff: its end is known only once it sent a FIN or an RST. */
+static uint64_t after_handoff(const struct proxy_splice_dir *d, bool ended, uint32_t end_seq)
+{
+	return ended ? (uint32_t)(end_seq - d->next_seq) : 0;
+}
+
+static void emit_close(struct offload_table *t, const struct offloaded *f,
+		       const struct classifier_splice_end *e, enum proxy_close_reason why, uint64_t now)
+{
+	struct proxy_conn_event ev;
+	const struct proxy_splice *sp = &f->sp;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.flow = sp->flow;
+	ev.proto = IPPROTO_TCP;
+	ev.client = sp->client;
+	ev.dst = sp->dst;
+	ev.upstream_src = sp->client;
+	ev.accept_ns = sp->accept_ns;
+	ev.close_ns = now;
+	ev.reason = why;
+	ev.bytes_up = sp->bytes_up;
+	ev.bytes_down = sp->bytes_down;
+	if (e) {
+		/* A FIN takes a sequence number of its own, not a byte. */
+		ev.bytes_up += after_handoff(&sp->dir[SPLICE_UP], e->dir[SPLICE_UP].fin || e->dir[SPLICE_UP].rst,
+					     e->dir[SPLICE_UP].end_seq);
+		ev.bytes_down += after_handoff(&sp->dir[SPLICE_DOWN],
+					       e->dir[SPLICE_DOWN].fin || e->dir[SPLICE_DOWN].rst,
+					       e->dir[SPLICE_DOWN].end_seq);
+	}
+	if (t->on_close)
+		t->on_close(t->ctx, &ev);
+}
+
+/* Why f ended, or CLOSE_REASON_MAX while it goes on. */
+static enum proxy_close_reason ended(const struct offload_table *t, const struct offloaded *f,
+				     const struct classifier_splice_end *e, uint64_t now)
+{
+	uint64_t last = f->sp.handoff_ns;
+
+	if (e->dir[SPLICE_UP].rst)
+		return CLOSE_CLIENT_RESET;
+	if (e->dir[SPLICE_DOWN].rst)
+		return CLOSE_UPSTREAM_RESET;
+	for (int d = 0; d < 2; d++)
+		if (e->dir[d].last_ns > last)
+			last = e->dir[d].last_ns;
+	if (e->dir[SPLICE_UP].fin && e->dir[SPLICE_DOWN].fin && now - last >= LINGER_NS)
+		return CLOSE_EOF;
+	if (t->idle_ns && now - last >= t->idle_ns)
+		return CLOSE_IDLE_TIMEOUT;
+	return CLOSE_REASON_MAX;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000 + (uint64_t)ts.tv_nsec;
+}
+
+size_t offload_reap(struct offload_table *t)
+{
+	struct offloaded **pf, *f;
+	struct classifier_splice_end e;
+	uint64_t now = now_ns();
+	size_t live = 0;
+
+	pthread_mutex_lock(&t->lock);
+	for (pf = &t->flows; (f = *pf);) {
+		enum proxy_close_reason why = CLOSE_REASON_MAX;
+
+		if (!t->c || !t->c->ops->splice_end || t->c->ops->splice_end(t->c, &f->sp, false, &e) < 0) {
+			/* The entries are gone (the classifier was reloaded): nothing carries the flow any more. */
+			why = CLOSE_ERROR;
+			emit_close(t, f, NULL, why, now);
+		} else if ((why = ended(t, f, &e, now)) != CLOSE_REASON_MAX) {
+			t->c->ops->splice_end(t->c, &f->sp, true, &e);
+			emit_close(t, f, &e, why, now);
+		}
+		if (why == CLOSE_REASON_MAX) {
+			pf = &f->next;
+			live++;
+			continue;
+		}
+		*pf = f->next;
+		free(f);
+	}
+	pthread_mutex_unlock(&t->lock);
+	return live;
+}
+
+void offload_end_all(struct offload_table *t, enum proxy_close_reason why)
+{
+	struct classifier_splice_end e;
+	uint64_t now = now_ns();
+
+	if (!t)
+		return;
+	pthread_mutex_lock(&t->lock);
+	while (t->flows) {
+		struct offloaded *f = t->flows;
+		bool have = t->c && t->c->ops->splice_end && t->c->ops->splice_end(t->c, &f->sp, true, &e) == 0;
+
+		emit_close(t, f, have ? &e : NULL, why, now);
+		t->flows = f->next;
+		free(f);
+	}
+	t->c = NULL;
+	pthread_mutex_unlock(&t->lock);
+}
+
+void offload_table_free(struct offload_table *t)
+{
+	if (!t)
+		return;
+	offload_end_all(t, CLOSE_SHUTDOWN);
+	pthread_mutex_destroy(&t->lock);
+	free(t);
+}
