@@ -69,6 +69,7 @@ struct conn {
 	enum splice_state splice_state;
 	ev_timer splice_timer;  /* quiet checks, backing off */
 	ev_tstamp splice_since; /* the first check */
+	ev_tstamp splice_wait;  /* until the next one */
 	int splice_last_refusal; /* enum splice_refusal of the last check that failed */
 };
 

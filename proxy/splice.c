@@ -15,6 +15,8 @@
 #include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
+#include <stdio.h>
+#include <stdlib.h>
 
 #include "proxy/internal.h"
 #include "proxy/splice.h"
@@ -148,6 +150,12 @@ static enum try_result try_splice(struct conn *c)
 	}
 	memset(&sp, 0, sizeof(sp));
 	r = splice_plan(&sa, &sb, &sp);
+	if (getenv("DBG_SPLICE"))
+		for (int i = 0; i < 2; i++) {
+			struct tcp_snapshot *x = i ? &sb : &sa;
+			fprintf(stderr, "DBG %c snd=%u rcv=%u snd_wnd=%u max_window=%u rcv_wnd=%u rcv_wup=%u ws=%u/%u opt=%#x snd_mss=%u advmss=%u tsoff=%lld r=%d\n",
+				i ? 'B' : 'A', x->snd, x->rcv, x->snd_wnd, x->max_window, x->rcv_wnd, x->rcv_wup, x->snd_wscale, x->rcv_wscale, x->options, x->snd_mss, x->advmss, (long long)x->ts_clock_offset, r);
+		}
 	if (r != SPLICE_GO) {
 		unfreeze(c);
 		return refused(c, r);
@@ -188,12 +196,13 @@ static void splice_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	struct conn *c = container_of(t, struct conn, splice_timer);
 
 	(void)revents;
+	ev_timer_stop(loop, t);
 	if (conn_splice_ended(c)) {
 		c->splice_state = SPLICE_STATE_NEVER; /* the relay goes on to its close */
 		return;
 	}
 	switch (c->relay.dir[DIR_UP].inpipe || c->relay.dir[DIR_DOWN].inpipe ? TRY_LATER : try_splice(c)) {
-	case TRY_DONE:
+	case TRY_DONE: /* c is gone */
 		return;
 	case TRY_NEVER:
 		c->splice_state = SPLICE_STATE_NEVER;
@@ -209,8 +218,9 @@ static void splice_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 		c->splice_state = SPLICE_STATE_NEVER;
 		return;
 	}
-	t->repeat = t->repeat * 2 < SPLICE_MAX_S ? t->repeat * 2 : SPLICE_MAX_S;
-	ev_timer_again(loop, t);
+	c->splice_wait = c->splice_wait * 2 < SPLICE_MAX_S ? c->splice_wait * 2 : SPLICE_MAX_S;
+	ev_timer_set(t, c->splice_wait, 0.);
+	ev_timer_start(loop, t);
 }
 
 /* A half-closed flow is left to the relay: its end is near, and FIN state is not handed over. */
@@ -232,7 +242,8 @@ void conn_splice_check(struct conn *c)
 		return;
 	c->splice_state = SPLICE_STATE_TRYING;
 	c->splice_since = ev_now(w->loop);
+	c->splice_wait = SPLICE_FIRST_S;
 	ev_set_cb(&c->splice_timer, splice_timer_cb);
-	c->splice_timer.repeat = SPLICE_FIRST_S;
-	ev_timer_again(w->loop, &c->splice_timer);
+	ev_timer_set(&c->splice_timer, c->splice_wait, 0.);
+	ev_timer_start(w->loop, &c->splice_timer);
 }

@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# Splice offload (offload after BYTES): a TCP flow proxied with upstream-source
+# client is handed to the classifier after a short exchange, then carries 64 MB
+# each way at once, byte-exact (SHA-256 both ways), IPv4 and IPv6, through a
+# gateway whose firewall drops what conntrack calls invalid. The proxy's own
+# counters prove the handoff: it accepted the flow and relayed only the first
+# exchange; the classifier translated the rest. Then: different window scales,
+# loss, delay and reordering on both links, and a client without timestamps
+# (refused, so still proxied, still byte-exact). The close records carry all
+# the bytes.
+. "$(dirname "$0")/lib.sh"
+
+SIZE=$((64 << 20))
+PRE=8192
+PAUSE=$(scaled 1)
+
+setup "lab" lab_up
+# What many gateways have: conntrack-invalid packets dropped, counted here.
+setup "firewall" ing nft -f - <<'NFT'
+table inet fw {
+	chain fwd { type filter hook forward priority 0; policy accept; ct state invalid counter drop; }
+	chain in { type filter hook input priority 0; policy accept; ct state invalid counter; }
+}
+NFT
+ins "$LAB_ROOT/tests/net/offload_xfer.py" serve 5201 >>"$LAB_DIR/xfer-server.log" 2>&1 &
+LAB_PIDS+=($!)
+setup "transfer server" lab_wait_port "$LAB_S" 5201
+setup "steer starts" lab_steer_start "$(lab_conf 'steer tcp dport 5201' 'offload after 4096')"
+
+# xfer DST [LABEL]: one transfer from the client; its JSON line in $XFER.
+xfer() {
+	XFER=$(inc "$LAB_ROOT/tests/net/offload_xfer.py" client "$1" 5201 $PRE $SIZE "$PAUSE")
+	echo "    $XFER"
+	expect "${2:-$1}: 64 MB each way, byte-exact" jq -e '.ok and .up_ok and .down_ok' <<<"$XFER"
+}
+invalid_drops() { ing nft list chain inet fw fwd | sed -n 's/.*counter packets \([0-9]*\).*/\1/p'; }
+
+for dst in $S4 $S6; do
+	xfer "$dst"
+	clients+=("$(jq -r .local <<<"$XFER")")
+done
+expect_eq "the proxy accepted both flows" "$(lab_counter .proxy.accepted)" 2
+expect_eq "the proxy handed both to the classifier" "$(lab_counter .proxy.offloaded)" 2
+expect_eq "no connection is left in the proxy" "$(lab_counter .proxy.open)" 0
+relayed=$(($(lab_counter .proxy.bytes_up) + $(lab_counter .proxy.bytes_down)))
+expect "the proxy relayed only the first exchanges ($relayed bytes)" test "$relayed" -lt $((4 * (PRE + 64)))
+expect_ge "the classifier forwarded the rest itself" "$(lab_counter .counters.ebpf.offload_redirected)" $((4 * SIZE / 65536))
+expect_ge "timestamp deltas learnt, each direction of each flow" "$(lab_counter .counters.ebpf.offload_ts_learnt)" 4
+expect_eq "no segment left untranslated" \
+	"$(($(lab_counter .counters.ebpf.offload_malformed) + $(lab_counter .counters.ebpf.offload_error)))" 0
+expect_eq "conntrack marked nothing invalid in FORWARD" "$(invalid_drops)" 0
+
+# Close records: both FINs seen, then the linger; bytes are the proxy's plus the classifier's.
+want=$(($(jq .header <<<"$XFER") + PRE + SIZE))
+wait_closes() {
+	local i
+	for i in $(seq $(scaled 20)); do
+		[ "$(audit_count ".event==\"close\" and .bytes_up==$want")" -ge "$1" ] && return 0
+		sleep 0.5
+	done
+	return 1
+}
+expect "close records of both flows, with every byte" wait_closes 2
+for c in "${clients[@]}"; do
+	# down: the echo, the bulk, and the two digests' line (130 bytes)
+	expect_eq "$c: close record eof, $want bytes up, $((PRE + SIZE + 130)) down" \
+		"$(audit_count ".event==\"close\" and .client==\"$c\" and .reason==\"eof\" and .bytes_up==$want and .bytes_down==$((PRE + SIZE + 130))")" 1
+done
+
+# Window scales that differ: the client's receive buffer makes its shift 5 (the gateway's is 7).
+inc sysctl -qw net.ipv4.tcp_rmem="4096 131072 2097152"
+xfer $S4 "client wscale 5"
+inc sysctl -qw net.ipv4.tcp_rmem="4096 131072 6291456"
+expect_eq "wscale 5: offloaded" "$(lab_counter .proxy.offloaded)" 3
+
+# Loss, delay and reordering on both links, both ways.
+for ns in "$LAB_C" "$LAB_S"; do
+	ip netns exec "$ns" tc qdisc add dev eth0 root netem delay 2ms 1ms loss 0.5% reorder 1%
+done
+for g in gw-cli gw-srv; do ing tc qdisc add dev $g root netem delay 1ms loss 0.5%; done
+xfer $S4 "netem v4"
+xfer $S6 "netem v6"
+for ns in "$LAB_C" "$LAB_S"; do ip netns exec "$ns" tc qdisc del dev eth0 root; done
+for g in gw-cli gw-srv; do ing tc qdisc del dev $g root; done
+expect_eq "netem: both offloaded" "$(lab_counter .proxy.offloaded)" 5
+expect_eq "netem: conntrack marked nothing invalid" "$(invalid_drops)" 0
+
+# A client without timestamps: one leg with them, one without, cannot be joined.
+inc sysctl -qw net.ipv4.tcp_timestamps=0
+xfer $S4 "client without timestamps (stays proxied)"
+inc sysctl -qw net.ipv4.tcp_timestamps=1
+expect_eq "no timestamps: refused, counted" "$(lab_counter .proxy.offload_timestamps)" 1
+expect_eq "no timestamps: not offloaded" "$(lab_counter .proxy.offloaded)" 5
+
+expect "clean exit" lab_steer_stop
+finish
