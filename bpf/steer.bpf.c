@@ -54,6 +54,7 @@
 #include "bpf/keys.h"
 #include "bpf/maps.h"
 #include "bpf/match.h"
+#include "bpf/offload_path.h"
 #include "bpf/parse.h"
 #include "bpf/sockets.h"
 #include "bpf/steer_abi.h"
@@ -164,6 +165,9 @@ int steer_ingress(struct __sk_buff *skb)
 		count(c);
 		return STEER_PASS;
 	}
+	/* First, whatever the mode: nft as the backend does not translate offloaded flows. */
+	if (offloaded(skb, &p, &v))
+		return v;
 	/*
 	 * The gateway's own addresses, broadcast and multicast are never
 	 * steered. Checked only for packets that could be (a hash lookup):
@@ -254,7 +258,7 @@ int steer_return(struct __sk_buff *skb)
 {
 	struct pkt p = {};
 	struct bpf_sock *sk;
-	int c;
+	int c, v;
 
 	c = parse(skb, &p);
 	if (c == PARSE_FRAG_REST) /* a later fragment of a reply steered below? */
@@ -265,6 +269,8 @@ int steer_return(struct __sk_buff *skb)
 		count(c);
 		return STEER_PASS;
 	}
+	if (offloaded(skb, &p, &v))
+		return v;
 	/* PROBE: nft does all the work, replies included. */
 	if (*(volatile __u32 *)&steer_mode == STEER_MODE_PROBE || is_local_dst(skb, &p)) {
 		count(STEER_C_RETURN_PASSED);
