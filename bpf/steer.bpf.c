@@ -11,6 +11,9 @@
  *                  address go to that socket (a fragmented reply: all its
  *                  fragments are marked, see steer_frags). Never steers
  *                  new flows.
+ *   Both TC programs first translate and forward the segments of offloaded
+ *   flows (offload_path.h), in every mode: once the proxy has handed a flow
+ *   back (docs/offload.md), no backend and no socket has it but this.
  *   Both TC programs mark ICMP/ICMPv6 errors about packets the proxy's
  *   sockets sent for local delivery (icmp_err), and only mark, never assign,
  *   IP-fragmented TCP/UDP of steered flows (reassembly drops an assigned
@@ -33,6 +36,7 @@
  *
  * Every packet moves exactly one counter (enum steer_counter), besides
  * STEER_C_EVENTS_LOST, which counts event records that could not be written,
+ * STEER_C_OFFLOAD_TS_LEARNT, which counts learnt timestamp offsets,
  * and the counters of steer_lookup (TW_REDIRECTED, FRAG_REDIRECTED,
  * LOOKUP_FAILED), which count socket lookups, not packets.
  *
@@ -41,7 +45,8 @@
  * maps.h (settings and maps), verdict.h (TC verdict, counters), keys.h
  * (map keys from a packet), match.h (rules, local addresses), frags.h (IP
  * fragments), sockets.h (lookups, assign, TIME_WAIT, redirect), events.h
- * (the ring buffer). steer_abi.h is the ABI with user space.
+ * (the ring buffer), offload_path.h and offload.h (offloaded flows).
+ * steer_abi.h is the ABI with user space.
  */
 #include <linux/bpf.h>
 #include <linux/pkt_cls.h>
