@@ -39,30 +39,36 @@ static int flow_key(const struct sockaddr_storage *src, const struct sockaddr_st
 	return -EAFNOSUPPORT;
 }
 
-/* [SPLICE_UP] keyed client -> dst, [SPLICE_DOWN] dst -> client. */
-static int flow_keys(const struct proxy_splice *sp, struct steer_flow_key k[2])
+/*
+ * The map's fd, and the flow's keys: [SPLICE_UP] keyed client -> dst,
+ * [SPLICE_DOWN] dst -> client. -errno when either cannot be had.
+ */
+static int flow_keys(struct steer_bpf *b, const struct proxy_splice *sp, struct steer_flow_key k[2])
 {
-	int err = flow_key(&sp->client, &sp->dst, &k[SPLICE_UP]);
+	int fd = steer_bpf_map_fd(b, "steer_offload");
 
-	if (err)
+	if (fd < 0) {
+		fprintf(stderr, "steer: offload of flow %llu: the classifier has no offload map\n",
+			(unsigned long long)sp->flow);
+		return fd;
+	}
+	if (flow_key(&sp->client, &sp->dst, &k[SPLICE_UP])) {
 		fprintf(stderr, "steer: offload of flow %llu: the client's and the destination's address families "
 				"differ or are not IP\n", (unsigned long long)sp->flow);
-	else
-		flow_key(&sp->dst, &sp->client, &k[SPLICE_DOWN]);
-	return err;
+		return -EAFNOSUPPORT;
+	}
+	flow_key(&sp->dst, &sp->client, &k[SPLICE_DOWN]);
+	return fd;
 }
 
 int steer_bpf_splice_add(struct steer_bpf *b, const struct proxy_splice *sp)
 {
-	int fd = steer_bpf_map_fd(b, "steer_offload"), err, i;
 	struct steer_flow_key k[2];
 	struct steer_offload_dir d[2];
+	int fd = flow_keys(b, sp, k), err, i;
 
 	if (fd < 0)
 		return fd;
-	err = flow_keys(sp, k);
-	if (err)
-		return err;
 	for (i = 0; i < 2; i++) {
 		const struct proxy_splice_dir *s = &sp->dir[i];
 
@@ -92,14 +98,11 @@ int steer_bpf_splice_add(struct steer_bpf *b, const struct proxy_splice *sp)
 int steer_bpf_splice_end(struct steer_bpf *b, const struct proxy_splice *sp, bool remove,
 			 struct classifier_splice_end *out)
 {
-	int fd = steer_bpf_map_fd(b, "steer_offload"), found = 0, err;
 	struct steer_flow_key k[2];
+	int fd = flow_keys(b, sp, k), found = 0;
 
 	if (fd < 0)
 		return fd;
-	err = flow_keys(sp, k);
-	if (err)
-		return err;
 	memset(out, 0, sizeof(*out));
 	for (int i = 0; i < 2; i++) {
 		struct steer_offload_dir d;
