@@ -60,6 +60,11 @@ static __always_inline int ofl_forward(struct __sk_buff *skb, const struct pkt *
 	 */
 	if (p->frag || l3 != ETH_HLEN || bpf_skb_load_bytes(skb, l3, ip, sizeof(ip)))
 		return -1;
+	/*
+	 * tot_len stays 0: given, the kernel checks it against the MTU, and a
+	 * GRO aggregate's IP length is far above it (FRAG_NEEDED for most of a
+	 * bulk flow); left 0, it checks the skb itself, GSO included.
+	 */
 	f.ifindex = skb->ingress_ifindex;
 	f.l4_protocol = IPPROTO_TCP;
 	if (p->family == 4) {
@@ -67,7 +72,6 @@ static __always_inline int ofl_forward(struct __sk_buff *skb, const struct pkt *
 			return -1;
 		f.family = OFL_AF_INET;
 		f.tos = ip[1];
-		f.tot_len = ip[2] << 8 | ip[3];
 		f.sport = p->t.ipv4.sport;
 		f.dport = p->t.ipv4.dport;
 		f.ipv4_src = p->t.ipv4.saddr;
@@ -78,7 +82,6 @@ static __always_inline int ofl_forward(struct __sk_buff *skb, const struct pkt *
 		f.family = OFL_AF_INET6;
 		__builtin_memcpy(&f.flowinfo, ip, 4);
 		f.flowinfo &= bpf_htonl(0x0fffffff);
-		f.tot_len = 40 + (ip[4] << 8 | ip[5]);
 		f.sport = p->t.ipv6.sport;
 		f.dport = p->t.ipv6.dport;
 		__builtin_memcpy(f.ipv6_src, p->t.ipv6.saddr, 16);
