@@ -16,7 +16,8 @@
  * namespace) the stack gets the translated segment (offload_passed); with
  * a route and a permanent neighbour, bpf_redirect with the neighbour's MAC,
  * the TTL decremented and the IP checksum right; a route without a
- * neighbour, bpf_redirect_neigh. Every run moves exactly the counters
+ * neighbour, bpf_redirect_neigh; a GSO aggregate longer than the MTU is
+ * redirected, the same length not GSO is the stack's. Every run moves exactly the counters
  * named, by one.
  */
 #include <arpa/inet.h>
@@ -80,6 +81,7 @@ static int ifindex_of(const char *name)
 }
 
 static uint64_t t0_ms, t1_ms; /* CLOCK_MONOTONIC around the last run */
+static uint32_t gso_size; /* the next run's skb is a GSO aggregate of segments this large (0: not) */
 
 /*
  * Frame f through a program (ret: steer_return), arriving on ifindex; out
@@ -98,6 +100,8 @@ static void run(struct inst *in, bool ret, const char *name, const uint8_t *f, s
 	memset(&ctx, 0, sizeof(ctx));
 	memset(&cout, 0, sizeof(cout));
 	ctx.ingress_ifindex = ifindex;
+	ctx.gso_size = gso_size;
+	ctx.gso_segs = gso_size ? (len + gso_size - 1) / gso_size : 0;
 	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = f, .data_size_in = len, .data_out = out,
 		    .data_size_out = SEG_FRAME_MAX, .ctx_in = &ctx, .ctx_size_in = sizeof(ctx), .ctx_out = &cout,
 		    .ctx_size_out = sizeof(cout), .repeat = 1);
@@ -360,6 +364,18 @@ static void redirect(void)
 	    TC_ACT_REDIRECT, STEER_C_OFFLOAD_REDIRECTED, false);
 	ct_check("no neighbour: TTL decremented, IP checksum valid", out[14 + 8] == f[14 + 8] - 1 &&
 		 ip_csum_ok(out + 14), "wrong");
+
+	/* GRO's aggregates are far above the MTU: the FIB must check the skb, not the IP length. */
+	sh("ip neigh replace 198.18.9.2 lladdr 02:00:00:00:00:99 dev o0 nud permanent");
+	s = segment(4, 0, 5010, 9000, 1010, 0);
+	s.payload = 3000;
+	len = build_ip(&s, f, 64);
+	gso_size = 1448;
+	run(&in, false, "GSO aggregate above the MTU: redirected", f, len, out, i0, TC_ACT_REDIRECT,
+	    STEER_C_OFFLOAD_REDIRECTED, false);
+	gso_size = 0;
+	run(&in, false, "the same length, not GSO: too big, left to the stack (its ICMP)", f, len, out, i0, PASS,
+	    STEER_C_OFFLOAD_PASSED, false);
 
 	s = segment(4, 0, 5020, 9000, 1020, 0);
 	len = build_ip(&s, f, 1); /* TTL 1: the stack's, for its ICMP time exceeded */

@@ -13,7 +13,7 @@
 
 #include "bpf/steer_abi.h"
 
-#define SEG_FRAME_MAX 256
+#define SEG_FRAME_MAX 4096 /* a GSO segment of the forwarding tests */
 
 /* One TCP segment of the test flow, client 40112 -> server 80 (or back, with reverse). */
 struct seg {
