@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 
 #include "bpf/loader.h"
+#include "bpf/offload_ctl.h"
 #include "bpf/probe.h"
 #include "steer/backend.h"
 #include "steer/classifier.h"
@@ -248,6 +249,17 @@ static void bpfc_features(struct classifier *c, struct classifier_features *out)
 	snprintf(out->probe_note, sizeof(out->probe_note), "%s", f.probe_note);
 }
 
+static int bpfc_splice_add(struct classifier *c, const struct proxy_splice *sp)
+{
+	return steer_bpf_splice_add(of(c)->bpf, sp);
+}
+
+static int bpfc_splice_end(struct classifier *c, const struct proxy_splice *sp, bool remove,
+			   struct classifier_splice_end *out)
+{
+	return steer_bpf_splice_end(of(c)->bpf, sp, remove, out);
+}
+
 static void bpfc_close(struct classifier *c)
 {
 	steer_bpf_destroy(of(c)->bpf);
@@ -269,5 +281,7 @@ const struct classifier_ops bpf_classifier_ops = {
 	.run_stats = bpfc_run_stats,
 	.events = bpfc_events,
 	.features = bpfc_features,
+	.splice_add = bpfc_splice_add,
+	.splice_end = bpfc_splice_end,
 	.close = bpfc_close,
 };

@@ -606,6 +606,11 @@ void steer_bpf_set_proxy_full(struct steer_bpf *b, bool full)
 	*(volatile __u32 *)&b->skel->bss->steer_proxy_full = full;
 }
 
+void steer_bpf_offload_live(struct steer_bpf *b, int delta)
+{
+	__atomic_add_fetch(&b->skel->bss->steer_offload_live, (__u32)delta, __ATOMIC_RELAXED);
+}
+
 void steer_bpf_features(struct steer_bpf *b, struct steer_bpf_features *out)
 {
 	*out = b->feat;

@@ -129,6 +129,12 @@ int steer_bpf_map_fd(struct steer_bpf *b, const char *name);
 bool steer_bpf_lookup_attached(struct steer_bpf *b);
 
 /*
+ * Offloaded flows in the steer_offload map (bpf/offload_ctl.c keeps it): the
+ * classifier skips the map's lookup while it is 0. Any thread.
+ */
+void steer_bpf_offload_live(struct steer_bpf *b, int delta);
+
+/*
  * Remove steer's filters left on every interface by a daemon that did not
  * exit cleanly (clsact fallback only; TCX links die with their process).
  * Returns the number removed, or -errno.

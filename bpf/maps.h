@@ -11,6 +11,7 @@
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 
+#include "bpf/offload.h"
 #include "bpf/steer_abi.h"
 
 /* ---- settings (rodata, fixed before load) ---- */
@@ -40,6 +41,13 @@ __u32 steer_assign_via_lookup = 0;
  * queue nobody reads. Written by user space from the proxy's worker threads.
  */
 __u32 steer_proxy_full = 0;
+
+/*
+ * Offloaded flows in steer_offload, kept by user space (splice add/end): at 0
+ * no packet pays for the offload's lookup, which a gateway that offloads
+ * nothing would otherwise pay on every TCP segment it forwards.
+ */
+__u32 steer_offload_live = 0;
 
 /* ---- rules generations (bss, written by user space through mmap) ---- */
 __u32 steer_gen = 0;
@@ -146,5 +154,27 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } steer_ext_listen SEC(".maps");
+
+/*
+ * Offloaded flows, one entry per direction (steer_abi.h, docs/offload.md).
+ * Not preallocated: a gateway that offloads little should not hold 65536
+ * entries' memory.
+ */
+#define STEER_OFFLOAD_ENTRIES 65536
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, STEER_OFFLOAD_ENTRIES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct steer_flow_key);
+	__type(value, struct steer_offload_dir);
+} steer_offload SEC(".maps");
+
+/* ofl_rewrite's header copies (bpf/offload.h: variable offsets verify into a map value, not the stack). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ofl_scratch);
+} steer_offload_scratch SEC(".maps");
 
 #endif

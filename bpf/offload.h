@@ -75,12 +75,31 @@ static __always_inline __u16 ofl_window(__u16 win, __u8 in, __u8 out)
 
 struct ofl_walk {
 	__u8 *h; /* the header copy (a map value) */
-	const struct steer_offload_dir *d;
+	struct steer_offload_dir *d;
 	__u64 hl;  /* its length */
 	__u64 pos; /* the next option's offset (64 bits: a 32-bit one is zero-extended into a copy the checks do not narrow) */
 	int ack;
 	int bad;
+	int learnt; /* this segment learnt d->tsval_delta */
 };
+
+/*
+ * The direction's TSval delta from its first timestamped segment (the peer's
+ * clock is read by no socket option, so the proxy cannot give it). Once: the
+ * fetch-or of the learnt bit picks one segment even when two CPUs race; the
+ * loser may translate one segment with the delta not yet stored, which the
+ * receiver's PAWS check tolerates as it does any reordered segment.
+ */
+static __always_inline void ofl_learn(struct ofl_walk *w, __u32 tsval)
+{
+	struct steer_offload_dir *d = w->d;
+	__u32 delta = (__u32)(bpf_ktime_get_ns() / 1000000 + d->ts_clock_offset) - tsval;
+
+	if (__sync_fetch_and_or(&d->state, STEER_OFL_S_TS_LEARNT) & STEER_OFL_S_TS_LEARNT)
+		return;
+	d->tsval_delta = delta;
+	w->learnt = 1;
+}
 
 /* One option at w->pos (bpf_loop's callback: verified once, not once per iteration). 1 ends the walk. */
 static long ofl_option(__u32 n, void *ctx)
@@ -106,6 +125,8 @@ static long ofl_option(__u32 n, void *ctx)
 	if (kind == OFL_OPT_KIND_TS) {
 		if (len != 10 || pos > OFL_HDR_MAX - 10)
 			goto bad;
+		if ((w->d->flags & STEER_OFL_F_TS) && !(w->d->state & STEER_OFL_S_TS_LEARNT))
+			ofl_learn(w, ofl_get32(h, pos + 2));
 		ofl_add32(h, pos + 2, w->d->tsval_delta);
 		if (w->ack)
 			ofl_add32(h, pos + 6, w->d->tsecr_delta);
@@ -132,16 +153,19 @@ bad:
 
 /*
  * Timestamps and SACK blocks in h[20..hl), walked as the kernel does; the
- * lengths are checked before anything is changed. 0, or -1 for an options
+ * lengths are checked before anything is changed. *learnt: the walk learnt
+ * d's TSval delta (ofl_learn). 0, or -1 for an options
  * area that does not add up (a length under 2 or past the header, a
  * timestamp not 10 bytes, a SACK option not 2 + 8n bytes, n 1..4). The
  * header has at most 40 option bytes, so 40 steps cover it.
  */
-static __always_inline int ofl_options(__u8 *h, __u64 hl, const struct steer_offload_dir *d, int ack)
+static __always_inline int ofl_options(__u8 *h, __u64 hl, struct steer_offload_dir *d, int ack, int *learnt)
 {
 	struct ofl_walk w = { .h = h, .d = d, .hl = hl, .pos = 20, .ack = ack };
+	long n = bpf_loop(OFL_HDR_MAX - 20, ofl_option, &w, 0);
 
-	if (bpf_loop(OFL_HDR_MAX - 20, ofl_option, &w, 0) < 0)
+	*learnt = w.learnt;
+	if (n < 0)
 		return -1;
 	return w.bad ? -1 : 0;
 }
@@ -152,10 +176,12 @@ static __always_inline int ofl_options(__u8 *h, __u64 hl, const struct steer_off
  * edges, the window, then the checksum. FIN and RST are noted in d->state,
  * with d->end_seq the untranslated sequence number after the segment's
  * payload (a FIN's own), for user space to retire the entry and count the
- * bytes. s is the caller's scratch.
+ * bytes. s is the caller's scratch. *learnt: this segment learnt d's TSval
+ * delta (STEER_OFL_F_TS), for the caller to set the reverse's TSecr delta.
  */
 static __always_inline enum steer_ofl_result ofl_rewrite(struct __sk_buff *skb, const struct pkt *p,
-						   struct steer_offload_dir *d, struct ofl_scratch *s)
+						   struct steer_offload_dir *d, struct ofl_scratch *s,
+						   int *learnt)
 {
 	__u32 off = p->l4_off, seq;
 	__u64 hl;
@@ -163,6 +189,7 @@ static __always_inline enum steer_ofl_result ofl_rewrite(struct __sk_buff *skb, 
 	__s64 diff;
 	__u16 win;
 
+	*learnt = 0;
 	if (p->tcp_flags & TCPF_SYN)
 		return STEER_OFL_SYN;
 	if (bpf_skb_load_bytes(skb, off, s->old, 20))
@@ -172,7 +199,7 @@ static __always_inline enum steer_ofl_result ofl_rewrite(struct __sk_buff *skb, 
 		return STEER_OFL_MALFORMED;
 	if (bpf_skb_load_bytes(skb, off, s->old, hl) || bpf_skb_load_bytes(skb, off, s->hdr, hl))
 		return STEER_OFL_ERROR;
-	if (ofl_options(s->hdr, hl, d, ack))
+	if (ofl_options(s->hdr, hl, d, ack, learnt))
 		return STEER_OFL_MALFORMED;
 	seq = ofl_get32(s->hdr, 4);
 	ofl_add32(s->hdr, 4, d->seq_delta);

@@ -43,6 +43,7 @@ struct pkt {
 	__u8 tcp_flags;
 	__u8 frag;   /* FRAG_*: a fragment with offset 0 and more to come, or a later one */
 	__u16 l4_off; /* TCP: where its header starts (for a SYN cookie's check) */
+	__u16 l3_off; /* where the IP header starts (after Ethernet and a VLAN tag) */
 	__u32 frag_id; /* FRAG_*: IPv4 identification / IPv6 fragment id, as on the wire */
 	__u32 l4_end;  /* TCP: where its segment ends (the offload's payload length) */
 	struct bpf_sock_tuple t; /* packet's own tuple, network byte order (FRAG_REST: addresses only) */
@@ -336,6 +337,7 @@ static __always_inline int parse(struct __sk_buff *skb, struct pkt *p)
 	c = parse_eth(skb, &off, &proto);
 	if (c != PARSE_OK)
 		return c;
+	p->l3_off = (__u16)off;
 	if (proto == bpf_htons(ETH_P_IP))
 		c = parse_ipv4(skb, p, len, &off, &end, &nh);
 	else if (proto == bpf_htons(ETH_P_IPV6))

@@ -11,6 +11,9 @@
  *                  address go to that socket (a fragmented reply: all its
  *                  fragments are marked, see steer_frags). Never steers
  *                  new flows.
+ *   Both TC programs first translate and forward the segments of offloaded
+ *   flows (offload_path.h), in every mode: once the proxy has handed a flow
+ *   back (docs/offload.md), no backend and no socket has it but this.
  *   Both TC programs mark ICMP/ICMPv6 errors about packets the proxy's
  *   sockets sent for local delivery (icmp_err), and only mark, never assign,
  *   IP-fragmented TCP/UDP of steered flows (reassembly drops an assigned
@@ -33,6 +36,7 @@
  *
  * Every packet moves exactly one counter (enum steer_counter), besides
  * STEER_C_EVENTS_LOST, which counts event records that could not be written,
+ * STEER_C_OFFLOAD_TS_LEARNT, which counts learnt timestamp offsets,
  * and the counters of steer_lookup (TW_REDIRECTED, FRAG_REDIRECTED,
  * LOOKUP_FAILED), which count socket lookups, not packets.
  *
@@ -41,7 +45,8 @@
  * maps.h (settings and maps), verdict.h (TC verdict, counters), keys.h
  * (map keys from a packet), match.h (rules, local addresses), frags.h (IP
  * fragments), sockets.h (lookups, assign, TIME_WAIT, redirect), events.h
- * (the ring buffer). steer_abi.h is the ABI with user space.
+ * (the ring buffer), offload_path.h and offload.h (offloaded flows).
+ * steer_abi.h is the ABI with user space.
  */
 #include <linux/bpf.h>
 #include <linux/pkt_cls.h>
@@ -54,6 +59,7 @@
 #include "bpf/keys.h"
 #include "bpf/maps.h"
 #include "bpf/match.h"
+#include "bpf/offload_path.h"
 #include "bpf/parse.h"
 #include "bpf/sockets.h"
 #include "bpf/steer_abi.h"
@@ -164,6 +170,9 @@ int steer_ingress(struct __sk_buff *skb)
 		count(c);
 		return STEER_PASS;
 	}
+	/* First, whatever the mode: nft as the backend does not translate offloaded flows. */
+	if (offloaded(skb, &p, &v))
+		return v;
 	/*
 	 * The gateway's own addresses, broadcast and multicast are never
 	 * steered. Checked only for packets that could be (a hash lookup):
@@ -254,7 +263,7 @@ int steer_return(struct __sk_buff *skb)
 {
 	struct pkt p = {};
 	struct bpf_sock *sk;
-	int c;
+	int c, v;
 
 	c = parse(skb, &p);
 	if (c == PARSE_FRAG_REST) /* a later fragment of a reply steered below? */
@@ -265,6 +274,8 @@ int steer_return(struct __sk_buff *skb)
 		count(c);
 		return STEER_PASS;
 	}
+	if (offloaded(skb, &p, &v))
+		return v;
 	/* PROBE: nft does all the work, replies included. */
 	if (*(volatile __u32 *)&steer_mode == STEER_MODE_PROBE || is_local_dst(skb, &p)) {
 		count(STEER_C_RETURN_PASSED);

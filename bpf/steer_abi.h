@@ -312,7 +312,20 @@ struct steer_frag_key {
 	X(PROXY_FULL_PASS, proxy_full_pass,                                                             \
 	  "new flow while the built-in proxy is at its connection limit, on-proxy-down fail-open")      \
 	X(PROXY_FULL_DROP, proxy_full_drop,                                                             \
-	  "new flow while the built-in proxy is at its connection limit, on-proxy-down fail-closed")
+	  "new flow while the built-in proxy is at its connection limit, on-proxy-down fail-closed")     \
+	/* classifier, per packet of an offloaded flow (docs/offload.md): */                            \
+	X(OFFLOAD_REDIRECTED, offload_redirected,                                                       \
+	  "offloaded flow's segment translated and redirected to the next hop (FIB lookup resolved)")    \
+	X(OFFLOAD_PASSED, offload_passed,                                                               \
+	  "offloaded flow's segment translated and left to the stack to forward (FIB lookup not "       \
+	  "resolved, TTL/hop limit expiring, or a VLAN-tagged frame)")                                  \
+	X(OFFLOAD_MALFORMED, offload_malformed,                                                         \
+	  "offloaded flow's segment whose TCP options do not add up: passed untouched")                 \
+	X(OFFLOAD_ERROR, offload_error,                                                                 \
+	  "offloaded flow's segment a helper could not read or rewrite: passed untouched")              \
+	/* not per packet: */                                                                           \
+	X(OFFLOAD_TS_LEARNT, offload_ts_learnt,                                                         \
+	  "an offloaded direction's TSval delta learnt from its first timestamped segment")
 
 #define STEER_COUNTER_ENUM_(id, name, help) STEER_C_##id,
 enum steer_counter {
@@ -323,7 +336,8 @@ enum steer_counter {
 
 /* Pins the ABI: a counter inserted above the last one would renumber the rest. */
 _Static_assert(STEER_C_ICMP_DELIVERED == 20 && STEER_C_NEW_REDIRECTED == 21 &&
-	       STEER_C_COOKIE_ACK == 22 && STEER_C_PROXY_FULL_DROP == 24,
+	       STEER_C_COOKIE_ACK == 22 && STEER_C_PROXY_FULL_DROP == 24 &&
+	       STEER_C_OFFLOAD_REDIRECTED == 25 && STEER_C_OFFLOAD_TS_LEARNT == 29,
 	       "steer counters are append-only");
 
 /* The counters' names, indexed by enum steer_counter: an array initializer. */
@@ -334,12 +348,22 @@ _Static_assert(STEER_C_ICMP_DELIVERED == 20 && STEER_C_NEW_REDIRECTED == 21 &&
  * Offload (docs/offload.md): one entry per direction of an offloaded TCP flow,
  * keyed by the packet's own tuple (struct steer_flow_key as the packet
  * carries it: client->server and server->client are two entries). User space
- * writes the translation at handoff; the classifier only sets state and
- * end_seq. All arithmetic is mod 2^32 on host-order values.
+ * writes the translation at handoff; the classifier sets state, end_seq,
+ * last_ns, packets and, with STEER_OFL_F_TS, the learnt timestamp deltas.
+ * All arithmetic is mod 2^32 on host-order values.
  */
 /* end_seq: the segment's sequence number plus its payload (a FIN's own number), untranslated. */
-#define STEER_OFL_S_FIN 1 /* a FIN went this way */
-#define STEER_OFL_S_RST 2 /* an RST went this way */
+#define STEER_OFL_S_FIN 1        /* a FIN went this way */
+#define STEER_OFL_S_RST 2        /* an RST went this way */
+#define STEER_OFL_S_TS_LEARNT 4  /* tsval_delta (and the reverse entry's tsecr_delta) learnt */
+
+/*
+ * flags, written by user space: with STEER_OFL_F_TS the TSval delta is not
+ * known at handoff (the peer's clock is not exposed) and is learnt from the
+ * first timestamped segment: tsval_delta = (now_ms + ts_clock_offset) - TSval,
+ * and the reverse direction's tsecr_delta = -tsval_delta.
+ */
+#define STEER_OFL_F_TS 1
 
 struct steer_offload_dir {
 	__u32 seq_delta;   /* added to the sequence number */
@@ -348,10 +372,19 @@ struct steer_offload_dir {
 	__u32 tsecr_delta; /* added to its TSecr (ACK set) */
 	__u8 wscale_in;    /* the shift the sender's window field is in */
 	__u8 wscale_out;   /* the shift the receiver applies to it */
-	__u8 pad[2];
+	__u8 flags;        /* STEER_OFL_F_* */
+	__u8 pad;
 	__u32 end_seq;
 	__u64 state; /* STEER_OFL_S_*, or'ed in by the classifier (64 bits: an atomic or of any BPF ISA) */
+	/*
+	 * The TSval clock of the socket this direction's packets stand in for,
+	 * minus CLOCK_MONOTONIC, in ms (the proxy reads both at handoff).
+	 */
+	__s64 ts_clock_offset;
+	__u64 last_ns; /* bpf_ktime_get_ns() of the last segment translated: idleness */
+	__u64 packets; /* segments translated */
 };
+_Static_assert(sizeof(struct steer_offload_dir) == 56, "the offload entry is ABI");
 
 /* What the rewrite (bpf/offload.h, ofl_rewrite) did with a segment of an offloaded flow. */
 enum steer_ofl_result {

@@ -50,6 +50,7 @@ int offload_test(struct __sk_buff *skb)
 	struct ofl_scratch *s;
 	struct pkt p = {};
 	__u32 zero = 0;
+	int learnt;
 
 	if (parse(skb, &p) != PARSE_OK || p.proto != IPPROTO_TCP) {
 		ofl_count(OFL_T_NOT_TCP);
@@ -62,7 +63,7 @@ int offload_test(struct __sk_buff *skb)
 		ofl_count(OFL_T_MISS);
 		return TC_ACT_OK;
 	}
-	ofl_count(ofl_rewrite(skb, &p, d, s));
+	ofl_count(ofl_rewrite(skb, &p, d, s, &learnt));
 	return TC_ACT_OK;
 }
 

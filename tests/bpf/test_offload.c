@@ -17,160 +17,14 @@
 #include <string.h>
 
 #include "tests/bpf/offload_test.h"
+#include "tests/lib/tcp_segments.h"
 #include "tests/bpf/offload_test.skel.h"
 #include "tests/lib/classifier_runner.h"
 
-#define FRAME_MAX 256
 
 static const char *const result_names[OFL_T_MAX] = { "rewritten", "syn", "malformed", "error", "miss", "not_tcp" };
 
 /* One TCP segment of the test flow, client 40112 -> server 80 (or back, with reverse). */
-struct seg {
-	int family;
-	int reverse;
-	uint32_t seq, ack;
-	uint8_t flags;
-	uint16_t win;
-	uint8_t opt[40];
-	size_t optlen;
-	size_t payload;
-	size_t trailer; /* bytes after the IP datagram (Ethernet padding) */
-};
-
-#define CLI4 "198.18.1.2"
-#define SRV4 "198.18.2.2"
-#define CLI6 "fd00:1::2"
-#define SRV6 "fd00:2::2"
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = v >> 8;
-	p[1] = v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, v >> 16);
-	put16(p + 2, v);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static void addrs(const struct seg *s, uint8_t *src, uint8_t *dst)
-{
-	int af = s->family == 4 ? AF_INET : AF_INET6;
-	const char *c = s->family == 4 ? CLI4 : CLI6, *v = s->family == 4 ? SRV4 : SRV6;
-
-	inet_pton(af, s->reverse ? v : c, src);
-	inet_pton(af, s->reverse ? c : v, dst);
-}
-
-/* RFC 1071 over the pseudo header and the segment: 0xffff when the checksum field is right. */
-static uint16_t l4_sum(int family, const uint8_t *l3, const uint8_t *l4, size_t l4len)
-{
-	uint32_t sum = 0;
-	size_t alen = family == 4 ? 4 : 16, i;
-	const uint8_t *sa = l3 + (family == 4 ? 12 : 8);
-
-	for (i = 0; i < 2 * alen; i += 2)
-		sum += sa[i] << 8 | sa[i + 1];
-	sum += IPPROTO_TCP + (uint32_t)l4len;
-	for (i = 0; i + 1 < l4len; i += 2)
-		sum += l4[i] << 8 | l4[i + 1];
-	if (l4len & 1)
-		sum += l4[l4len - 1] << 8;
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return sum;
-}
-
-static size_t l3_len(int family)
-{
-	return family == 4 ? 20 : 40;
-}
-
-/* Ethernet, IP, TCP with s's options and payload, the checksum right. */
-static size_t build(const struct seg *s, uint8_t *f)
-{
-	size_t l3 = 14, l4 = l3 + l3_len(s->family), hl = 20 + s->optlen, seglen = hl + s->payload;
-	uint8_t *ip = f + l3, *th = f + l4;
-
-	memset(f, 0, FRAME_MAX);
-	memcpy(f, "\x02\x00\x00\x00\x00\x02\x02\x00\x00\x00\x00\x01", 12);
-	if (s->family == 4) {
-		put16(f + 12, 0x0800);
-		ip[0] = 0x45;
-		put16(ip + 2, 20 + seglen);
-		ip[8] = 64;
-		ip[9] = IPPROTO_TCP;
-		addrs(s, ip + 12, ip + 16);
-	} else {
-		put16(f + 12, 0x86dd);
-		ip[0] = 0x60;
-		put16(ip + 4, seglen);
-		ip[6] = IPPROTO_TCP;
-		ip[7] = 64;
-		addrs(s, ip + 8, ip + 24);
-	}
-	put16(th, s->reverse ? 80 : 40112);
-	put16(th + 2, s->reverse ? 40112 : 80);
-	put32(th + 4, s->seq);
-	put32(th + 8, s->ack);
-	th[12] = hl / 4 << 4;
-	th[13] = s->flags;
-	put16(th + 14, s->win);
-	memcpy(th + 20, s->opt, s->optlen);
-	for (size_t i = 0; i < s->payload; i++)
-		th[hl + i] = (uint8_t)(i * 7 + 3);
-	put16(th + 16, ~l4_sum(s->family, ip, th, seglen));
-	return l4 + seglen + s->trailer;
-}
-
-static void opt_ts(uint8_t *o, uint32_t tsval, uint32_t tsecr)
-{
-	o[0] = 8;
-	o[1] = 10;
-	put32(o + 2, tsval);
-	put32(o + 6, tsecr);
-}
-
-/* NOP NOP TS: the layout Linux sends. */
-static void seg_ts(struct seg *s, uint32_t tsval, uint32_t tsecr)
-{
-	s->opt[s->optlen] = s->opt[s->optlen + 1] = 1;
-	opt_ts(s->opt + s->optlen + 2, tsval, tsecr);
-	s->optlen += 12;
-}
-
-/* NOP NOP SACK with n blocks (edges in pairs). */
-static void seg_sack(struct seg *s, const uint32_t *edges, int n)
-{
-	uint8_t *o = s->opt + s->optlen;
-
-	o[0] = o[1] = 1;
-	o[2] = 5;
-	o[3] = 2 + 8 * n;
-	for (int i = 0; i < 2 * n; i++)
-		put32(o + 4 + 4 * i, edges[i]);
-	s->optlen += 4 + 8 * n;
-}
-
-static struct steer_flow_key key_of(const struct seg *s)
-{
-	struct steer_flow_key k;
-
-	memset(&k, 0, sizeof(k));
-	k.family = s->family;
-	k.proto = IPPROTO_TCP;
-	k.sport = s->reverse ? 80 : 40112;
-	k.dport = s->reverse ? 40112 : 80;
-	addrs(s, k.saddr, k.daddr);
-	return k;
-}
-
 struct ofl {
 	struct offload_test *skel;
 	int prog, flows, counts;
@@ -190,7 +44,7 @@ static struct ofl load(void)
 
 static void install(struct ofl *o, const char *name, const struct seg *s, const struct steer_offload_dir *d)
 {
-	struct steer_flow_key k = key_of(s);
+	struct steer_flow_key k = seg_key(s);
 
 	ct_check(name, bpf_map_update_elem(o->flows, &k, d, BPF_ANY) == 0, "map update failed");
 }
@@ -198,7 +52,7 @@ static void install(struct ofl *o, const char *name, const struct seg *s, const 
 static struct steer_offload_dir entry(struct ofl *o, const struct seg *s)
 {
 	struct steer_offload_dir d;
-	struct steer_flow_key k = key_of(s);
+	struct steer_flow_key k = seg_key(s);
 
 	memset(&d, 0xee, sizeof(d));
 	bpf_map_lookup_elem(o->flows, &k, &d);
@@ -215,7 +69,7 @@ static void run(struct ofl *o, const char *name, const uint8_t *in, size_t len, 
 	char what[160];
 	int moved = -1, extra = 0;
 	LIBBPF_OPTS(bpf_test_run_opts, t, .data_in = in, .data_size_in = len, .data_out = out,
-		    .data_size_out = FRAME_MAX, .repeat = 1);
+		    .data_size_out = SEG_FRAME_MAX, .repeat = 1);
 
 	for (uint32_t i = 0; i < OFL_T_MAX; i++)
 		bpf_map_lookup_elem(o->counts, &i, &before[i]);
@@ -236,63 +90,6 @@ static void run(struct ofl *o, const char *name, const uint8_t *in, size_t len, 
 	ct_check(name, t.retval == 0 && t.data_size_out == len && moved == want && !extra, what);
 }
 
-/* Where the TCP header of a frame built by build() starts. */
-static const uint8_t *tcp_of(const struct seg *s, const uint8_t *f)
-{
-	return f + 14 + l3_len(s->family);
-}
-
-/* The segment's checksum, over the length its IP header gives (not the frame's: padding). */
-static int csum_ok(const struct seg *s, const uint8_t *f)
-{
-	const uint8_t *ip = f + 14;
-	size_t seglen = s->family == 4 ? (size_t)(ip[2] << 8 | ip[3]) - 20 : (size_t)(ip[4] << 8 | ip[5]);
-
-	return l4_sum(s->family, ip, tcp_of(s, f), seglen) == 0xffff;
-}
-
-/* What the translation must give, computed here (mod 2^32, window rounded down and clamped). */
-static uint16_t want_window(uint16_t win, int in, int out)
-{
-	uint64_t w = (uint64_t)win << in >> out;
-
-	return w > 0xffff ? 0xffff : (uint16_t)w;
-}
-
-static void want_opts(struct seg *w, const struct steer_offload_dir *d)
-{
-	for (size_t i = 0; i < w->optlen;) {
-		uint8_t kind = w->opt[i];
-
-		if (kind == 0)
-			break;
-		if (kind == 1) {
-			i++;
-			continue;
-		}
-		if (kind == 8) {
-			put32(w->opt + i + 2, get32(w->opt + i + 2) + d->tsval_delta);
-			if (w->flags & 0x10)
-				put32(w->opt + i + 6, get32(w->opt + i + 6) + d->tsecr_delta);
-		} else if (kind == 5) {
-			for (int e = 0; e < (w->opt[i + 1] - 2) / 4; e++)
-				put32(w->opt + i + 2 + 4 * e, get32(w->opt + i + 2 + 4 * e) + d->ack_delta);
-		}
-		i += w->opt[i + 1];
-	}
-}
-
-static struct seg translated(const struct seg *s, const struct steer_offload_dir *d)
-{
-	struct seg w = *s;
-
-	w.seq = s->seq + d->seq_delta;
-	if (s->flags & 0x10)
-		w.ack = s->ack + d->ack_delta;
-	w.win = want_window(s->win, d->wscale_in, d->wscale_out);
-	want_opts(&w, d);
-	return w;
-}
 
 /*
  * s through the program with d installed: counted rewritten, the frame equal
@@ -302,18 +99,18 @@ static struct seg translated(const struct seg *s, const struct steer_offload_dir
 static const uint8_t *expect_rewrite(struct ofl *o, const char *name, const struct seg *s,
 				     const struct steer_offload_dir *d, uint8_t *out)
 {
-	uint8_t in[FRAME_MAX], want[FRAME_MAX];
-	struct seg w = translated(s, d);
-	size_t len = build(s, in), wlen = build(&w, want);
+	uint8_t in[SEG_FRAME_MAX], want[SEG_FRAME_MAX];
+	struct seg w = seg_translated(s, d);
+	size_t len = seg_build(s, in), wlen = seg_build(&w, want);
 	char n[160];
 
 	install(o, name, s, d);
 	run(o, name, in, len, out, STEER_OFL_REWRITTEN);
 	snprintf(n, sizeof(n), "%s: checksum valid", name);
-	ct_check(n, csum_ok(s, out), "the rewritten segment's TCP checksum is wrong");
+	ct_check(n, seg_csum_ok(s, out), "the rewritten segment's TCP checksum is wrong");
 	snprintf(n, sizeof(n), "%s: frame equals the expected translation", name);
 	ct_check(n, wlen == len && !memcmp(out, want, len), "bytes differ from the independently built frame");
-	return tcp_of(s, out);
+	return seg_tcp(s, out);
 }
 
 static void check32(const char *name, const char *field, uint32_t got, uint32_t want)
@@ -333,11 +130,11 @@ static void plain(int family)
 {
 	struct ofl o = load();
 	struct seg s = { .family = family, .seq = 1000, .ack = 2000, .flags = 0x18, .win = 501, .payload = 100 };
-	uint8_t out[FRAME_MAX];
+	uint8_t out[SEG_FRAME_MAX];
 	const uint8_t *th = expect_rewrite(&o, family == 4 ? "v4 data segment" : "v6 data segment", &s, &D1, out);
 
-	check32("plain", "seq", get32(th + 4), 1000 + 0x11111111);
-	check32("plain", "ack", get32(th + 8), 2000 + 0x22222222);
+	check32("plain", "seq", seg_get32(th + 4), 1000 + 0x11111111);
+	check32("plain", "ack", seg_get32(th + 8), 2000 + 0x22222222);
 	check32("plain", "window (same scale)", th[14] << 8 | th[15], 501);
 	offload_test__destroy(o.skel);
 }
@@ -358,17 +155,17 @@ static void ts_sack(int family)
 	struct ofl o = load();
 	struct seg s = { .family = family, .seq = 5, .ack = 70000, .flags = 0x10, .win = 1024 };
 	const uint32_t edges[] = { 80000, 81000, 90000, 91448, 100000, 100001 };
-	uint8_t out[FRAME_MAX];
+	uint8_t out[SEG_FRAME_MAX];
 	const uint8_t *th;
 	const char *name = family == 4 ? "v4 timestamps and SACK" : "v6 timestamps and SACK";
 
 	seg_ts(&s, 123456, 654321);
 	seg_sack(&s, edges, 3);
 	th = expect_rewrite(&o, name, &s, &D1, out);
-	check32(name, "TSval", get32(th + 24), 123456 + 0x33333333);
-	check32(name, "TSecr", get32(th + 28), 654321 + 0x44444444);
+	check32(name, "TSval", seg_get32(th + 24), 123456 + 0x33333333);
+	check32(name, "TSecr", seg_get32(th + 28), 654321 + 0x44444444);
 	for (int i = 0; i < 6; i++)
-		check32(name, "SACK edge", get32(th + 36 + 4 * i), edges[i] + 0x22222222);
+		check32(name, "SACK edge", seg_get32(th + 36 + 4 * i), edges[i] + 0x22222222);
 	offload_test__destroy(o.skel);
 }
 
@@ -390,20 +187,20 @@ static void wrap(void)
 				       .tsecr_delta = (uint32_t)-0x100, .wscale_in = 2, .wscale_out = 2 };
 	struct seg s = { .family = 6, .seq = 0xfffffff0, .ack = 0x10, .flags = 0x10, .win = 7, .payload = 3 };
 	const uint32_t edges[] = { 0xfffffff8, 0x8, 0x18, 0x28 };
-	uint8_t out[FRAME_MAX];
+	uint8_t out[SEG_FRAME_MAX];
 	const uint8_t *th;
 
 	seg_ts(&s, 0xffffff80, 0x80);
 	seg_sack(&s, edges, 2);
 	th = expect_rewrite(&o, "wrap around 2^32", &s, &d, out);
-	check32("wrap", "seq", get32(th + 4), 0x10);
-	check32("wrap", "ack", get32(th + 8), 0xfffffff0);
-	check32("wrap", "TSval", get32(th + 24), 0x80);
-	check32("wrap", "TSecr", get32(th + 28), 0xffffff80);
-	check32("wrap", "SACK left edge", get32(th + 36), 0xffffffd8);
-	check32("wrap", "SACK right edge", get32(th + 40), 0xffffffe8);
-	check32("wrap", "SACK 2nd left edge", get32(th + 44), 0xfffffff8);
-	check32("wrap", "SACK 2nd right edge", get32(th + 48), 0x8);
+	check32("wrap", "seq", seg_get32(th + 4), 0x10);
+	check32("wrap", "ack", seg_get32(th + 8), 0xfffffff0);
+	check32("wrap", "TSval", seg_get32(th + 24), 0x80);
+	check32("wrap", "TSecr", seg_get32(th + 28), 0xffffff80);
+	check32("wrap", "SACK left edge", seg_get32(th + 36), 0xffffffd8);
+	check32("wrap", "SACK right edge", seg_get32(th + 40), 0xffffffe8);
+	check32("wrap", "SACK 2nd left edge", seg_get32(th + 44), 0xfffffff8);
+	check32("wrap", "SACK 2nd right edge", seg_get32(th + 48), 0x8);
 	offload_test__destroy(o.skel);
 }
 
@@ -412,16 +209,16 @@ static void odd_offset(void)
 {
 	struct ofl o = load();
 	struct seg s = { .family = 4, .seq = 77, .ack = 99, .flags = 0x10, .win = 300, .payload = 1 };
-	uint8_t out[FRAME_MAX];
+	uint8_t out[SEG_FRAME_MAX];
 	const uint8_t *th;
 
 	s.opt[0] = 1;
-	opt_ts(s.opt + 1, 0x01020304, 0xa0b0c0d0);
+	seg_opt_ts(s.opt + 1, 0x01020304, 0xa0b0c0d0);
 	s.opt[11] = 0; /* EOL, then padding */
 	s.optlen = 12;
 	th = expect_rewrite(&o, "timestamp at an odd offset", &s, &D1, out);
-	check32("odd offset", "TSval", get32(th + 23), 0x01020304 + 0x33333333);
-	check32("odd offset", "TSecr", get32(th + 27), 0xa0b0c0d0 + 0x44444444);
+	check32("odd offset", "TSval", seg_get32(th + 23), 0x01020304 + 0x33333333);
+	check32("odd offset", "TSecr", seg_get32(th + 27), 0xa0b0c0d0 + 0x44444444);
 	offload_test__destroy(o.skel);
 }
 
@@ -430,20 +227,20 @@ static void eol_unknown(void)
 {
 	struct ofl o = load();
 	struct seg s = { .family = 4, .seq = 1, .ack = 2, .flags = 0x10, .win = 3 };
-	uint8_t out[FRAME_MAX];
+	uint8_t out[SEG_FRAME_MAX];
 	const uint8_t *th;
 
 	s.opt[0] = 30; /* unknown kind, 4 bytes */
 	s.opt[1] = 4;
 	s.opt[2] = 0xaa;
 	s.opt[3] = 0xbb;
-	opt_ts(s.opt + 4, 500, 600);
+	seg_opt_ts(s.opt + 4, 500, 600);
 	s.opt[14] = 0; /* EOL: what follows looks like a timestamp but is padding */
-	opt_ts(s.opt + 15, 700, 800);
+	seg_opt_ts(s.opt + 15, 700, 800);
 	s.optlen = 28; /* 15 + 10 = 25, padded */
 	th = expect_rewrite(&o, "unknown option, EOL", &s, &D1, out);
-	check32("eol", "TSval after an unknown option", get32(th + 26), 500 + 0x33333333);
-	check32("eol", "bytes after EOL untouched", get32(th + 37), 700);
+	check32("eol", "TSval after an unknown option", seg_get32(th + 26), 500 + 0x33333333);
+	check32("eol", "bytes after EOL untouched", seg_get32(th + 37), 700);
 	offload_test__destroy(o.skel);
 }
 
@@ -467,7 +264,7 @@ static void window_scales(void)
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
 		struct steer_offload_dir d = D1;
 		struct seg s = { .family = i & 1 ? 6 : 4, .seq = 10, .ack = 20, .flags = 0x10, .win = t[i].win };
-		uint8_t out[FRAME_MAX];
+		uint8_t out[SEG_FRAME_MAX];
 		char name[96];
 		const uint8_t *th;
 
@@ -488,7 +285,7 @@ static void fin_rst(void)
 	struct seg rst = { .family = 4, .reverse = 1, .seq = 0xfffffffe, .ack = 0x5555, .flags = 0x04 };
 	struct steer_offload_dir back = { .seq_delta = 3, .ack_delta = 0x1000, .tsval_delta = 7, .tsecr_delta = 9 };
 	struct steer_offload_dir e;
-	uint8_t out[FRAME_MAX];
+	uint8_t out[SEG_FRAME_MAX];
 	const uint8_t *th;
 
 	expect_rewrite(&o, "FIN", &fin, &D1, out);
@@ -500,10 +297,10 @@ static void fin_rst(void)
 	ct_check("FIN leaves the other direction alone", e.state == 0xeeeeeeeeeeeeeeeeull, "the reverse entry exists");
 	seg_ts(&rst, 1000, 2000);
 	th = expect_rewrite(&o, "RST without ACK", &rst, &back, out);
-	check32("RST", "seq", get32(th + 4), 1);
-	check32("RST", "ack (no ACK flag: untouched)", get32(th + 8), 0x5555);
-	check32("RST", "TSval", get32(th + 24), 1007);
-	check32("RST", "TSecr (no ACK flag: untouched)", get32(th + 28), 2000);
+	check32("RST", "seq", seg_get32(th + 4), 1);
+	check32("RST", "ack (no ACK flag: untouched)", seg_get32(th + 8), 0x5555);
+	check32("RST", "TSval", seg_get32(th + 24), 1007);
+	check32("RST", "TSecr (no ACK flag: untouched)", seg_get32(th + 28), 2000);
 	e = entry(&o, &rst);
 	ct_check("RST marks its direction", e.state == STEER_OFL_S_RST && e.end_seq == 0xfffffffe,
 		 "state or end_seq wrong");
@@ -515,8 +312,8 @@ static void fin_rst(void)
 /* A frame must come out as it went in, with this counter moved. */
 static void expect_untouched(struct ofl *o, const char *name, const struct seg *s, int want)
 {
-	uint8_t in[FRAME_MAX], out[FRAME_MAX];
-	size_t len = build(s, in);
+	uint8_t in[SEG_FRAME_MAX], out[SEG_FRAME_MAX];
+	size_t len = seg_build(s, in);
 	char n[160];
 
 	run(o, name, in, len, out, want);

@@ -1,0 +1,126 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* The offload's two map entries per flow, written at handoff and read at its end (offload_ctl.h). */
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <bpf/bpf.h>
+
+#include "bpf/offload_ctl.h"
+
+/* The tuple as a packet from src to dst carries it (steer_flow_key: family 4/6, ports in host order). */
+static int flow_key(const struct sockaddr_storage *src, const struct sockaddr_storage *dst, struct steer_flow_key *k)
+{
+	memset(k, 0, sizeof(*k));
+	k->proto = IPPROTO_TCP;
+	if (src->ss_family == AF_INET && dst->ss_family == AF_INET) {
+		const struct sockaddr_in *s = (const void *)src, *d = (const void *)dst;
+
+		k->family = 4;
+		memcpy(k->saddr, &s->sin_addr, 4);
+		memcpy(k->daddr, &d->sin_addr, 4);
+		k->sport = ntohs(s->sin_port);
+		k->dport = ntohs(d->sin_port);
+		return 0;
+	}
+	if (src->ss_family == AF_INET6 && dst->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *s = (const void *)src, *d = (const void *)dst;
+		/* Mapped addresses: the packets on the wire are IPv4. */
+		int v4 = IN6_IS_ADDR_V4MAPPED(&s->sin6_addr) && IN6_IS_ADDR_V4MAPPED(&d->sin6_addr);
+
+		k->family = v4 ? 4 : 6;
+		memcpy(k->saddr, s->sin6_addr.s6_addr + (v4 ? 12 : 0), v4 ? 4 : 16);
+		memcpy(k->daddr, d->sin6_addr.s6_addr + (v4 ? 12 : 0), v4 ? 4 : 16);
+		k->sport = ntohs(s->sin6_port);
+		k->dport = ntohs(d->sin6_port);
+		return 0;
+	}
+	return -EAFNOSUPPORT;
+}
+
+/*
+ * The map's fd, and the flow's keys: [SPLICE_UP] keyed client -> dst,
+ * [SPLICE_DOWN] dst -> client. -errno when either cannot be had.
+ */
+static int flow_keys(struct steer_bpf *b, const struct proxy_splice *sp, struct steer_flow_key k[2])
+{
+	int fd = steer_bpf_map_fd(b, "steer_offload");
+
+	if (fd < 0) {
+		fprintf(stderr, "steer: offload of flow %llu: the classifier has no offload map\n",
+			(unsigned long long)sp->flow);
+		return fd;
+	}
+	if (flow_key(&sp->client, &sp->dst, &k[SPLICE_UP])) {
+		fprintf(stderr, "steer: offload of flow %llu: the client's and the destination's address families "
+				"differ or are not IP\n", (unsigned long long)sp->flow);
+		return -EAFNOSUPPORT;
+	}
+	flow_key(&sp->dst, &sp->client, &k[SPLICE_DOWN]);
+	return fd;
+}
+
+int steer_bpf_splice_add(struct steer_bpf *b, const struct proxy_splice *sp)
+{
+	struct steer_flow_key k[2];
+	struct steer_offload_dir d[2];
+	int fd = flow_keys(b, sp, k), err, i;
+
+	if (fd < 0)
+		return fd;
+	for (i = 0; i < 2; i++) {
+		const struct proxy_splice_dir *s = &sp->dir[i];
+
+		d[i] = (struct steer_offload_dir){
+			.seq_delta = s->seq_delta,
+			.ack_delta = s->ack_delta,
+			.wscale_in = s->wscale_in,
+			.wscale_out = s->wscale_out,
+			.flags = sp->timestamps ? STEER_OFL_F_TS : 0,
+			.ts_clock_offset = s->ts_clock_offset,
+		};
+	}
+	for (i = 0; i < 2; i++) {
+		if (bpf_map_update_elem(fd, &k[i], &d[i], BPF_NOEXIST) == 0)
+			continue;
+		err = errno == E2BIG ? -ENOSPC : -errno;
+		if (i == 1)
+			bpf_map_delete_elem(fd, &k[0]);
+		fprintf(stderr, "steer: offload of flow %llu: %s\n", (unsigned long long)sp->flow,
+			err == -EEXIST ? "the tuple is offloaded already" : strerror(-err));
+		return err;
+	}
+	steer_bpf_offload_live(b, 1);
+	return 0;
+}
+
+int steer_bpf_splice_end(struct steer_bpf *b, const struct proxy_splice *sp, bool remove,
+			 struct classifier_splice_end *out)
+{
+	struct steer_flow_key k[2];
+	int fd = flow_keys(b, sp, k), found = 0;
+
+	if (fd < 0)
+		return fd;
+	memset(out, 0, sizeof(*out));
+	for (int i = 0; i < 2; i++) {
+		struct steer_offload_dir d;
+
+		if (bpf_map_lookup_elem(fd, &k[i], &d))
+			continue;
+		found++;
+		out->dir[i].fin = d.state & STEER_OFL_S_FIN;
+		out->dir[i].rst = d.state & STEER_OFL_S_RST;
+		out->dir[i].end_seq = d.end_seq;
+		out->dir[i].last_ns = d.last_ns;
+		out->dir[i].packets = d.packets;
+		if (remove)
+			bpf_map_delete_elem(fd, &k[i]);
+	}
+	if (!found)
+		return -ENOENT;
+	if (remove)
+		steer_bpf_offload_live(b, -1);
+	return 0;
+}
