@@ -108,6 +108,7 @@ static void conn_close(struct conn *c, enum proxy_close_reason r, bool rst_cli, 
 {
 	bool rst[2] = { rst_cli, rst_up };
 
+	conn_splice_abandon(c);
 	conn_shut(c, rst);
 	STAT_INC(c->w, closed[r]);
 	conn_emit(c, false, r);

@@ -178,6 +178,8 @@ void conn_retire(struct conn *c);
 
 /* splice.c: after relaying, start the offload checks when the connection qualifies. */
 void conn_splice_check(struct conn *c);
+/* The connection ends (or half-closes) while checks go on: counted by the last refusal. */
+void conn_splice_abandon(struct conn *c);
 
 /* udp.c */
 int udp_worker_init(struct worker *w);

@@ -15,8 +15,6 @@
 #include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
-#include <stdio.h>
-#include <stdlib.h>
 
 #include "proxy/internal.h"
 #include "proxy/splice.h"
@@ -150,12 +148,6 @@ static enum try_result try_splice(struct conn *c)
 	}
 	memset(&sp, 0, sizeof(sp));
 	r = splice_plan(&sa, &sb, &sp);
-	if (getenv("DBG_SPLICE"))
-		for (int i = 0; i < 2; i++) {
-			struct tcp_snapshot *x = i ? &sb : &sa;
-			fprintf(stderr, "DBG %c snd=%u rcv=%u snd_wnd=%u max_window=%u rcv_wnd=%u rcv_wup=%u ws=%u/%u opt=%#x snd_mss=%u advmss=%u tsoff=%lld r=%d\n",
-				i ? 'B' : 'A', x->snd, x->rcv, x->snd_wnd, x->max_window, x->rcv_wnd, x->rcv_wup, x->snd_wscale, x->rcv_wscale, x->options, x->snd_mss, x->advmss, (long long)x->ts_clock_offset, r);
-		}
 	if (r != SPLICE_GO) {
 		unfreeze(c);
 		return refused(c, r);
@@ -198,7 +190,7 @@ static void splice_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	(void)revents;
 	ev_timer_stop(loop, t);
 	if (conn_splice_ended(c)) {
-		c->splice_state = SPLICE_STATE_NEVER; /* the relay goes on to its close */
+		conn_splice_abandon(c); /* the relay goes on to its close */
 		return;
 	}
 	switch (c->relay.dir[DIR_UP].inpipe || c->relay.dir[DIR_DOWN].inpipe ? TRY_LATER : try_splice(c)) {
@@ -211,16 +203,24 @@ static void splice_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 		break;
 	}
 	if (ev_now(loop) - c->splice_since >= SPLICE_GIVE_UP_S) {
-		if (c->splice_last_refusal == SPLICE_EDGE)
-			STAT_INC(c->w, offload_edge);
-		else
-			STAT_INC(c->w, offload_not_quiet);
-		c->splice_state = SPLICE_STATE_NEVER;
+		conn_splice_abandon(c);
 		return;
 	}
 	c->splice_wait = c->splice_wait * 2 < SPLICE_MAX_S ? c->splice_wait * 2 : SPLICE_MAX_S;
 	ev_timer_set(t, c->splice_wait, 0.);
 	ev_timer_start(loop, t);
+}
+
+void conn_splice_abandon(struct conn *c)
+{
+	if (c->splice_state != SPLICE_STATE_TRYING)
+		return;
+	/* It ended while no check found it quiet: the reason it stayed proxied. */
+	if (c->splice_last_refusal == SPLICE_EDGE)
+		STAT_INC(c->w, offload_edge);
+	else
+		STAT_INC(c->w, offload_not_quiet);
+	c->splice_state = SPLICE_STATE_NEVER;
 }
 
 /* A half-closed flow is left to the relay: its end is near, and FIN state is not handed over. */

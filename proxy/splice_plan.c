@@ -29,6 +29,21 @@ static uint32_t announced_room(const struct tcp_snapshot *x)
 	return (int32_t)(edge - x->rcv) > 0 ? edge - x->rcv : 0;
 }
 
+/*
+ * Whether the peer of `to` may send further than `from`'s peer accepts: y's
+ * peer was let send up to y's announced edge, x's peer takes x->snd_wnd. A
+ * window is exact only to its unit (1 << shift), so peers already live with
+ * an edge that moves back by less than one (RFC 7323, 2.4): that much is
+ * tolerated, more is not offloaded now (it may be after the next ACKs).
+ */
+static bool overshoot(const struct tcp_snapshot *x, const struct tcp_snapshot *y)
+{
+	uint32_t unit = 1u << (x->snd_wscale > y->rcv_wscale ? x->snd_wscale : y->rcv_wscale);
+	uint32_t room = announced_room(y);
+
+	return room > x->snd_wnd && room - x->snd_wnd >= unit;
+}
+
 enum splice_refusal splice_plan(const struct tcp_snapshot *a, const struct tcp_snapshot *b,
 				struct proxy_splice *sp)
 {
@@ -43,7 +58,7 @@ enum splice_refusal splice_plan(const struct tcp_snapshot *a, const struct tcp_s
 	/* Segments the server sends must fit what the client's path takes, and the other way. */
 	if (b->advmss > a->snd_mss || a->advmss > b->snd_mss)
 		return SPLICE_MSS;
-	if (a->snd_wnd < announced_room(b) || b->snd_wnd < announced_room(a))
+	if (overshoot(a, b) || overshoot(b, a))
 		return SPLICE_EDGE;
 
 	sp->timestamps = ts_a;
