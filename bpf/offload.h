@@ -84,21 +84,30 @@ struct ofl_walk {
 };
 
 /*
- * The direction's TSval delta from its first timestamped segment (the peer's
- * clock is read by no socket option, so the proxy cannot give it). Once: the
- * fetch-or of the learnt bit picks one segment even when two CPUs race; the
- * loser may translate one segment with the delta not yet stored, which the
- * receiver's PAWS check tolerates as it does any reordered segment.
+ * The direction's TSval delta, learnt from its first timestamped segment (the
+ * peer's clock is read by no socket option, so the proxy cannot give it):
+ * the clock of the socket these segments stand in for, now, minus the TSval.
+ * Once: the fetch-or of the learnt bit picks one segment even when two CPUs
+ * race, and the winner publishes the delta with the ready bit. A segment that
+ * finds it learnt but not yet ready uses the delta it computed itself, from
+ * the same clock a moment apart: never the unlearnt 0, which would carry the
+ * peer's raw TSval, possibly far ahead of the clock the receiver knows, into
+ * its PAWS state (every later segment would then look old and be dropped).
  */
-static __always_inline void ofl_learn(struct ofl_walk *w, __u32 tsval)
+static __always_inline __u32 ofl_ts_delta(struct ofl_walk *w, __u32 tsval)
 {
 	struct steer_offload_dir *d = w->d;
-	__u32 delta = (__u32)(bpf_ktime_get_ns() / 1000000 + d->ts_clock_offset) - tsval;
+	__u32 delta;
 
+	if (!(d->flags & STEER_OFL_F_TS) || (*(volatile __u64 *)&d->state & STEER_OFL_S_TS_READY))
+		return d->tsval_delta;
+	delta = (__u32)(bpf_ktime_get_ns() / 1000000 + d->ts_clock_offset) - tsval;
 	if (__sync_fetch_and_or(&d->state, STEER_OFL_S_TS_LEARNT) & STEER_OFL_S_TS_LEARNT)
-		return;
+		return delta;
 	d->tsval_delta = delta;
+	__sync_fetch_and_or(&d->state, STEER_OFL_S_TS_READY);
 	w->learnt = 1;
+	return delta;
 }
 
 /* One option at w->pos (bpf_loop's callback: verified once, not once per iteration). 1 ends the walk. */
@@ -125,9 +134,7 @@ static long ofl_option(__u32 n, void *ctx)
 	if (kind == OFL_OPT_KIND_TS) {
 		if (len != 10 || pos > OFL_HDR_MAX - 10)
 			goto bad;
-		if ((w->d->flags & STEER_OFL_F_TS) && !(w->d->state & STEER_OFL_S_TS_LEARNT))
-			ofl_learn(w, ofl_get32(h, pos + 2));
-		ofl_add32(h, pos + 2, w->d->tsval_delta);
+		ofl_add32(h, pos + 2, ofl_ts_delta(w, ofl_get32(h, pos + 2)));
 		if (w->ack)
 			ofl_add32(h, pos + 6, w->d->tsecr_delta);
 	} else if (kind == OFL_OPT_KIND_SACK) {

@@ -355,7 +355,8 @@ _Static_assert(STEER_C_ICMP_DELIVERED == 20 && STEER_C_NEW_REDIRECTED == 21 &&
 /* end_seq: the segment's sequence number plus its payload (a FIN's own number), untranslated. */
 #define STEER_OFL_S_FIN 1        /* a FIN went this way */
 #define STEER_OFL_S_RST 2        /* an RST went this way */
-#define STEER_OFL_S_TS_LEARNT 4  /* tsval_delta (and the reverse entry's tsecr_delta) learnt */
+#define STEER_OFL_S_TS_LEARNT 4  /* a segment is learning tsval_delta (and the reverse entry's tsecr_delta) */
+#define STEER_OFL_S_TS_READY 8   /* ... and has stored it */
 
 /*
  * flags, written by user space: with STEER_OFL_F_TS the TSval delta is not

@@ -119,8 +119,16 @@ void conn_retire(struct conn *c)
 {
 	static const bool none[2];
 
+	free(c->splice_hold);
+	c->splice_hold = NULL;
 	conn_shut(c, none);
 	conn_free(c);
+}
+
+void conn_pause(struct conn *c)
+{
+	set_interest(c, SIDE_CLI, 0);
+	set_interest(c, SIDE_UP, 0);
 }
 
 /* Out of descriptors: accept nothing more for a while. */
@@ -194,6 +202,11 @@ static void conn_relay(struct conn *c, unsigned mask)
 	for (int s = 0; s < 2; s++)
 		set_interest(c, s, (f & RELAY_READ(s) ? EV_READ : 0) | (f & RELAY_WRITE(s) ? EV_WRITE : 0));
 	conn_splice_check(c);
+}
+
+void conn_resume(struct conn *c)
+{
+	conn_relay(c, 1u << DIR_UP | 1u << DIR_DOWN);
 }
 
 /* The upstream handshake is done: open event, idle timer, relay. */

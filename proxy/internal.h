@@ -47,7 +47,8 @@ struct listener {
 enum conn_state { CONN_CONNECTING, CONN_RELAY };
 
 /* Offload of a TCP connection (splice.c): not (any more), waiting for its bytes, trying. */
-enum splice_state { SPLICE_STATE_NEVER = 0, SPLICE_STATE_WAIT, SPLICE_STATE_TRYING };
+enum splice_state { SPLICE_STATE_NEVER = 0, SPLICE_STATE_WAIT, SPLICE_STATE_TRYING, SPLICE_STATE_GRACE };
+struct splice_hold; /* splice.c: the handoff written, its sockets frozen, in its grace */
 
 /* The single ev_io of one socket (interest changed via ev_io_set). */
 struct conn_side {
@@ -71,6 +72,7 @@ struct conn {
 	ev_tstamp splice_since; /* the first check */
 	ev_tstamp splice_wait;  /* until the next one */
 	int splice_last_refusal; /* enum splice_refusal of the last check that failed */
+	struct splice_hold *splice_hold;
 };
 
 /*
@@ -175,6 +177,9 @@ void conn_new(struct worker *w, int cfd, const struct sockaddr_storage *client,
 void conn_close_all(struct worker *w, enum proxy_close_reason why);
 /* The connection leaves the proxy without an event: its sockets closed as they are, freed. */
 void conn_retire(struct conn *c);
+/* Stop watching both sockets (the relay holds still) / pump both ways and watch again. */
+void conn_pause(struct conn *c);
+void conn_resume(struct conn *c);
 
 /* splice.c: after relaying, start the offload checks when the connection qualifies. */
 void conn_splice_check(struct conn *c);

@@ -11,6 +11,7 @@
 #include <linux/sockios.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <time.h>
@@ -22,6 +23,8 @@
 #define SPLICE_FIRST_S 0.002 /* the first check: about a LAN round trip after the bytes */
 #define SPLICE_MAX_S 0.5     /* checks back off to this interval */
 #define SPLICE_GIVE_UP_S 10. /* never quiet for this long: counted, stays proxied */
+/* A segment past the classifier before its entries reaches a socket within this (softirq, backlog). */
+#define SPLICE_GRACE_S 0.02
 
 static bool sock_quiet(int fd)
 {
@@ -99,8 +102,26 @@ static void unfreeze(struct conn *c)
 	repair(c->relay.fd[SIDE_UP], false);
 }
 
+static void arm(struct conn *c, ev_tstamp after)
+{
+	ev_timer_set(&c->splice_timer, after, 0.);
+	ev_timer_start(c->w->loop, &c->splice_timer);
+}
+
+/* The entries go, the sockets thaw: the flow is the proxy's again. */
+static void undo(struct conn *c, const struct proxy_splice *sp)
+{
+	const struct proxy_settings *s = &c->w->p->s;
+
+	if (s->splice_del)
+		s->splice_del(s->splice_ctx, sp);
+	unfreeze(c);
+	free(c->splice_hold);
+	c->splice_hold = NULL;
+}
+
 /* How a try ended: the flow left the proxy, try again later, or never. */
-enum try_result { TRY_DONE, TRY_LATER, TRY_NEVER };
+enum try_result { TRY_DONE, TRY_HELD, TRY_LATER, TRY_NEVER };
 
 static enum try_result refused(struct conn *c, enum splice_refusal r)
 {
@@ -130,7 +151,7 @@ static enum try_result try_splice(struct conn *c)
 {
 	const struct proxy_settings *s = &c->w->p->s;
 	int a = c->relay.fd[SIDE_CLI], b = c->relay.fd[SIDE_UP];
-	struct tcp_snapshot sa, sb, again;
+	struct tcp_snapshot sa, sb;
 	struct proxy_splice sp;
 	enum splice_refusal r;
 
@@ -164,21 +185,49 @@ static enum try_result try_splice(struct conn *c)
 		STAT_INC(c->w, offload_map_refused);
 		return TRY_NEVER;
 	}
-	/* From here the classifier takes the flow's packets: did one reach a socket first? */
-	if (snapshot(a, &again) < 0 || again.rcv != sa.rcv || again.snd != sa.snd ||
-	    snapshot(b, &again) < 0 || again.rcv != sb.rcv || again.snd != sb.snd) {
-		if (s->splice_del)
-			s->splice_del(s->splice_ctx, &sp);
-		unfreeze(c);
+	c->splice_hold = malloc(sizeof(*c->splice_hold));
+	if (!c->splice_hold) {
+		undo(c, &sp);
+		return TRY_NEVER;
+	}
+	*c->splice_hold = (struct splice_hold){ .sp = sp, .a = sa, .b = sb };
+	/*
+	 * From here the classifier takes the flow's packets, but one that
+	 * passed it before the entries were written may still be on its way to
+	 * a socket: the relay holds still for SPLICE_GRACE_S, then looks.
+	 */
+	conn_pause(c);
+	c->splice_state = SPLICE_STATE_GRACE;
+	arm(c, SPLICE_GRACE_S);
+	return TRY_HELD;
+}
+
+/*
+ * The grace is over: a socket that moved means a segment got in first: undo,
+ * relay what it brought, try again later. c may be gone on return.
+ */
+static void finish_splice(struct conn *c)
+{
+	const struct proxy_settings *s = &c->w->p->s;
+	struct splice_hold *h = c->splice_hold;
+	struct tcp_snapshot again;
+	bool moved = snapshot(c->relay.fd[SIDE_CLI], &again) < 0 || again.rcv != h->a.rcv ||
+		     again.snd != h->a.snd || snapshot(c->relay.fd[SIDE_UP], &again) < 0 ||
+		     again.rcv != h->b.rcv || again.snd != h->b.snd;
+
+	if (moved) {
+		undo(c, &h->sp);
 		STAT_INC(c->w, offload_races);
-		return TRY_LATER;
+		c->splice_state = SPLICE_STATE_TRYING;
+		arm(c, c->splice_wait);
+		conn_resume(c); /* last: it may close c */
+		return;
 	}
 	STAT_INC(c->w, offloaded);
 	if (s->on_splice)
-		s->on_splice(s->splice_ctx, &sp);
+		s->on_splice(s->splice_ctx, &h->sp);
 	/* Closed in repair mode: disconnected without a FIN or an RST. */
 	conn_retire(c);
-	return TRY_DONE;
 }
 
 static bool conn_splice_ended(const struct conn *c);
@@ -187,14 +236,22 @@ static void splice_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	struct conn *c = container_of(t, struct conn, splice_timer);
 
+	enum try_result r;
+
 	(void)revents;
 	ev_timer_stop(loop, t);
+	if (c->splice_state == SPLICE_STATE_GRACE) {
+		finish_splice(c);
+		return;
+	}
 	if (conn_splice_ended(c)) {
 		conn_splice_abandon(c); /* the relay goes on to its close */
 		return;
 	}
-	switch (c->relay.dir[DIR_UP].inpipe || c->relay.dir[DIR_DOWN].inpipe ? TRY_LATER : try_splice(c)) {
+	r = c->relay.dir[DIR_UP].inpipe || c->relay.dir[DIR_DOWN].inpipe ? TRY_LATER : try_splice(c);
+	switch (r) {
 	case TRY_DONE: /* c is gone */
+	case TRY_HELD: /* the grace's timer runs */
 		return;
 	case TRY_NEVER:
 		c->splice_state = SPLICE_STATE_NEVER;
@@ -207,12 +264,16 @@ static void splice_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 		return;
 	}
 	c->splice_wait = c->splice_wait * 2 < SPLICE_MAX_S ? c->splice_wait * 2 : SPLICE_MAX_S;
-	ev_timer_set(t, c->splice_wait, 0.);
-	ev_timer_start(loop, t);
+	arm(c, c->splice_wait);
 }
 
 void conn_splice_abandon(struct conn *c)
 {
+	if (c->splice_state == SPLICE_STATE_GRACE) {
+		/* Closed in its grace (the proxy stops): the flow was never handed over. */
+		undo(c, &c->splice_hold->sp);
+		c->splice_state = SPLICE_STATE_TRYING;
+	}
 	if (c->splice_state != SPLICE_STATE_TRYING)
 		return;
 	/* It ended while no check found it quiet: the reason it stayed proxied. */
@@ -244,6 +305,5 @@ void conn_splice_check(struct conn *c)
 	c->splice_since = ev_now(w->loop);
 	c->splice_wait = SPLICE_FIRST_S;
 	ev_set_cb(&c->splice_timer, splice_timer_cb);
-	ev_timer_set(&c->splice_timer, c->splice_wait, 0.);
-	ev_timer_start(w->loop, &c->splice_timer);
+	arm(c, c->splice_wait);
 }

@@ -26,6 +26,12 @@ struct tcp_snapshot {
 	int64_t ts_clock_offset; /* its TSval clock minus CLOCK_MONOTONIC ms */
 };
 
+/* A handoff in its grace: the translation written, the sockets frozen, as they were read. */
+struct splice_hold {
+	struct proxy_splice sp;
+	struct tcp_snapshot a, b;
+};
+
 /* Why a flow past offload-after is not handed over now. */
 enum splice_refusal {
 	SPLICE_GO = 0,

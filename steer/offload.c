@@ -127,7 +127,7 @@ static void emit_close(struct offload_table *t, const struct offloaded *f,
 static enum proxy_close_reason ended(const struct offload_table *t, const struct offloaded *f,
 				     const struct classifier_splice_end *e, uint64_t now)
 {
-	uint64_t last = f->sp.handoff_ns;
+	uint64_t last = f->sp.handoff_ns, quiet;
 
 	if (e->dir[SPLICE_UP].rst)
 		return CLOSE_CLIENT_RESET;
@@ -136,9 +136,11 @@ static enum proxy_close_reason ended(const struct offload_table *t, const struct
 	for (int d = 0; d < 2; d++)
 		if (e->dir[d].last_ns > last)
 			last = e->dir[d].last_ns;
-	if (e->dir[SPLICE_UP].fin && e->dir[SPLICE_DOWN].fin && now - last >= LINGER_NS)
+	/* A packet translated after now was read (another CPU, this instant) is no silence. */
+	quiet = now > last ? now - last : 0;
+	if (e->dir[SPLICE_UP].fin && e->dir[SPLICE_DOWN].fin && quiet >= LINGER_NS)
 		return CLOSE_EOF;
-	if (t->idle_ns && now - last >= t->idle_ns)
+	if (t->idle_ns && quiet >= t->idle_ns)
 		return CLOSE_IDLE_TIMEOUT;
 	return CLOSE_REASON_MAX;
 }

@@ -194,7 +194,9 @@ static void flow(int family, enum steer_mode mode)
 	hi = (uint32_t)(t1_ms + TS_OFFSET) - 1000;
 	ct_check("the TSval delta learnt is now_ms + ts_clock_offset - TSval", learnt - lo <= hi - lo,
 		 "outside the run's clock");
-	ct_check("learnt bit set", (up.state & STEER_OFL_S_TS_LEARNT) != 0, "not set");
+	ct_check("learnt and ready bits set",
+		 (up.state & (STEER_OFL_S_TS_LEARNT | STEER_OFL_S_TS_READY)) ==
+			 (STEER_OFL_S_TS_LEARNT | STEER_OFL_S_TS_READY), "not set");
 	ct_check("the reverse entry's TSecr delta is its negation", entry(&in, &r).tsecr_delta == (uint32_t)-learnt,
 		 "not set");
 	d = dir_of(&sp.dir[SPLICE_UP], learnt, 0);
@@ -292,6 +294,40 @@ static void malformed(void)
 	ct_destroy(&in);
 }
 
+/*
+ * Another CPU is learning the delta (learnt bit set) but has not stored it:
+ * this segment must carry the clock it computes itself, never the peer's raw
+ * TSval (delta 0), which could move the receiver's PAWS state far ahead.
+ */
+static void learning_race(void)
+{
+	struct inst in = ct_load(false, false);
+	struct proxy_splice sp = splice_of(4);
+	uint8_t f[SEG_FRAME_MAX], out[SEG_FRAME_MAX];
+	struct seg s = segment(4, 0, 5000, 9000, 1000, 0);
+	struct steer_flow_key k = seg_key(&s);
+	struct steer_offload_dir up;
+	uint32_t tsval, lo, hi;
+	size_t len;
+
+	ct_check("splice_add", steer_bpf_splice_add(in.b, &sp) == 0, "failed");
+	up = entry(&in, &s);
+	up.state = STEER_OFL_S_TS_LEARNT;
+	ct_check("learning in progress elsewhere",
+		 bpf_map_update_elem(steer_bpf_map_fd(in.b, "steer_offload"), &k, &up, BPF_EXIST) == 0, "update failed");
+	len = seg_build(&s, f);
+	run(&in, false, "segment during another CPU's learning: translated, not learnt here", f, len, out, 0, PASS,
+	    STEER_C_OFFLOAD_PASSED, false);
+	tsval = seg_get32(seg_tcp(&s, out) + 20 + 2 + 2); /* after NOP NOP, kind and length */
+	lo = (uint32_t)(t0_ms + TS_OFFSET);
+	hi = (uint32_t)(t1_ms + TS_OFFSET);
+	ct_check("its TSval is the stood-in socket's clock now", tsval - lo <= hi - lo, "the raw or a stale TSval");
+	up = entry(&in, &s);
+	ct_check("the delta is left to the learning segment", up.tsval_delta == 0 && !(up.state & STEER_OFL_S_TS_READY),
+		 "stored by the loser");
+	ct_destroy(&in);
+}
+
 static void sh(const char *cmd)
 {
 	if (system(cmd) != 0)
@@ -385,4 +421,4 @@ static void redirect(void)
 }
 
 CT_CASES({ "flow_v4", flow_v4 }, { "flow_v6", flow_v6 }, { "flow_v4_probe", flow_v4_probe },
-	 { "malformed", malformed }, { "redirect", redirect })
+	 { "malformed", malformed }, { "learning_race", learning_race }, { "redirect", redirect })

@@ -3,18 +3,24 @@
 pause in which a proxy can hand the connection over (offload).
 
 usage: offload_xfer.py serve PORT
-       offload_xfer.py client HOST PORT PRE SIZE PAUSE
+       offload_xfer.py client HOST PORT PRE SIZE PAUSE [TRICKLE_MS [RESET]]
 
-The client sends "PRE SIZE\\n" and PRE bytes, the server echoes the PRE bytes;
-the client pauses PAUSE seconds (the connection is quiet), then both send SIZE
-random bytes at once. The client shuts its side after sending; the server, at
-EOF, sends the SHA-256 of what it received and of what it sent, and closes.
-The client compares both with its own and prints one JSON line; exit 1 on any
-mismatch or error."""
+The client sends "PRE SIZE RESET\\n" and PRE bytes, the server echoes them as
+they come; with TRICKLE_MS the client sends them 256 bytes at a time, that many
+ms apart, so that a handoff can fall while segments are in flight. The client
+pauses PAUSE seconds (the connection is quiet), then both send SIZE random
+bytes at once (the server from the client's first bulk byte on). The client shuts its side after sending; the server, at EOF,
+sends the SHA-256 of what it received and of what it sent, and closes. The
+client compares both with its own and prints one JSON line; exit 1 on any
+mismatch or error.
+
+RESET client|server: that side aborts (SO_LINGER 0, an RST) once it has sent
+half of SIZE; the client then succeeds when the abort is what it saw."""
 import hashlib
 import json
 import os
 import socket
+import struct
 import sys
 import threading
 import time
@@ -22,13 +28,26 @@ import time
 CHUNK = 1 << 20
 
 
-def send_random(sock, size, out):
-    """Send size random bytes; out["sha"] is their SHA-256."""
+def abort(sock):
+    """Close with an RST."""
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    sock.close()
+
+
+def send_random(sock, size, out, stop_at=None):
+    """Send size random bytes; out["sha"] is their SHA-256. With stop_at: abort there."""
     h = hashlib.sha256()
     left = size
     try:
         while left:
-            block = os.urandom(min(CHUNK, left))
+            n = min(CHUNK, left)
+            if stop_at is not None:
+                n = min(n, stop_at - (size - left))
+                if n == 0:
+                    abort(sock)
+                    out["aborted"] = True
+                    break
+            block = os.urandom(n)
             h.update(block)
             sock.sendall(block)
             left -= len(block)
@@ -58,20 +77,36 @@ def recv_line(sock):
 
 
 def serve_one(conn):
-    with conn:
-        pre, size = (int(x) for x in recv_line(conn).split())
-        conn.sendall(recv_exact(conn, pre))
-        sent = {}
-        t = threading.Thread(target=send_random, args=(conn, size, sent))
-        t.start()
+    try:
+        pre, size, reset = recv_line(conn).split()
+        pre, size = int(pre), int(size)
+        echoed = 0
+        while echoed < pre:
+            b = conn.recv(pre - echoed)
+            if not b:
+                return
+            conn.sendall(b)
+            echoed += len(b)
+        # Quiet until the client starts its bulk (the pause is the handoff's chance).
         h = hashlib.sha256()
-        while True:
+        first = conn.recv(CHUNK)
+        h.update(first)
+        sent = {}
+        t = threading.Thread(target=send_random,
+                             args=(conn, size, sent, size // 2 if reset == "server" else None))
+        t.start()
+        while first:
             b = conn.recv(CHUNK)
             if not b:
                 break
             h.update(b)
         t.join()
-        conn.sendall(f"{h.hexdigest()} {sent.get('sha', '')}\n".encode())
+        if not sent.get("aborted"):
+            conn.sendall(f"{h.hexdigest()} {sent.get('sha', '')}\n".encode())
+    except OSError:
+        pass  # the client's abort
+    finally:
+        conn.close()
 
 
 def serve(port):
@@ -97,8 +132,14 @@ def serve(port):
         t.join()
 
 
-def client(host, port, pre, size, pause):
-    res = {"ok": False, "up": size, "down": 0}
+def trickle(sock, payload, gap):
+    for i in range(0, len(payload), 256):
+        sock.sendall(payload[i:i + 256])
+        time.sleep(gap)
+
+
+def client(host, port, pre, size, pause, trickle_ms=0.0, reset="none"):
+    res = {"ok": False, "up": size, "down": 0, "reset": reset}
     start = time.monotonic()
     try:
         fam = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -107,42 +148,58 @@ def client(host, port, pre, size, pause):
         s.connect((host, port))
         name = s.getsockname()
         res["local"] = f"[{name[0]}]:{name[1]}" if fam == socket.AF_INET6 else f"{name[0]}:{name[1]}"
-        hdr = f"{pre} {size}\n".encode()
+        hdr = f"{pre} {size} {reset}\n".encode()
         res["header"] = len(hdr)
         payload = os.urandom(pre)
-        s.sendall(hdr + payload)
-        if recv_exact(s, pre) != payload:
+        s.sendall(hdr)
+        t = threading.Thread(target=trickle, args=(s, payload, trickle_ms / 1000.0))
+        t.start()
+        echo = recv_exact(s, pre)
+        t.join()
+        if echo != payload:
             raise ValueError("the echoed PRE bytes differ")
         time.sleep(pause)
         t0 = time.monotonic()
         sent = {}
-        t = threading.Thread(target=send_random, args=(s, size, sent))
+        t = threading.Thread(target=send_random,
+                             args=(s, size, sent, size // 2 if reset == "client" else None))
         t.start()
         h = hashlib.sha256()
         got = 0
-        while got < size:
-            b = s.recv(min(CHUNK, size - got))
-            if not b:
-                raise EOFError(f"EOF after {got} of {size} bytes")
-            h.update(b)
-            got += len(b)
+        try:
+            while got < size:
+                b = s.recv(min(CHUNK, size - got))
+                if not b:
+                    raise EOFError(f"EOF after {got} of {size} bytes")
+                h.update(b)
+                got += len(b)
+        except OSError as e:
+            if reset == "none":
+                raise
+            res["seen"] = str(e)
         t.join()
-        if "error" in sent:
-            raise OSError(sent["error"])
-        s.shutdown(socket.SHUT_WR)
-        line = b""
-        while True:
-            b = s.recv(256)
-            if not b:
-                break
-            line += b
-        up_sha, down_sha = line.decode().split()
         res["down"] = got
-        res["secs"] = round(time.monotonic() - t0, 3)
-        res["up_ok"] = up_sha == sent["sha"]
-        res["down_ok"] = down_sha == h.hexdigest()
-        res["ok"] = res["up_ok"] and res["down_ok"]
-        s.close()
+        if reset == "client":
+            res["ok"] = sent.get("aborted", False)
+        elif reset == "server":
+            # the server aborted after half its bytes: a reset here, not a clean end
+            res["ok"] = "seen" in res and got < size
+        else:
+            if "error" in sent:
+                raise OSError(sent["error"])
+            s.shutdown(socket.SHUT_WR)
+            line = b""
+            while True:
+                b = s.recv(256)
+                if not b:
+                    break
+                line += b
+            up_sha, down_sha = line.decode().split()
+            res["secs"] = round(time.monotonic() - t0, 3)
+            res["up_ok"] = up_sha == sent["sha"]
+            res["down_ok"] = down_sha == h.hexdigest()
+            res["ok"] = res["up_ok"] and res["down_ok"]
+            s.close()
     except (OSError, EOFError, ValueError) as e:
         res["error"] = str(e)
     res["total_secs"] = round(time.monotonic() - start, 3)
@@ -154,5 +211,6 @@ if __name__ == "__main__":
     if sys.argv[1] == "serve":
         serve(int(sys.argv[2]))
     else:
-        sys.exit(client(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]),
-                        float(sys.argv[6])))
+        a = sys.argv
+        sys.exit(client(a[2], int(a[3]), int(a[4]), int(a[5]), float(a[6]),
+                        float(a[7]) if len(a) > 7 else 0.0, a[8] if len(a) > 8 else "none"))

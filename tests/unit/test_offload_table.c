@@ -1,0 +1,169 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The offloaded flows' table (steer/offload.c) over a classifier whose
+ * splice_end answers what each case needs: when a flow ends (both FINs and
+ * the linger, an RST either way, silence), with which reason and bytes, and
+ * that a packet translated while the reap runs is not silence.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <time.h>
+
+#include <cmocka.h>
+
+#include "steer/offload.h"
+
+static struct classifier_splice_end fake_end;
+static int fake_rc, removed, added;
+static struct proxy_conn_event got[4];
+static int ngot;
+
+static int fake_add(struct classifier *c, const struct proxy_splice *sp)
+{
+	(void)c, (void)sp;
+	added++;
+	return 0;
+}
+
+static int fake_splice_end(struct classifier *c, const struct proxy_splice *sp, bool remove,
+			   struct classifier_splice_end *out)
+{
+	(void)c, (void)sp;
+	*out = fake_end;
+	removed += remove && fake_rc == 0;
+	return fake_rc;
+}
+
+static const struct classifier_ops fake_ops = { .splice_add = fake_add, .splice_end = fake_splice_end };
+static struct classifier fake = { .ops = &fake_ops };
+
+static void on_close(void *ctx, const struct proxy_conn_event *ev)
+{
+	(void)ctx;
+	if (ngot < 4)
+		got[ngot] = *ev;
+	ngot++;
+}
+
+static uint64_t now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000 + (uint64_t)ts.tv_nsec;
+}
+
+/* A table holding one handed-off flow: 100 bytes up and 200 down before the handoff. */
+static struct offload_table *one_flow(uint64_t idle_ns)
+{
+	struct offload_table *t = offload_table_new(on_close, NULL, idle_ns);
+	struct proxy_splice sp = { .flow = 7, .bytes_up = 100, .bytes_down = 200, .accept_ns = now() - 5000000000ull,
+				   .handoff_ns = now() - 4000000000ull };
+
+	sp.dir[SPLICE_UP].next_seq = 0xfffffff0u; /* the count wraps */
+	sp.dir[SPLICE_DOWN].next_seq = 1000;
+	sp.client.ss_family = AF_INET;
+	offload_set_classifier(t, &fake);
+	assert_int_equal(offload_splice_add(t, &sp), 0);
+	offload_on_splice(t, &sp);
+	memset(&fake_end, 0, sizeof(fake_end));
+	fake_rc = removed = ngot = 0;
+	return t;
+}
+
+static void test_fins_then_linger(void **state)
+{
+	struct offload_table *t = one_flow(300000000000ull);
+
+	(void)state;
+	fake_end.dir[SPLICE_UP].fin = fake_end.dir[SPLICE_DOWN].fin = true;
+	fake_end.dir[SPLICE_UP].end_seq = 0x10; /* 0x20 bytes after 0xfffffff0 */
+	fake_end.dir[SPLICE_DOWN].end_seq = 1000 + 5000;
+	fake_end.dir[SPLICE_UP].last_ns = fake_end.dir[SPLICE_DOWN].last_ns = now() - 500000000ull;
+	assert_int_equal(offload_reap(t), 1); /* both FINs, but the linger is not over */
+	assert_int_equal(ngot, 0);
+	fake_end.dir[SPLICE_UP].last_ns = fake_end.dir[SPLICE_DOWN].last_ns = now() - 2500000000ull;
+	assert_int_equal(offload_reap(t), 0);
+	assert_int_equal(ngot, 1);
+	assert_int_equal(removed, 1);
+	assert_int_equal(got[0].reason, CLOSE_EOF);
+	assert_int_equal(got[0].flow, 7);
+	assert_false(got[0].open);
+	assert_int_equal(got[0].bytes_up, 100 + 0x20);
+	assert_int_equal(got[0].bytes_down, 200 + 5000);
+	offload_table_free(t);
+}
+
+static void test_resets(void **state)
+{
+	struct offload_table *t = one_flow(0);
+
+	(void)state;
+	fake_end.dir[SPLICE_DOWN].rst = true;
+	fake_end.dir[SPLICE_DOWN].end_seq = 1000 + 64;
+	assert_int_equal(offload_reap(t), 0);
+	assert_int_equal(got[0].reason, CLOSE_UPSTREAM_RESET);
+	assert_int_equal(got[0].bytes_down, 200 + 64);
+	assert_int_equal(got[0].bytes_up, 100); /* no FIN or RST up: nothing counted after the handoff */
+	offload_table_free(t);
+
+	t = one_flow(0);
+	fake_end.dir[SPLICE_UP].rst = true;
+	assert_int_equal(offload_reap(t), 0);
+	assert_int_equal(got[0].reason, CLOSE_CLIENT_RESET);
+	offload_table_free(t);
+}
+
+/* The reap reads the clock, then the entries: a packet translated in between is newer than "now". */
+static void test_packet_during_reap(void **state)
+{
+	struct offload_table *t = one_flow(1000000ull); /* 1 ms of silence ends it */
+
+	(void)state;
+	fake_end.dir[SPLICE_UP].last_ns = now() + 50000000ull;
+	assert_int_equal(offload_reap(t), 1);
+	assert_int_equal(ngot, 0);
+	assert_int_equal(removed, 0);
+	fake_end.dir[SPLICE_UP].last_ns = now() - 2000000ull;
+	assert_int_equal(offload_reap(t), 0);
+	assert_int_equal(got[0].reason, CLOSE_IDLE_TIMEOUT);
+	offload_table_free(t);
+}
+
+static void test_entries_gone_and_stop(void **state)
+{
+	struct offload_table *t = one_flow(0);
+
+	(void)state;
+	fake_rc = -ENOENT;
+	assert_int_equal(offload_reap(t), 0);
+	assert_int_equal(got[0].reason, CLOSE_ERROR);
+	offload_table_free(t);
+
+	/* A stop ends what is left with its reason and forgets the classifier. */
+	t = one_flow(0);
+	offload_end_all(t, CLOSE_DRAIN_TIMEOUT);
+	assert_int_equal(ngot, 1);
+	assert_int_equal(removed, 1);
+	assert_int_equal(got[0].reason, CLOSE_DRAIN_TIMEOUT);
+	assert_int_equal(offload_splice_add(t, &(struct proxy_splice){ 0 }), -ENODEV);
+	offload_table_free(t);
+	assert_int_equal(ngot, 1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_fins_then_linger),
+		cmocka_unit_test(test_resets),
+		cmocka_unit_test(test_packet_during_reap),
+		cmocka_unit_test(test_entries_gone_and_stop),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
