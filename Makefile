@@ -205,7 +205,8 @@ test-build:
 # slower than the host) to keep CI's whole run well under its 90 minutes.
 VM_KERNELS  := 6.1 6.12
 VM_TESTS_61  := unit bpf test_tcp_client.sh test_upstream_modes.sh test_clsact.sh test_passthrough.sh \
-               test_udp.sh test_switch.sh test_audit.sh test_timewait.sh test_lifecycle.sh test_syncookies.sh
+               test_udp.sh test_switch.sh test_audit.sh test_timewait.sh test_lifecycle.sh test_syncookies.sh \
+               test_offload.sh
 VM_TESTS_612 := bpf test_tcp_client.sh test_clsact.sh test_udp.sh test_lifecycle.sh
 
 vm-matrix: test-build

@@ -30,18 +30,22 @@ static uint32_t announced_room(const struct tcp_snapshot *x)
 }
 
 /*
- * Whether the peer of `to` may send further than `from`'s peer accepts: y's
- * peer was let send up to y's announced edge, x's peer takes x->snd_wnd. A
- * window is exact only to its unit (1 << shift), so peers already live with
- * an edge that moves back by less than one (RFC 7323, 2.4): that much is
- * tolerated, more is not offloaded now (it may be after the next ACKs).
+ * Whether x's peer may be sent further than it takes: y's peer was let send up
+ * to y's announced edge, x's peer takes x->snd_wnd. Until the first translated
+ * ACK tells y's peer the smaller window, what lands past it is dropped by the
+ * receiver and sent again by its sender, as after any window that shrank (RFC
+ * 9293 asks senders to be robust to it). Windows are exact only to their unit
+ * (1 << shift, at most 16 KiB) and an idle flow's were announced by its last
+ * ACK, so a little of that is the rule, not the exception: up to
+ * SPLICE_EDGE_SLACK is accepted; more is not now.
  */
+#define SPLICE_EDGE_SLACK 65536u
+
 static bool overshoot(const struct tcp_snapshot *x, const struct tcp_snapshot *y)
 {
-	uint32_t unit = 1u << (x->snd_wscale > y->rcv_wscale ? x->snd_wscale : y->rcv_wscale);
 	uint32_t room = announced_room(y);
 
-	return room > x->snd_wnd && room - x->snd_wnd >= unit;
+	return room > x->snd_wnd && room - x->snd_wnd > SPLICE_EDGE_SLACK;
 }
 
 enum splice_refusal splice_plan(const struct tcp_snapshot *a, const struct tcp_snapshot *b,

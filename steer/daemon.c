@@ -474,6 +474,7 @@ static int start_proxy(struct daemon *d, struct backend_listeners *l)
 		ps.splice_del = offload_splice_del;
 		ps.on_splice = offload_on_splice;
 		ps.splice_ctx = d->offload;
+		d->drain.offload = d->offload;
 	}
 	if (ps.workers < 1)
 		ps.workers = 1;

@@ -10,12 +10,16 @@
 /* How soon the end of the last flow, or the deadline, ends the drain. */
 #define DRAIN_TICK_S 0.1
 
-static void open_flows(struct proxy *p, unsigned long long *tcp, unsigned long long *udp)
+static void open_flows(const struct drain *dr, unsigned long long *tcp, unsigned long long *udp)
 {
 	struct proxy_stats ps;
 
-	proxy_get_stats(p, &ps);
-	*tcp = ps.open;
+	proxy_get_stats(dr->proxy, &ps);
+	/*
+	 * An offloaded flow left the proxy but not the gateway: it ends as a
+	 * relayed one would, seen by the reap (the health tick's, stopped now).
+	 */
+	*tcp = ps.open + (dr->offload ? offload_reap(dr->offload) : 0);
 	*udp = ps.udp_sessions_open;
 }
 
@@ -54,7 +58,7 @@ static void on_tick(struct ev_loop *loop, ev_timer *w, int revents)
 	unsigned long long tcp, udp;
 
 	(void)revents;
-	open_flows(dr->proxy, &tcp, &udp);
+	open_flows(dr, &tcp, &udp);
 	/* Until every worker has taken its queue, a count of 0 may be early. */
 	if (tcp + udp == 0 && proxy_drained(dr->proxy)) {
 		drain_stop(dr);
@@ -76,12 +80,12 @@ bool drain_start(struct drain *dr, struct ev_loop *loop, struct proxy *p, int ti
 
 	if (!p || timeout_s <= 0)
 		return false;
-	*dr = (struct drain){ .loop = loop, .proxy = p, .timeout_s = timeout_s, .active = true };
+	*dr = (struct drain){ .loop = loop, .proxy = p, .offload = dr->offload, .timeout_s = timeout_s, .active = true };
 	dr->started = ev_now(loop);
 	dr->deadline = dr->started + timeout_s;
 	dr->notified_left = timeout_s;
 	proxy_drain(p);
-	open_flows(p, &tcp, &udp);
+	open_flows(dr, &tcp, &udp);
 	snprintf(status, sizeof(status), "draining: %llu TCP connections, %llu UDP sessions open, %d s left", tcp,
 		 udp, timeout_s);
 	service_notify(SERVICE_STOPPING, status);

@@ -12,10 +12,12 @@
 #include <stdint.h>
 
 #include "proxy/proxy.h"
+#include "steer/offload.h"
 
 struct drain {
 	struct ev_loop *loop;
 	struct proxy *proxy;
+	struct offload_table *offload; /* offloaded flows count as open TCP connections (may be NULL) */
 	ev_timer tick;       /* done yet? and systemd's status line */
 	ev_tstamp started, deadline;
 	int timeout_s;

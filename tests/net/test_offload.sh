@@ -170,6 +170,17 @@ inc sysctl -qw net.ipv4.tcp_timestamps=1
 expect_eq "no timestamps: refused, counted" "$(lab_counter .proxy.offload_timestamps)" 1
 expect_eq "no timestamps: not offloaded" "$(lab_counter .proxy.offloaded)" 9
 
+# A stop drains an offloaded flow as it drains a relayed one: the transfer goes on through the
+# classifier, its close record comes, then steer exits.
+inc "$LAB_ROOT/tests/net/offload_xfer.py" client $S4 5201 $PRE $SIZE "$(scaled 4)" >"$LAB_DIR/drain.json" &
+xp=$!
+sleep "$(scaled 2)"
+expect_eq "drain: the flow was handed over in its pause" "$(lab_counter .proxy.offloaded)" 10
 offload_counters
-expect "clean exit" lab_steer_stop
+expect "stopped while an offloaded flow is open: a clean exit once it ended" lab_steer_stop
+wait $xp
+expect "drain: $((SIZE >> 20)) MB each way, byte-exact" jq -e '.ok and .up_ok and .down_ok' "$LAB_DIR/drain.json"
+drained=$(jq -r .local "$LAB_DIR/drain.json")
+expect_eq "drain: its close record says eof" "$(audit_count ".event==\"close\" and .client==\"$drained\" and .reason==\"eof\"")" 1
+expect "drain: steer waited for it" grep -q "drain ended: all closed" "$LAB_DIR/steer.log"
 finish
