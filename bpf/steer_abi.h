@@ -322,7 +322,7 @@ struct steer_frag_key {
 	X(OFFLOAD_MALFORMED, offload_malformed,                                                         \
 	  "offloaded flow's segment whose TCP options do not add up: passed untouched")                 \
 	X(OFFLOAD_ERROR, offload_error,                                                                 \
-	  "offloaded flow's segment a helper could not read or rewrite: passed untouched")              \
+	  "offloaded flow's segment a helper could not read or rewrite: passed as it was left")              \
 	/* not per packet: */                                                                           \
 	X(OFFLOAD_TS_LEARNT, offload_ts_learnt,                                                         \
 	  "an offloaded direction's TSval delta learnt from its first timestamped segment")

@@ -135,6 +135,9 @@ static enum try_result refused(struct conn *c, enum splice_refusal r)
 	case SPLICE_TIMESTAMPS:
 		STAT_INC(w, offload_timestamps);
 		break;
+	case SPLICE_ECN:
+		STAT_INC(w, offload_ecn);
+		break;
 	case SPLICE_WINDOW:
 		STAT_INC(w, offload_window);
 		break;
@@ -270,9 +273,10 @@ static void splice_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 void conn_splice_abandon(struct conn *c)
 {
 	if (c->splice_state == SPLICE_STATE_GRACE) {
-		/* Closed in its grace (the proxy stops): the flow was never handed over. */
+		/* Closed in its grace (the proxy stops): never handed over, and not refused either. */
 		undo(c, &c->splice_hold->sp);
-		c->splice_state = SPLICE_STATE_TRYING;
+		c->splice_state = SPLICE_STATE_NEVER;
+		return;
 	}
 	if (c->splice_state != SPLICE_STATE_TRYING)
 		return;

@@ -38,6 +38,7 @@ enum splice_refusal {
 	SPLICE_NOT_QUIET,      /* bytes unsent, unacknowledged or unread: try again later */
 	SPLICE_EDGE,           /* a right edge would shrink: try again later */
 	SPLICE_TIMESTAMPS,     /* on one leg only, or microsecond TSvals: never */
+	SPLICE_ECN,            /* ECN on one leg only: never */
 	SPLICE_WINDOW,         /* a window the other leg's scale cannot carry: never */
 	SPLICE_MSS,            /* one leg sends larger segments than the other's peer takes: never */
 };

@@ -56,6 +56,9 @@ enum splice_refusal splice_plan(const struct tcp_snapshot *a, const struct tcp_s
 
 	if (ts_a != ts_b || ((a->options | b->options) & TCPI_OPT_USEC_TS))
 		return SPLICE_TIMESTAMPS;
+	/* A sender whose peer never echoes congestion marks (ECE) would never slow down for them. */
+	if ((a->options ^ b->options) & TCPI_OPT_ECN)
+		return SPLICE_ECN;
 	/* The client's windows reach the server in B's unit, the server's the client in A's. */
 	if (a->max_window > window_cap(b->rcv_wscale) || b->max_window > window_cap(a->rcv_wscale))
 		return SPLICE_WINDOW;

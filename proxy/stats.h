@@ -106,6 +106,8 @@
 	  OFFLOAD_REFUSED, "shrinking_edge")                                                                 \
 	X(offload_timestamps, "counter", "steer_proxy_offload_refused_total", "reason=\"timestamps\"", NULL, \
 	  OFFLOAD_REFUSED, "timestamps")                                                                     \
+	X(offload_ecn, "counter", "steer_proxy_offload_refused_total", "reason=\"ecn\"", NULL,               \
+	  OFFLOAD_REFUSED, "ecn")                                                                            \
 	X(offload_window, "counter", "steer_proxy_offload_refused_total", "reason=\"window_scale\"", NULL,   \
 	  OFFLOAD_REFUSED, "window_scale")                                                                   \
 	X(offload_mss, "counter", "steer_proxy_offload_refused_total", "reason=\"mss\"", NULL,               \

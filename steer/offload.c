@@ -88,10 +88,14 @@ void offload_on_splice(void *ctx, const struct proxy_splice *sp)
 	/* No memory: the flow goes on in the kernel, its entries stay until the stop removes the map. */
 }
 
-/* Bytes a direction carried after the handoff: its end is known only once it sent a FIN or an RST. */
+/*
+ * Bytes a direction carried after the handoff: its end is known only once it
+ * sent a FIN or an RST (an RST may carry any sequence number: one before the
+ * handoff's counts nothing). Modulo 4 GiB: docs/offload.md, end of the flow.
+ */
 static uint64_t after_handoff(const struct proxy_splice_dir *d, bool ended, uint32_t end_seq)
 {
-	return ended ? (uint32_t)(end_seq - d->next_seq) : 0;
+	return ended && (int32_t)(end_seq - d->next_seq) > 0 ? (uint32_t)(end_seq - d->next_seq) : 0;
 }
 
 static void emit_close(struct offload_table *t, const struct offloaded *f,

@@ -80,6 +80,7 @@ relayed=$(($(lab_counter .proxy.bytes_up) + $(lab_counter .proxy.bytes_down)))
 expect "the proxy relayed only the first exchanges ($relayed bytes)" test "$relayed" -lt $((4 * (PRE + 64)))
 expect_ge "the classifier forwarded the rest itself" "$(lab_counter .counters.ebpf.offload_redirected)" $((4 * SIZE / 65536))
 expect_ge "timestamp deltas learnt, each direction of each flow" "$(lab_counter .counters.ebpf.offload_ts_learnt)" 4
+expect_eq "none left to the stack (the next hop always resolved)" "$(lab_counter .counters.ebpf.offload_passed)" 0
 expect_eq "no segment left untranslated" \
 	"$(($(lab_counter .counters.ebpf.offload_malformed) + $(lab_counter .counters.ebpf.offload_error)))" 0
 expect_eq "conntrack marked nothing invalid in FORWARD" "$(invalid_drops)" 0

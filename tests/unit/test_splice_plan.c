@@ -98,6 +98,23 @@ static void test_no_timestamps(void **state)
 	assert_int_equal(splice_plan(&a, &b, &sp), SPLICE_TIMESTAMPS);
 }
 
+/* ECN on one leg only: the other peer would never see its congestion marks echoed. */
+static void test_ecn(void **state)
+{
+	struct tcp_snapshot a, b;
+	struct proxy_splice sp;
+
+	(void)state;
+	legs(&a, &b);
+	a.options |= TCPI_OPT_ECN;
+	assert_int_equal(splice_plan(&a, &b, &sp), SPLICE_ECN);
+	b.options |= TCPI_OPT_ECN;
+	assert_int_equal(splice_plan(&a, &b, &sp), SPLICE_GO);
+	/* ECT seen on one leg only is traffic, not the negotiation. */
+	a.options |= TCPI_OPT_ECN_SEEN;
+	assert_int_equal(splice_plan(&a, &b, &sp), SPLICE_GO);
+}
+
 static void test_window_cap(void **state)
 {
 	struct tcp_snapshot a, b;
@@ -171,6 +188,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_deltas),
 		cmocka_unit_test(test_no_timestamps),
+		cmocka_unit_test(test_ecn),
 		cmocka_unit_test(test_window_cap),
 		cmocka_unit_test(test_mss),
 		cmocka_unit_test(test_edge),
