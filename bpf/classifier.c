@@ -55,6 +55,7 @@ static struct classifier *bpfc_open(const struct steer_config *cfg)
 		.external_proxy = cfg->proxy == PROXY_EXTERNAL,
 		.proxy_port = cfg->proxy_port,
 		.udp_idle_timeout_ms = (uint32_t)cfg->udp_idle_timeout * 1000,
+		.offload = cfg->offload,
 	};
 	struct bpf_classifier *c = calloc(1, sizeof(*c));
 	size_t nprefix = 0;

@@ -177,6 +177,7 @@ struct steer_bpf *steer_bpf_load(const struct bpf_settings *s)
 	skel->rodata->steer_fail_closed = s->fail_closed;
 	skel->rodata->steer_external_proxy = s->external_proxy;
 	skel->rodata->steer_proxy_port = s->proxy_port;
+	skel->rodata->steer_offload_on = s->offload;
 	skel->rodata->steer_udp_idle_ns = idle_ms * 1000000ull;
 
 	/* A ring buffer is a power of two, at least a page. */

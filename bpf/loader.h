@@ -20,6 +20,7 @@ struct bpf_settings {
 	uint32_t udp_idle_timeout_ms; /* a UDP flow idle this long is new again (0 = 60 s) */
 	uint32_t events_bytes; /* size of the event ring (0 = STEER_EVENTS_BYTES); rounded
 				  up to a power of two of at least a page */
+	bool offload;          /* offload after BYTES: the offloaded flows' path is in the programs */
 };
 
 /*

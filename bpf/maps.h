@@ -19,6 +19,13 @@ const volatile __u32 steer_mark = 0;
 const volatile __u8 steer_fail_closed = 0;
 const volatile __u8 steer_external_proxy = 0;
 const volatile __u16 steer_proxy_port = 0; /* host byte order */
+/*
+ * offload after BYTES is set: without it the verifier drops the offloaded
+ * flows' path from both programs (Linux 6.1 under qemu locked up with it in,
+ * idle: tests/net/test_switch.sh), so a gateway that does not offload runs
+ * the programs it ran before offload existed.
+ */
+const volatile __u8 steer_offload_on = 0;
 /* A UDP flow not seen for this long is new again (udp-idle-timeout). */
 const volatile __u64 steer_udp_idle_ns = 60ull * 1000 * 1000 * 1000;
 /* Wake the consumer when more than this many bytes wait (a quarter of the ring). */

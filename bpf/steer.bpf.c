@@ -171,7 +171,7 @@ int steer_ingress(struct __sk_buff *skb)
 		return STEER_PASS;
 	}
 	/* First, whatever the mode: nft as the backend does not translate offloaded flows. */
-	if (offloaded(skb, &p, &v))
+	if (steer_offload_on && offloaded(skb, &p, &v))
 		return v;
 	/*
 	 * The gateway's own addresses, broadcast and multicast are never
@@ -274,7 +274,7 @@ int steer_return(struct __sk_buff *skb)
 		count(c);
 		return STEER_PASS;
 	}
-	if (offloaded(skb, &p, &v))
+	if (steer_offload_on && offloaded(skb, &p, &v))
 		return v;
 	/* PROBE: nft does all the work, replies included. */
 	if (*(volatile __u32 *)&steer_mode == STEER_MODE_PROBE || is_local_dst(skb, &p)) {

@@ -58,6 +58,7 @@ struct inst ct_load(bool fail_closed, bool external)
 		.fail_closed = fail_closed,
 		.external_proxy = external,
 		.proxy_port = PROXY_PORT,
+		.offload = true, /* the offloaded flows' path is tested too; live 0 skips it */
 	};
 
 	return ct_load_settings(s, true);
