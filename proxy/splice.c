@@ -120,8 +120,8 @@ static void undo(struct conn *c, const struct proxy_splice *sp)
 	c->splice_hold = NULL;
 }
 
-/* How a try ended: the flow left the proxy, try again later, or never. */
-enum try_result { TRY_DONE, TRY_HELD, TRY_LATER, TRY_NEVER };
+/* How a try ended: handed over and in its grace, try again later, or never. */
+enum try_result { TRY_HELD, TRY_LATER, TRY_NEVER };
 
 static enum try_result refused(struct conn *c, enum splice_refusal r)
 {
@@ -238,7 +238,6 @@ static bool conn_splice_ended(const struct conn *c);
 static void splice_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	struct conn *c = container_of(t, struct conn, splice_timer);
-
 	enum try_result r;
 
 	(void)revents;
@@ -253,7 +252,6 @@ static void splice_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	}
 	r = c->relay.dir[DIR_UP].inpipe || c->relay.dir[DIR_DOWN].inpipe ? TRY_LATER : try_splice(c);
 	switch (r) {
-	case TRY_DONE: /* c is gone */
 	case TRY_HELD: /* the grace's timer runs */
 		return;
 	case TRY_NEVER:
