@@ -165,9 +165,27 @@ PY
 }
 
 # ---- measurements ----
+# offload_seen CASE: "FLOWS PACKETS", the flows the proxy has handed to the
+# classifier and the packets the classifier forwarded for them so far; empty
+# unless CASE offloads. The figures around a measurement prove what it measured.
+offload_seen() {
+	[[ $1 == steer-offload* ]] || return 0
+	lab_status | jq -r '"\(.proxy.offloaded) \(.counters.ebpf.offload_redirected + .counters.ebpf.offload_passed)"'
+}
+# offload_rec CASE SUFFIX BEFORE CONNS: records offloaded_SUFFIX (flows handed over
+# per connection) and offload_pkts_SUFFIX (packets the classifier forwarded).
+offload_rec() {
+	local case=$1 sfx=$2 f0 p0 f1 p1
+	[ -n "$3" ] || return 0
+	read -r f0 p0 <<<"$3"
+	read -r f1 p1 <<<"$(offload_seen "$case")"
+	rec "$case" "offloaded_$sfx" "$(calc "($f1 - $f0) / $4")"
+	rec "$case" "offload_pkts_$sfx" "$((p1 - p0))"
+}
 # m_cps CASE: new connections/s with latency, and CPU per 10k connections.
 m_cps() {
-	local case=$1 out t0 b0 t1 b1 u0 u1 k0 k1 conns l0 l1 s0 s1 r0 r1
+	local case=$1 out t0 b0 t1 b1 u0 u1 k0 k1 conns l0 l1 s0 s1 r0 r1 o0
+	o0=$(offload_seen "$case")
 	k0=$(gw_packets)
 	r0=$(syn_retrans)
 	if [ -n "$SYSLOG" ]; then l0=$(wc -l <"$SYSLOG"); s0=$(proc_ticks "$SYSLOG_PID"); fi
@@ -198,6 +216,7 @@ m_cps() {
 		fi
 		rec "$case" cpu_all_s_10k "$(calc "($b1 - $b0) / $HZ * 10000 / $conns")"
 		rec "$case" pkts_per_conn "$(calc "($k1 - $k0) / $conns")"
+		offload_rec "$case" cps "$o0" "$conns"
 		rec "$case" synretrans_per_conn "$(calc "($r1 - $r0) / $conns")"
 		if [ -n "$SYSLOG" ]; then
 			rec "$case" log_per_conn "$(calc "($l1 - $l0) / $conns")"
@@ -211,20 +230,25 @@ m_cps() {
 
 # m_rps CASE: requests/s over keep-alive (wrk, 2 threads, 64 connections).
 m_rps() {
-	local case=$1 out rps
+	local case=$1 out rps o0
+	o0=$(offload_seen "$case")
 	out=$(inc timeout $((DUR_I + 10)) wrk -t2 -c64 -d"${DUR_I}s" "http://$S4/" 2>&1)
 	rps=$(sed -n 's/^Requests\/sec: *//p' <<<"$out")
 	rec "$case" rps "${rps:-0}"
+	offload_rec "$case" rps "$o0" 64
 	: >"$LAB_DIR/audit.jsonl"
 	say "  $case: $rps req/s keep-alive"
 }
 
 # m_bulk CASE STREAMS: iperf3 throughput, Gbit/s.
 m_bulk() {
-	local case=$1 p=$2 out gbps
+	local case=$1 p=$2 out gbps o0
+	o0=$(offload_seen "$case")
 	out=$(inc timeout $((DUR_I + 10)) iperf3 -c "$S4" -p 5201 -P "$p" -t "$DUR_I" -J 2>/dev/null)
 	gbps=$(jq -r '.end.sum_received.bits_per_second / 1e9' <<<"$out" 2>/dev/null)
 	rec "$case" "bulk$p" "${gbps:-0}" # 0: timed out, left out by report.py
+	# Per iperf3 connection: its control connection and the P streams.
+	offload_rec "$case" "bulk$p" "$o0" $((p + 1))
 	say "  $case: $(printf '%.2f' "${gbps:-0}") Gbit/s with $p stream(s)"
 }
 

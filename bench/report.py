@@ -28,7 +28,7 @@ for line in open(os.path.join(out, "raw.txt")):
     rounds[f[1]][f[2]][f[0]] = v
 
 HAPROXY = ["haproxy-ebpf", "haproxy-nft", "haproxy-tproxy", "haproxy-tproxy-log"]
-CASES = ["direct", "steer-ebpf", "steer-nft", "steer-split50", *HAPROXY,
+CASES = ["direct", "steer-ebpf", "steer-nft", "steer-split50", "steer-offload", *HAPROXY,
          "steering-ebpf", "steering-nft", "steering10k-ebpf", "steering10k-nft"]
 CASES = [c for c in CASES if c in vals]
 
@@ -82,6 +82,7 @@ md.append("""## Cases
 |---|---|
 | direct | gateway forwards (no steer, no proxy): the limit |
 | steer-ebpf / -nft / -split50 | steer, builtin proxy, `upstream-source client`, audit log on, 2 workers; backend ebpf, nft, split 50 (switched live) |
+| steer-offload | steer-ebpf with `offload after 0`: a flow is handed to the classifier (splice offload) at its first quiet moment after the first bytes; iperf3's streams have one only before their data starts, a short HTTP connection rarely |
 | haproxy-ebpf / -nft | HAProxy 2 threads, `mode tcp`, `option splice-auto`, `bind :15001 transparent`, `source 0.0.0.0 usesrc clientip`, `server orig 0.0.0.0:0` (the original destination), behind steer `proxy external` with that backend |
 | haproxy-tproxy | the same HAProxy without steer, as a user would set it up from the kernel's tproxy.rst: nft `socket transparent 1` → mark (packets of existing sockets), `iifname gw-cli tcp dport {…} tproxy to :15001` → mark (new connections), `ip rule fwmark 1 lookup 100` + `local 0.0.0.0/0 dev lo table 100` |
 | haproxy-tproxy-log | haproxy-tproxy with per-connection logging (`option tcplog`, `log 127.0.0.1:5514 local0` to a socat UDP receiver in the gateway writing a file), since steer always audits |
@@ -122,6 +123,23 @@ md.append("\nproxy CPU: user+system seconds of the gateway's user-space processe
           "client resets and sends the SYN again after its retransmission timeout (steer's classifier "
           "and nft rules hand such a SYN to the listener).\n")
 
+off = [(m, label) for m, label in [("cps", "conn/s (loadgen)"), ("rps", "keep-alive (wrk, 64 connections)"),
+                                    ("bulk1", "iperf3 ×1 (control + 1 stream)"),
+                                    ("bulk4", "iperf3 ×4 (control + 4 streams)")]
+       if med("steer-offload", f"offloaded_{m}") is not None]
+if off:
+    md.append("## Splice offload\n")
+    md.append("What steer-offload's figures measured: the flows the proxy handed to the classifier "
+              "(`steer_proxy_offloaded_total`) per connection the client made, and the packets the "
+              "classifier then forwarded itself (`offload_redirected` + `offload_passed`), median over rounds. "
+              "A flow not handed over stayed proxied (`steer status` says why: `offload refused`).\n")
+    md.append("| measurement | flows handed over per connection | packets the classifier forwarded |")
+    md.append("|---|---|---|")
+    for m, label in off:
+        md.append(f"| {label} | {cell('steer-offload', f'offloaded_{m}', 2)} | "
+                  f"{cell('steer-offload', f'offload_pkts_{m}')} |")
+    md.append("")
+
 md.append("## Ratios\n")
 md.append("| ratio | conn/s | req/s | Gbit/s ×1 | Gbit/s ×4 | proxy user CPU /conn |")
 md.append("|---|---|---|---|---|---|")
@@ -130,7 +148,7 @@ for b in ["ebpf", "nft", "split50"]:
     pairs.append((f"steer-{b}", "direct"))
 for b in ["ebpf", "nft"]:
     pairs.append((f"steer-{b}", f"haproxy-{b}"))
-pairs += [("steer-ebpf", "haproxy-tproxy"), ("steer-ebpf", "haproxy-tproxy-log"),
+pairs += [("steer-offload", "direct"), ("steer-offload", "steer-ebpf"), ("steer-ebpf", "haproxy-tproxy"), ("steer-ebpf", "haproxy-tproxy-log"),
           ("steer-split50", "haproxy-ebpf"), ("haproxy-ebpf", "direct"), ("haproxy-nft", "direct"),
           ("haproxy-tproxy", "direct"), ("haproxy-tproxy-log", "haproxy-tproxy"),
           ("haproxy-ebpf", "haproxy-tproxy"),
@@ -218,6 +236,13 @@ target("conn/s steer-ebpf ÷ direct", fmt(r, 2) if r else "–", r >= 0.8 if r e
 for m, label in [("bulk1", "1 stream"), ("bulk4", "4 streams")]:
     r = r_of("steer-ebpf", "direct", m)
     target(f"bulk {label} steer-ebpf ÷ direct", fmt(r, 2) if r else "–", r >= 0.9 if r else None, "≥ 0.90")
+for m, label, want in [("bulk1", "1 stream", 0.95), ("bulk4", "4 streams", 0.9)]:
+    r = r_of("steer-offload", "direct", m)
+    target(f"bulk {label} with splice offload: steer-offload ÷ direct", fmt(r, 2) if r else "–",
+           r >= want if r else None, f"≥ {want:.2f}")
+r = r_of("steer-offload", "steer-ebpf", "cps")
+target("offload costs short flows nothing: conn/s steer-offload ÷ steer-ebpf", fmt(r, 2) if r else "–",
+       abs(r - 1) <= 0.05 if r else None, "0.95–1.05")
 for a, b in [("steering-ebpf", "steering-nft"), ("steering10k-ebpf", "steering10k-nft")]:
     r = r_of(a, b, "cps")
     target(f"steering-only conn/s {a} ÷ {b}", fmt(r, 2) if r else "–", r >= 1.05 if r else None, "≥ 1.05")

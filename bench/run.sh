@@ -12,7 +12,7 @@ case $MODE in
 full)  ROUNDS=3 DUR=5 CONC=128 RSS_N="1000 9500" RULES="1 100 10000 100000" REPEAT=200000 AUDIT_DUR=5 WIDE='^(direct|steer-|haproxy-)' ;;
 quick) ROUNDS=2 DUR=1 CONC=128 RSS_N="1000 9500" RULES="1 100 10000 100000" REPEAT=50000 AUDIT_DUR=2 WIDE='^(direct|steer-|haproxy-)' ;;
 smoke) ROUNDS=1 DUR=0.3 CONC=16 RSS_N="100 200" RULES="1 100" REPEAT=1000 AUDIT_DUR=0.5
-       WIDE='^(direct|steer-ebpf|haproxy-ebpf|haproxy-tproxy)$' ;;
+       WIDE='^(direct|steer-ebpf|steer-offload|haproxy-ebpf|haproxy-tproxy)$' ;;
 *) echo "bench: BENCH must be full, quick or smoke (got '$MODE')" >&2; exit 2 ;;
 esac
 DUR_I=$(awk -v d="$DUR" 'BEGIN { print (d < 1 ? 1 : int(d + 0.5)) }')
@@ -73,6 +73,15 @@ phase_steer() {
 	done
 	steer_down
 }
+# Splice offload (`offload after 0`: a flow is handed to the classifier at its
+# first quiet moment, which iperf3's streams have only before their data starts).
+# Its own daemon, since reload does not change offload; the ebpf backend.
+phase_offload() {
+	steer_up offload "offload after 0" || return 1
+	steer_backend ebpf || return 1
+	m_case steer-offload
+	steer_down
+}
 phase_haproxy() {
 	local b
 	steer_up external "proxy external" && haproxy_up || return 1
@@ -125,7 +134,7 @@ phase_steering() {
 }
 
 for ((ROUND = 1; ROUND <= ROUNDS; ROUND++)); do
-	for ph in $(rotate "$ROUND" direct steer haproxy tproxy steering); do
+	for ph in $(rotate "$ROUND" direct steer offload haproxy tproxy steering); do
 		say "round $ROUND/$ROUNDS: $ph"
 		"phase_$ph" || { echo "bench: phase $ph failed" >&2; tail -n 20 "$LAB_DIR/steer.log" >&2; exit 1; }
 	done
