@@ -177,6 +177,16 @@ static __always_inline int ofl_options(__u8 *h, __u64 hl, struct steer_offload_d
 	return w.bad ? -1 : 0;
 }
 
+/* Whether the TCP segment p carries data (FIN and SYN flags aside): 1, 0, or < 0 unreadable. */
+static __always_inline int ofl_carries_data(struct __sk_buff *skb, const struct pkt *p)
+{
+	__u8 doff;
+
+	if (bpf_skb_load_bytes(skb, p->l4_off + 12, &doff, 1))
+		return -1;
+	return p->l4_end > p->l4_off + (__u32)(doff >> 4) * 4;
+}
+
 /*
  * Rewrite the TCP segment p (parsed by parse(), p->proto TCP) in place by d:
  * sequence number, ack number (ACK set), TSval and TSecr (ACK set), SACK

@@ -61,37 +61,56 @@ static int flow_keys(struct steer_bpf *b, const struct proxy_splice *sp, struct 
 	return fd;
 }
 
+/* Whether the flow's entries are its freeze (both: the proxy writes them together). */
+static bool frozen(int fd, const struct steer_flow_key k[2])
+{
+	struct steer_offload_dir d;
+
+	return bpf_map_lookup_elem(fd, &k[0], &d) == 0 && (d.flags & STEER_OFL_F_FREEZE) &&
+	       bpf_map_lookup_elem(fd, &k[1], &d) == 0 && (d.flags & STEER_OFL_F_FREEZE);
+}
+
+/*
+ * A freeze's entries, or the translation: new, or in place of the flow's
+ * freeze (an update replaces an entry at once: a segment sees one or the
+ * other). steer_offload_live counts flows with entries, frozen or not.
+ */
 int steer_bpf_splice_add(struct steer_bpf *b, const struct proxy_splice *sp)
 {
 	struct steer_flow_key k[2];
 	struct steer_offload_dir d[2];
 	int fd = flow_keys(b, sp, k), err, i;
+	bool replace;
 
 	if (fd < 0)
 		return fd;
+	replace = !sp->freeze && frozen(fd, k);
 	for (i = 0; i < 2; i++) {
 		const struct proxy_splice_dir *s = &sp->dir[i];
 
-		d[i] = (struct steer_offload_dir){
-			.seq_delta = s->seq_delta,
-			.ack_delta = s->ack_delta,
-			.wscale_in = s->wscale_in,
-			.wscale_out = s->wscale_out,
-			.flags = sp->timestamps ? STEER_OFL_F_TS : 0,
-			.ts_clock_offset = s->ts_clock_offset,
-		};
+		d[i] = sp->freeze ? (struct steer_offload_dir){ .flags = STEER_OFL_F_FREEZE }
+				  : (struct steer_offload_dir){
+					    .seq_delta = s->seq_delta,
+					    .ack_delta = s->ack_delta,
+					    .wscale_in = s->wscale_in,
+					    .wscale_out = s->wscale_out,
+					    .flags = sp->timestamps ? STEER_OFL_F_TS : 0,
+					    .ts_clock_offset = s->ts_clock_offset,
+				    };
 	}
 	for (i = 0; i < 2; i++) {
-		if (bpf_map_update_elem(fd, &k[i], &d[i], BPF_NOEXIST) == 0)
+		if (bpf_map_update_elem(fd, &k[i], &d[i], replace ? BPF_EXIST : BPF_NOEXIST) == 0)
 			continue;
 		err = errno == E2BIG ? -ENOSPC : -errno;
-		if (i == 1)
+		/* A translation half written over a freeze: the caller's splice_del removes both. */
+		if (i == 1 && !replace)
 			bpf_map_delete_elem(fd, &k[0]);
 		fprintf(stderr, "steer: offload of flow %llu: %s\n", (unsigned long long)sp->flow,
 			err == -EEXIST ? "the tuple is offloaded already" : strerror(-err));
 		return err;
 	}
-	steer_bpf_offload_live(b, 1);
+	if (!replace)
+		steer_bpf_offload_live(b, 1);
 	return 0;
 }
 

@@ -120,7 +120,8 @@ static __always_inline int ofl_forward(struct __sk_buff *skb, const struct pkt *
  * The segment p of an offloaded flow? A SYN is never one (a SYN on the tuple
  * is a new connection: the normal path's). Yes: *verdict is the TC verdict,
  * one counter moved; the packet never carries steer's mark (nft's rules and
- * the proxy's sockets must not take it).
+ * the proxy's sockets must not take it). A frozen flow's segment that carries
+ * data is one too (dropped); its other segments are not (the proxy's).
  */
 static __always_inline int offloaded(struct __sk_buff *skb, const struct pkt *p, int *verdict)
 {
@@ -136,6 +137,14 @@ static __always_inline int offloaded(struct __sk_buff *skb, const struct pkt *p,
 	d = bpf_map_lookup_elem(&steer_offload, &k);
 	if (!d)
 		return 0;
+	if (d->flags & STEER_OFL_F_FREEZE) {
+		/* Unreadable: the proxy's socket takes it, as without a freeze. */
+		if (ofl_carries_data(skb, p) <= 0)
+			return 0;
+		count(STEER_C_OFFLOAD_FROZEN);
+		*verdict = TC_ACT_SHOT;
+		return 1;
+	}
 	*verdict = STEER_PASS;
 	s = bpf_map_lookup_elem(&steer_offload_scratch, &zero);
 	if (!s) {

@@ -325,7 +325,11 @@ struct steer_frag_key {
 	  "offloaded flow's segment a helper could not read or rewrite: passed as it was left")              \
 	/* not per packet: */                                                                           \
 	X(OFFLOAD_TS_LEARNT, offload_ts_learnt,                                                         \
-	  "an offloaded direction's TSval delta learnt from its first timestamped segment")
+	  "an offloaded direction's TSval delta learnt from its first timestamped segment")             \
+	/* classifier, per packet: */                                                                   \
+	X(OFFLOAD_FROZEN, offload_frozen,                                                               \
+	  "segment carrying data of a flow frozen for its handoff: dropped (its sender sends it "       \
+	  "again, then translated)")
 
 #define STEER_COUNTER_ENUM_(id, name, help) STEER_C_##id,
 enum steer_counter {
@@ -337,7 +341,7 @@ enum steer_counter {
 /* Pins the ABI: a counter inserted above the last one would renumber the rest. */
 _Static_assert(STEER_C_ICMP_DELIVERED == 20 && STEER_C_NEW_REDIRECTED == 21 &&
 	       STEER_C_COOKIE_ACK == 22 && STEER_C_PROXY_FULL_DROP == 24 &&
-	       STEER_C_OFFLOAD_REDIRECTED == 25 && STEER_C_OFFLOAD_TS_LEARNT == 29,
+	       STEER_C_OFFLOAD_REDIRECTED == 25 && STEER_C_OFFLOAD_TS_LEARNT == 29 && STEER_C_OFFLOAD_FROZEN == 30,
 	       "steer counters are append-only");
 
 /* The counters' names, indexed by enum steer_counter: an array initializer. */
@@ -365,6 +369,14 @@ _Static_assert(STEER_C_ICMP_DELIVERED == 20 && STEER_C_NEW_REDIRECTED == 21 &&
  * and the reverse direction's tsecr_delta = -tsval_delta.
  */
 #define STEER_OFL_F_TS 1
+/*
+ * A freeze, not a translation yet: the flow is still the proxy's, which
+ * drains its queues for the handoff while the classifier drops the flow's
+ * segments that carry data (counted), so that its peers stop adding to them;
+ * the rest (ACKs, window updates, FIN, RST) reaches the proxy's sockets as
+ * before. The senders send the dropped data again, then translated.
+ */
+#define STEER_OFL_F_FREEZE 2
 
 struct steer_offload_dir {
 	__u32 seq_delta;   /* added to the sequence number */

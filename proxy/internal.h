@@ -72,6 +72,13 @@ struct conn {
 	ev_tstamp splice_since; /* the first check */
 	ev_tstamp splice_wait;  /* until the next one */
 	int splice_last_refusal; /* enum splice_refusal of the last check that failed */
+	uint8_t splice_misses;   /* checks that found it moving bytes since the last freeze */
+	uint8_t splice_freezes;  /* freezes so far */
+	bool splice_frozen;      /* its freeze entries are in the classifier */
+	uint64_t splice_bytes;   /* relayed, at the last check */
+	uint64_t splice_queued;  /* frozen: bytes in its queues and pipes at the last check */
+	ev_tstamp splice_drained_at; /* frozen: when they last went down */
+	ev_tstamp splice_frozen_at;
 	struct splice_hold *splice_hold;
 };
 

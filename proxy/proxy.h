@@ -52,6 +52,12 @@ struct proxy_splice {
 	uint64_t flow;
 	struct sockaddr_storage client, dst; /* both legs carry client -> dst */
 	bool timestamps; /* both legs use TCP timestamps (else neither) */
+	/*
+	 * A freeze, not a handoff (flow, client and dst only): the classifier
+	 * drops the flow's segments that carry data until a handoff's
+	 * splice_add replaces the entries or splice_del removes them.
+	 */
+	bool freeze;
 	struct proxy_splice_dir dir[2]; /* [SPLICE_UP], [SPLICE_DOWN] */
 	uint64_t bytes_up, bytes_down;  /* relayed by the proxy before the handoff */
 	uint64_t accept_ns, handoff_ns; /* CLOCK_MONOTONIC */
@@ -125,7 +131,9 @@ struct proxy_settings {
 	 * removes the entries and the flow stays proxied; else both sockets
 	 * are closed in repair mode (no packet), on_splice hands the flow to
 	 * the owner and the proxy forgets it: no close event follows, the
-	 * owner ends the flow (its close record).
+	 * owner ends the flow (its close record). A connection never found
+	 * quiet is frozen first (splice_add with freeze set) while the relay
+	 * drains its queues, for at most a few ms.
 	 */
 	uint64_t offload_after;
 	int (*splice_add)(void *ctx, const struct proxy_splice *sp);

@@ -6,6 +6,7 @@
  * classifier gets the translation, and the sockets are read again: unmoved,
  * they are closed in repair mode, which sends nothing, and the flow leaves the
  * proxy; moved (a segment got in first), the entries go and relaying goes on.
+ * A connection never found quiet is frozen first (SPLICE_FREEZE_*).
  */
 #include <errno.h>
 #include <linux/sockios.h>
@@ -25,6 +26,23 @@
 #define SPLICE_GIVE_UP_S 10. /* never quiet for this long: counted, stays proxied */
 /* A segment past the classifier before its entries reaches a socket within this (softirq, backlog). */
 #define SPLICE_GRACE_S 0.02
+/*
+ * A stream that never pauses is frozen: the classifier drops its segments
+ * that carry data while the relay drains the queues, checked each
+ * SPLICE_FREEZE_CHECK_S. The senders lose what was dropped and send it again
+ * (a tail loss probe or a retransmission timeout finds the flow translated),
+ * so a freeze is tried only after SPLICE_FREEZE_AFTER checks found the relay
+ * moving bytes (a flow waiting for a delayed ACK is not busy), SPLICE_FREEZES
+ * times at most, and ends when its queues stop going down for
+ * SPLICE_FREEZE_STALL_S (a flow busy both ways cannot drain: its ACKs ride on
+ * the dropped data) or after SPLICE_FREEZE_MAX_S (megabytes of socket
+ * buffers on a slow machine).
+ */
+#define SPLICE_FREEZE_AFTER 3
+#define SPLICE_FREEZE_CHECK_S 0.001
+#define SPLICE_FREEZE_STALL_S 0.05
+#define SPLICE_FREEZE_MAX_S 1.
+#define SPLICE_FREEZES 3
 
 static bool sock_quiet(int fd)
 {
@@ -32,6 +50,23 @@ static bool sock_quiet(int fd)
 
 	return ioctl(fd, SIOCOUTQ, &outq) == 0 && ioctl(fd, SIOCINQ, &inq) == 0 && outq == 0 &&
 	       inq == 0;
+}
+
+/* Bytes the connection still holds: unsent, unacknowledged or unread, and in its pipes. */
+static uint64_t queued(const struct conn *c)
+{
+	uint64_t n = c->relay.dir[DIR_UP].inpipe + c->relay.dir[DIR_DOWN].inpipe;
+	int q;
+
+	for (int i = 0; i < 2; i++) {
+		int fd = c->relay.fd[i ? SIDE_UP : SIDE_CLI];
+
+		if (ioctl(fd, SIOCOUTQ, &q) == 0 && q > 0)
+			n += (unsigned)q;
+		if (ioctl(fd, SIOCINQ, &q) == 0 && q > 0)
+			n += (unsigned)q;
+	}
+	return n;
 }
 
 static int repair(int fd, bool on)
@@ -120,6 +155,45 @@ static void undo(struct conn *c, const struct proxy_splice *sp)
 	c->splice_hold = NULL;
 }
 
+static bool freeze(struct conn *c)
+{
+	const struct proxy_settings *s = &c->w->p->s;
+	struct proxy_splice sp = { .flow = c->flow, .client = c->client, .dst = c->dst, .freeze = true };
+
+	if (s->splice_add(s->splice_ctx, &sp) < 0)
+		return false;
+	c->splice_frozen = true;
+	c->splice_frozen_at = c->splice_drained_at = ev_now(c->w->loop);
+	c->splice_queued = queued(c);
+	c->splice_freezes++;
+	c->splice_misses = 0;
+	STAT_INC(c->w, offload_freezes);
+	return true;
+}
+
+/* Whether the relay moved bytes since the last check. */
+static bool moved(struct conn *c)
+{
+	uint64_t n = c->relay.dir[DIR_UP].bytes + c->relay.dir[DIR_DOWN].bytes;
+	bool m = n != c->splice_bytes;
+
+	c->splice_bytes = n;
+	return m;
+}
+
+/* The freeze's entries go (or a translation half written over them): the peers' data reaches the proxy again. */
+static void thaw(struct conn *c)
+{
+	const struct proxy_settings *s = &c->w->p->s;
+	struct proxy_splice sp = { .flow = c->flow, .client = c->client, .dst = c->dst };
+
+	if (!c->splice_frozen)
+		return;
+	if (s->splice_del)
+		s->splice_del(s->splice_ctx, &sp);
+	c->splice_frozen = false;
+}
+
 /* How a try ended: handed over and in its grace, try again later, or never. */
 enum try_result { TRY_HELD, TRY_LATER, TRY_NEVER };
 
@@ -171,7 +245,7 @@ static enum try_result try_splice(struct conn *c)
 		return refused(c, SPLICE_NOT_QUIET);
 	}
 	memset(&sp, 0, sizeof(sp));
-	r = splice_plan(&sa, &sb, &sp);
+	r = splice_plan(&sa, &sb, c->splice_frozen, &sp);
 	if (r != SPLICE_GO) {
 		unfreeze(c);
 		return refused(c, r);
@@ -184,10 +258,12 @@ static enum try_result try_splice(struct conn *c)
 	sp.accept_ns = c->accept_ns;
 	sp.handoff_ns = proxy_now_ns();
 	if (s->splice_add(s->splice_ctx, &sp) < 0) {
+		thaw(c);
 		unfreeze(c);
 		STAT_INC(c->w, offload_map_refused);
 		return TRY_NEVER;
 	}
+	c->splice_frozen = false; /* its entries are the translation now */
 	c->splice_hold = malloc(sizeof(*c->splice_hold));
 	if (!c->splice_hold) {
 		undo(c, &sp);
@@ -250,15 +326,38 @@ static void splice_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 		conn_splice_abandon(c); /* the relay goes on to its close */
 		return;
 	}
-	r = c->relay.dir[DIR_UP].inpipe || c->relay.dir[DIR_DOWN].inpipe ? TRY_LATER : try_splice(c);
+	if (c->relay.dir[DIR_UP].inpipe || c->relay.dir[DIR_DOWN].inpipe) {
+		c->splice_last_refusal = SPLICE_NOT_QUIET;
+		r = TRY_LATER;
+	} else {
+		r = try_splice(c);
+	}
 	switch (r) {
 	case TRY_HELD: /* the grace's timer runs */
 		return;
 	case TRY_NEVER:
+		thaw(c);
 		c->splice_state = SPLICE_STATE_NEVER;
 		return;
 	case TRY_LATER:
 		break;
+	}
+	if (c->splice_frozen) {
+		uint64_t q = queued(c);
+
+		if (q < c->splice_queued)
+			c->splice_drained_at = ev_now(loop);
+		c->splice_queued = q;
+		if (ev_now(loop) - c->splice_drained_at < SPLICE_FREEZE_STALL_S &&
+		    ev_now(loop) - c->splice_frozen_at < SPLICE_FREEZE_MAX_S) {
+			arm(c, SPLICE_FREEZE_CHECK_S);
+			return;
+		}
+		thaw(c); /* it does not drain */
+	} else if (c->splice_last_refusal == SPLICE_NOT_QUIET && moved(c) &&
+		   ++c->splice_misses >= SPLICE_FREEZE_AFTER && c->splice_freezes < SPLICE_FREEZES && freeze(c)) {
+		arm(c, SPLICE_FREEZE_CHECK_S);
+		return;
 	}
 	if (ev_now(loop) - c->splice_since >= SPLICE_GIVE_UP_S) {
 		conn_splice_abandon(c);
@@ -278,6 +377,7 @@ void conn_splice_abandon(struct conn *c)
 	}
 	if (c->splice_state != SPLICE_STATE_TRYING)
 		return;
+	thaw(c);
 	/* It ended while no check found it quiet: the reason it stayed proxied. */
 	if (c->splice_last_refusal == SPLICE_EDGE)
 		STAT_INC(c->w, offload_edge);

@@ -46,9 +46,10 @@ enum splice_refusal {
 /*
  * The translation for A (accepted: client <-> gateway) and B (upstream:
  * gateway <-> server), both quiet, into sp->dir[] (the tuple and byte
- * counts are the caller's). SPLICE_GO, or why not.
+ * counts are the caller's). frozen: the classifier is dropping the peers'
+ * data (a freeze). SPLICE_GO, or why not.
  */
-enum splice_refusal splice_plan(const struct tcp_snapshot *a, const struct tcp_snapshot *b,
+enum splice_refusal splice_plan(const struct tcp_snapshot *a, const struct tcp_snapshot *b, bool frozen,
 				struct proxy_splice *sp);
 
 #endif

@@ -37,7 +37,10 @@ static uint32_t announced_room(const struct tcp_snapshot *x)
  * 9293 asks senders to be robust to it). Windows are exact only to their unit
  * (1 << shift, at most 16 KiB) and an idle flow's were announced by its last
  * ACK, so a little of that is the rule, not the exception: up to
- * SPLICE_EDGE_SLACK is accepted; more is not now.
+ * SPLICE_EDGE_SLACK is accepted; more is not now, unless the flow is frozen:
+ * its peers' data is being dropped already, and what lands past the edge is
+ * more of that loss, which a busy stream's windows (as wide as its buffers,
+ * and unrelated on the two legs) would otherwise never avoid.
  */
 #define SPLICE_EDGE_SLACK 65536u
 
@@ -48,7 +51,7 @@ static bool overshoot(const struct tcp_snapshot *x, const struct tcp_snapshot *y
 	return room > x->snd_wnd && room - x->snd_wnd > SPLICE_EDGE_SLACK;
 }
 
-enum splice_refusal splice_plan(const struct tcp_snapshot *a, const struct tcp_snapshot *b,
+enum splice_refusal splice_plan(const struct tcp_snapshot *a, const struct tcp_snapshot *b, bool frozen,
 				struct proxy_splice *sp)
 {
 	bool ts_a = a->options & TCPI_OPT_TIMESTAMPS, ts_b = b->options & TCPI_OPT_TIMESTAMPS;
@@ -65,7 +68,7 @@ enum splice_refusal splice_plan(const struct tcp_snapshot *a, const struct tcp_s
 	/* Segments the server sends must fit what the client's path takes, and the other way. */
 	if (b->advmss > a->snd_mss || a->advmss > b->snd_mss)
 		return SPLICE_MSS;
-	if (overshoot(a, b) || overshoot(b, a))
+	if (!frozen && (overshoot(a, b) || overshoot(b, a)))
 		return SPLICE_EDGE;
 
 	sp->timestamps = ts_a;

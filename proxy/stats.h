@@ -100,6 +100,9 @@
 	  "offloaded")                                                                                       \
 	X(offload_races, "counter", "steer_proxy_offload_races_total", NULL,                                 \
 	  "Handoffs undone because a segment reached a socket first (tried again).", OFFLOAD, "races")       \
+	X(offload_freezes, "counter", "steer_proxy_offload_freezes_total", NULL,                             \
+	  "Busy TCP connections whose data segments the classifier held back while the proxy drained "     \
+	  "them for a handoff.", OFFLOAD, "freezes")                                                         \
 	X(offload_not_quiet, "counter", "steer_proxy_offload_refused_total", "reason=\"not_quiet\"",         \
 	  "TCP connections past offload-after that stay proxied, by reason.", OFFLOAD_REFUSED, "not_quiet")  \
 	X(offload_edge, "counter", "steer_proxy_offload_refused_total", "reason=\"shrinking_edge\"", NULL,   \

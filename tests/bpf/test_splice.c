@@ -11,7 +11,9 @@
  * with one built from the expected values (tests/lib/tcp_segments), its TCP
  * checksum verified here. A SYN on the tuple takes the normal path
  * untouched; a FIN shows through splice_end; splice_end with remove deletes
- * both entries; a second splice_add is -EEXIST and leaves the first. PROBE
+ * both entries; a second splice_add is -EEXIST and leaves the first. A
+ * freeze drops data segments both ways and nothing else, and the handoff
+ * replaces it in place. PROBE
  * mode translates too. Forwarding: with no route (the case's fresh network
  * namespace) the stack gets the translated segment (offload_passed); with
  * a route and a permanent neighbour, bpf_redirect with the neighbour's MAC,
@@ -295,6 +297,53 @@ static void malformed(void)
 }
 
 /*
+ * A freeze: segments that carry data are dropped (counted) both ways, the
+ * rest takes the normal path untouched; the handoff's splice_add then
+ * replaces the freeze in place, and the flow is translated.
+ */
+static void freeze(void)
+{
+	struct inst in = ct_load(false, false);
+	struct proxy_splice sp = splice_of(4), fz = sp;
+	uint8_t f[SEG_FRAME_MAX], out[SEG_FRAME_MAX];
+	struct seg s = segment(4, 0, 5000, 9000, 1000, 0), r = segment(4, 1, 70000, 5000, 400, 0);
+	size_t len;
+
+	fz.freeze = true;
+	ct_check("freeze: splice_add installs it", steer_bpf_splice_add(in.b, &fz) == 0, "failed");
+	ct_check("freeze: both entries frozen, nothing else",
+		 entry(&in, &s).flags == STEER_OFL_F_FREEZE && entry(&in, &r).flags == STEER_OFL_F_FREEZE &&
+			 entry(&in, &s).seq_delta == 0, "not a freeze");
+	len = seg_build(&s, f);
+	run(&in, false, "freeze: the client's data dropped", f, len, out, 0, TC_ACT_SHOT, STEER_C_OFFLOAD_FROZEN,
+	    false);
+	len = seg_build(&r, f);
+	run(&in, true, "freeze: the server's data dropped", f, len, out, 0, TC_ACT_SHOT, STEER_C_OFFLOAD_FROZEN,
+	    false);
+	s.payload = 0;
+	len = seg_build(&s, f);
+	run(&in, false, "freeze: a pure ACK takes the normal path", f, len, out, 0, PASS, STEER_C_NOT_MATCHED, false);
+	ct_check("freeze: the ACK unchanged", !memcmp(f, out, len), "rewritten");
+	s.flags = 0x11; /* FIN ACK */
+	len = seg_build(&s, f);
+	run(&in, false, "freeze: a FIN without data takes the normal path", f, len, out, 0, PASS,
+	    STEER_C_NOT_MATCHED, false);
+	ct_check("freeze: a second freeze is -EEXIST", steer_bpf_splice_add(in.b, &fz) == -EEXIST, "not refused");
+	ct_check("freeze: the handoff replaces it", steer_bpf_splice_add(in.b, &sp) == 0, "failed");
+	ct_check("freeze: replaced by the handoff's values",
+		 entry(&in, &s).flags == STEER_OFL_F_TS && entry(&in, &s).seq_delta == 0x10000 &&
+			 entry(&in, &r).flags == STEER_OFL_F_TS && entry(&in, &r).seq_delta == 0x100000,
+		 "still frozen");
+	s = segment(4, 0, 5000, 9000, 1000, 0);
+	len = seg_build(&s, f);
+	run(&in, false, "freeze replaced: the client's data translated", f, len, out, 0, PASS,
+	    STEER_C_OFFLOAD_PASSED, true);
+	ct_check("freeze replaced: splice_end removes both", steer_bpf_splice_end(in.b, &sp, true, &(struct classifier_splice_end){0}) == 0 &&
+		 !has_entry(&in, &s) && !has_entry(&in, &r), "an entry is left");
+	ct_destroy(&in);
+}
+
+/*
  * Another CPU is learning the delta (learnt bit set) but has not stored it:
  * this segment must carry the clock it computes itself, never the peer's raw
  * TSval (delta 0), which could move the receiver's PAWS state far ahead.
@@ -421,4 +470,5 @@ static void redirect(void)
 }
 
 CT_CASES({ "flow_v4", flow_v4 }, { "flow_v6", flow_v6 }, { "flow_v4_probe", flow_v4_probe },
-	 { "malformed", malformed }, { "learning_race", learning_race }, { "redirect", redirect })
+	 { "malformed", malformed }, { "freeze", freeze }, { "learning_race", learning_race },
+	 { "redirect", redirect })

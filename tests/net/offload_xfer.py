@@ -3,7 +3,7 @@
 pause in which a proxy can hand the connection over (offload).
 
 usage: offload_xfer.py serve PORT
-       offload_xfer.py client HOST PORT PRE SIZE PAUSE [TRICKLE_MS [RESET]]
+       offload_xfer.py client HOST PORT PRE SIZE PAUSE [TRICKLE_MS [RESET [DOWN]]]
 
 The client sends "PRE SIZE RESET\\n" and PRE bytes, the server echoes them as
 they come; with TRICKLE_MS the client sends them 256 bytes at a time, that many
@@ -15,7 +15,10 @@ client compares both with its own and prints one JSON line; exit 1 on any
 mismatch or error.
 
 RESET client|server: that side aborts (SO_LINGER 0, an RST) once it has sent
-half of SIZE; the client then succeeds when the abort is what it saw."""
+half of SIZE; the client then succeeds when the abort is what it saw.
+
+DOWN: the server sends that many bytes instead of SIZE (0: a one-way stream,
+whose receiver only acknowledges)."""
 import hashlib
 import json
 import os
@@ -78,8 +81,9 @@ def recv_line(sock):
 
 def serve_one(conn):
     try:
-        pre, size, reset = recv_line(conn).split()
-        pre, size = int(pre), int(size)
+        f = recv_line(conn).split()
+        pre, size, reset = int(f[0]), int(f[1]), f[2]
+        down = int(f[3]) if len(f) > 3 else size
         echoed = 0
         while echoed < pre:
             b = conn.recv(pre - echoed)
@@ -98,7 +102,7 @@ def serve_one(conn):
             abort(conn)
             return
         sent = {}
-        t = threading.Thread(target=send_random, args=(conn, size, sent))
+        t = threading.Thread(target=send_random, args=(conn, down, sent))
         t.start()
         while first:
             b = conn.recv(CHUNK)
@@ -142,7 +146,8 @@ def trickle(sock, payload, gap):
         time.sleep(gap)
 
 
-def client(host, port, pre, size, pause, trickle_ms=0.0, reset="none"):
+def client(host, port, pre, size, pause, trickle_ms=0.0, reset="none", down=None):
+    down = size if down is None else down
     res = {"ok": False, "up": size, "down": 0, "reset": reset}
     start = time.monotonic()
     try:
@@ -152,7 +157,7 @@ def client(host, port, pre, size, pause, trickle_ms=0.0, reset="none"):
         s.connect((host, port))
         name = s.getsockname()
         res["local"] = f"[{name[0]}]:{name[1]}" if fam == socket.AF_INET6 else f"{name[0]}:{name[1]}"
-        hdr = f"{pre} {size} {reset}\n".encode()
+        hdr = f"{pre} {size} {reset} {down}\n".encode()
         res["header"] = len(hdr)
         payload = os.urandom(pre)
         s.sendall(hdr)
@@ -171,10 +176,10 @@ def client(host, port, pre, size, pause, trickle_ms=0.0, reset="none"):
         h = hashlib.sha256()
         got = 0
         try:
-            while got < size:
-                b = s.recv(min(CHUNK, size - got))
+            while got < down:
+                b = s.recv(min(CHUNK, down - got))
                 if not b:
-                    raise EOFError(f"EOF after {got} of {size} bytes")
+                    raise EOFError(f"EOF after {got} of {down} bytes")
                 h.update(b)
                 got += len(b)
         except (OSError, EOFError) as e:
@@ -189,7 +194,7 @@ def client(host, port, pre, size, pause, trickle_ms=0.0, reset="none"):
             # The server aborted after half its bytes: a reset, seen by whichever thread
             # met it first (the other then reads an end), and never all the bytes.
             res["send_error"] = sent.get("error", "")
-            res["ok"] = got < size and ("reset" in res.get("seen", "").lower() or
+            res["ok"] = got < down and ("reset" in res.get("seen", "").lower() or
                                         "reset" in res["send_error"].lower() or
                                         "broken pipe" in res["send_error"].lower())
         else:
@@ -221,4 +226,5 @@ if __name__ == "__main__":
     else:
         a = sys.argv
         sys.exit(client(a[2], int(a[3]), int(a[4]), int(a[5]), float(a[6]),
-                        float(a[7]) if len(a) > 7 else 0.0, a[8] if len(a) > 8 else "none"))
+                        float(a[7]) if len(a) > 7 else 0.0, a[8] if len(a) > 8 else "none",
+                        int(a[9]) if len(a) > 9 else None))

@@ -5,9 +5,9 @@
 # gateway whose firewall drops what conntrack calls invalid. The proxy's own
 # counters prove the handoff: it accepted the flow and relayed only the first
 # exchange; the classifier translated the rest. Then: different window scales,
-# loss, delay and reordering on both links, and a client without timestamps
-# (refused, so still proxied, still byte-exact). The close records carry all
-# the bytes.
+# loss and queueing on both links, and a client without timestamps
+# (refused, so still proxied, still byte-exact), streams that never pause
+# (frozen, then handed over). The close records carry all the bytes.
 . "$(dirname "$0")/lib.sh"
 
 # 64 MB; under qemu without KVM (STEER_TEST_TIME_SCALE 4) 16 MB keeps the run short.
@@ -33,13 +33,17 @@ offload_counters() {
 	echo "    classifier: $(lab_status | jq -c '.counters.ebpf | with_entries(select(.key | startswith("offload")))')"
 }
 # xfer DST [LABEL [TRICKLE_MS]]: one transfer from the client; its JSON line in $XFER.
+# XFER_PAUSE: the client's pause before its bulk (default PAUSE); XFER_DOWN: the
+# server's bulk (default SIZE; 0: a one-way stream).
 xfer() {
-	XFER=$(inc "$LAB_ROOT/tests/net/offload_xfer.py" client "$1" 5201 $PRE $SIZE "$PAUSE" "${3:-0}")
+	local down=${XFER_DOWN:-$SIZE}
+	XFER=$(inc "$LAB_ROOT/tests/net/offload_xfer.py" client "$1" 5201 $PRE $SIZE "${XFER_PAUSE:-$PAUSE}" "${3:-0}" \
+		none "$down")
 	echo "    $XFER"
 	if jq -e '.ok and .up_ok and .down_ok' <<<"$XFER" >/dev/null; then
-		pass "${2:-$1}: $((SIZE >> 20)) MB each way, byte-exact"
+		pass "${2:-$1}: $((SIZE >> 20)) MB up, $((down >> 20)) MB down, byte-exact"
 	else
-		fail "${2:-$1}: $((SIZE >> 20)) MB each way, byte-exact"
+		fail "${2:-$1}: $((SIZE >> 20)) MB up, $((down >> 20)) MB down, byte-exact"
 		xfer_diag
 	fi
 }
@@ -171,12 +175,34 @@ inc sysctl -qw net.ipv4.tcp_timestamps=1
 expect_eq "no timestamps: refused, counted" "$(lab_counter .proxy.offload_timestamps)" 1
 expect_eq "no timestamps: not offloaded" "$(lab_counter .proxy.offloaded)" 9
 
+# A stream that never pauses: no check finds it quiet, so the proxy freezes it
+# (the classifier drops its data segments while the relay drains the queues)
+# and hands it over; the sender sends the dropped segments again, translated.
+relayed0=$(($(lab_counter .proxy.bytes_up) + $(lab_counter .proxy.bytes_down)))
+XFER_PAUSE=0 XFER_DOWN=0 xfer $S4 "a one-way stream that never pauses, v4"
+XFER_PAUSE=0 XFER_DOWN=0 xfer $S6 "a one-way stream that never pauses, v6"
+offload_counters
+expect_eq "never paused: both offloaded" "$(lab_counter .proxy.offloaded)" 11
+expect_ge "never paused: frozen first" "$(lab_counter .proxy.offload_freezes)" 2
+relayed=$(($(lab_counter .proxy.bytes_up) + $(lab_counter .proxy.bytes_down) - relayed0))
+expect "never paused: the proxy relayed the start only ($relayed of $((2 * SIZE)) bytes)" \
+	test "$relayed" -lt "$SIZE"
+expect_eq "never paused: conntrack marked nothing invalid" "$(invalid_drops)" 0
+# Busy both ways: each side's ACKs ride on its data, which a freeze drops, so the
+# queues may not drain; a freeze then ends after its few ms and the flow goes on,
+# proxied or handed over at a later freeze, byte-exact either way.
+ended0=$(($(lab_counter .proxy.offloaded) + $(lab_counter .proxy.offload_not_quiet) + $(lab_counter .proxy.offload_edge)))
+XFER_PAUSE=0 xfer $S4 "a stream busy both ways"
+ended=$(($(lab_counter .proxy.offloaded) + $(lab_counter .proxy.offload_not_quiet) + $(lab_counter .proxy.offload_edge)))
+expect_eq "busy both ways: handed over or counted as never quiet" $((ended - ended0)) 1
+offloaded=$(lab_counter .proxy.offloaded)
+
 # A stop drains an offloaded flow as it drains a relayed one: the transfer goes on through the
 # classifier, its close record comes, then steer exits.
 inc "$LAB_ROOT/tests/net/offload_xfer.py" client $S4 5201 $PRE $SIZE "$(scaled 4)" >"$LAB_DIR/drain.json" &
 xp=$!
 sleep "$(scaled 2)"
-expect_eq "drain: the flow was handed over in its pause" "$(lab_counter .proxy.offloaded)" 10
+expect_eq "drain: the flow was handed over in its pause" "$(lab_counter .proxy.offloaded)" $((offloaded + 1))
 offload_counters
 expect "stopped while an offloaded flow is open: a clean exit once it ended" lab_steer_stop
 wait $xp

@@ -52,7 +52,7 @@ static void test_deltas(void **state)
 	b.snd_wscale = 9; /* the server's windows arrive in 2^9 units */
 	a.snd_wscale = 2; /* the client's in 2^2 */
 	memset(&sp, 0, sizeof(sp));
-	assert_int_equal(splice_plan(&a, &b, &sp), SPLICE_GO);
+	assert_int_equal(splice_plan(&a, &b, false, &sp), SPLICE_GO);
 	assert_true(sp.timestamps);
 	/* The client's next byte is the byte the server expects next, and the other way. */
 	assert_int_equal((uint32_t)(a.rcv + up->seq_delta), b.snd);
@@ -83,19 +83,19 @@ static void test_no_timestamps(void **state)
 	legs(&a, &b);
 	a.options &= ~TCPI_OPT_TIMESTAMPS;
 	b.options &= ~TCPI_OPT_TIMESTAMPS;
-	assert_int_equal(splice_plan(&a, &b, &sp), SPLICE_GO);
+	assert_int_equal(splice_plan(&a, &b, false, &sp), SPLICE_GO);
 	assert_false(sp.timestamps);
 	/* On one leg only: the other peer would see TSvals appear or vanish. */
 	legs(&a, &b);
 	a.options &= ~TCPI_OPT_TIMESTAMPS;
-	assert_int_equal(splice_plan(&a, &b, &sp), SPLICE_TIMESTAMPS);
+	assert_int_equal(splice_plan(&a, &b, false, &sp), SPLICE_TIMESTAMPS);
 	legs(&a, &b);
 	b.options &= ~TCPI_OPT_TIMESTAMPS;
-	assert_int_equal(splice_plan(&a, &b, &sp), SPLICE_TIMESTAMPS);
+	assert_int_equal(splice_plan(&a, &b, false, &sp), SPLICE_TIMESTAMPS);
 	/* Microsecond TSvals (Linux 6.7+) on either leg: a clock of another rate. */
 	legs(&a, &b);
 	b.options |= 64;
-	assert_int_equal(splice_plan(&a, &b, &sp), SPLICE_TIMESTAMPS);
+	assert_int_equal(splice_plan(&a, &b, false, &sp), SPLICE_TIMESTAMPS);
 }
 
 /* ECN on one leg only: the other peer would never see its congestion marks echoed. */
@@ -107,12 +107,12 @@ static void test_ecn(void **state)
 	(void)state;
 	legs(&a, &b);
 	a.options |= TCPI_OPT_ECN;
-	assert_int_equal(splice_plan(&a, &b, &sp), SPLICE_ECN);
+	assert_int_equal(splice_plan(&a, &b, false, &sp), SPLICE_ECN);
 	b.options |= TCPI_OPT_ECN;
-	assert_int_equal(splice_plan(&a, &b, &sp), SPLICE_GO);
+	assert_int_equal(splice_plan(&a, &b, false, &sp), SPLICE_GO);
 	/* ECT seen on one leg only is traffic, not the negotiation. */
 	a.options |= TCPI_OPT_ECN_SEEN;
-	assert_int_equal(splice_plan(&a, &b, &sp), SPLICE_GO);
+	assert_int_equal(splice_plan(&a, &b, false, &sp), SPLICE_GO);
 }
 
 static void test_window_cap(void **state)
@@ -125,21 +125,21 @@ static void test_window_cap(void **state)
 	legs(&a, &b);
 	b.rcv_wscale = 0;
 	b.options &= ~TCPI_OPT_WSCALE;
-	assert_int_equal(splice_plan(&a, &b, &sp), SPLICE_WINDOW);
+	assert_int_equal(splice_plan(&a, &b, false, &sp), SPLICE_WINDOW);
 	/* Exactly 0xffff << shift fits. */
 	legs(&a, &b);
 	b.rcv_wscale = 2;
 	a.max_window = 0xffff << 2;
 	a.snd_wnd = b.rcv_wnd;
-	assert_int_equal(splice_plan(&a, &b, &sp), SPLICE_GO);
+	assert_int_equal(splice_plan(&a, &b, false, &sp), SPLICE_GO);
 	a.max_window++;
-	assert_int_equal(splice_plan(&a, &b, &sp), SPLICE_WINDOW);
+	assert_int_equal(splice_plan(&a, &b, false, &sp), SPLICE_WINDOW);
 	/* The same for the server's windows through A's unit. */
 	legs(&a, &b);
 	a.rcv_wscale = 1; /* 0xffff << 1: the server's largest window (65535 << 1) just fits */
-	assert_int_equal(splice_plan(&a, &b, &sp), SPLICE_GO);
+	assert_int_equal(splice_plan(&a, &b, false, &sp), SPLICE_GO);
 	a.rcv_wscale = 0;
-	assert_int_equal(splice_plan(&a, &b, &sp), SPLICE_WINDOW);
+	assert_int_equal(splice_plan(&a, &b, false, &sp), SPLICE_WINDOW);
 }
 
 static void test_mss(void **state)
@@ -150,13 +150,13 @@ static void test_mss(void **state)
 	(void)state;
 	legs(&a, &b);
 	b.advmss = 8948; /* the server may send jumbo segments the client's path does not take */
-	assert_int_equal(splice_plan(&a, &b, &sp), SPLICE_MSS);
+	assert_int_equal(splice_plan(&a, &b, false, &sp), SPLICE_MSS);
 	legs(&a, &b);
 	a.advmss = 1449;
-	assert_int_equal(splice_plan(&a, &b, &sp), SPLICE_MSS);
+	assert_int_equal(splice_plan(&a, &b, false, &sp), SPLICE_MSS);
 	legs(&a, &b);
 	a.snd_mss = 1200; /* the client takes smaller segments than the server may send */
-	assert_int_equal(splice_plan(&a, &b, &sp), SPLICE_MSS);
+	assert_int_equal(splice_plan(&a, &b, false, &sp), SPLICE_MSS);
 }
 
 static void test_edge(void **state)
@@ -168,19 +168,25 @@ static void test_edge(void **state)
 	/* B let the server send 256960 bytes; the client takes 64 KiB less: the slack, accepted. */
 	legs(&a, &b);
 	a.snd_wnd = b.rcv_wnd - 65536;
-	assert_int_equal(splice_plan(&a, &b, &sp), SPLICE_GO);
+	assert_int_equal(splice_plan(&a, &b, false, &sp), SPLICE_GO);
 	/* One byte more is not, now. */
 	a.snd_wnd = b.rcv_wnd - 65537;
-	assert_int_equal(splice_plan(&a, &b, &sp), SPLICE_EDGE);
+	assert_int_equal(splice_plan(&a, &b, false, &sp), SPLICE_EDGE);
 	/* Room already used (rcv advanced since the window was announced) is not counted. */
 	legs(&a, &b);
 	b.rcv += 100000;
 	a.snd_wnd = b.rcv_wnd - 100000;
-	assert_int_equal(splice_plan(&a, &b, &sp), SPLICE_GO);
+	assert_int_equal(splice_plan(&a, &b, false, &sp), SPLICE_GO);
 	/* The other way: the client may send up to A's edge; the server must take nearly that much. */
 	legs(&a, &b);
 	b.snd_wnd = a.rcv_wnd - 65537;
-	assert_int_equal(splice_plan(&a, &b, &sp), SPLICE_EDGE);
+	assert_int_equal(splice_plan(&a, &b, false, &sp), SPLICE_EDGE);
+	/* Frozen, the peers' data is being dropped already: any overshoot is accepted, both ways. */
+	assert_int_equal(splice_plan(&a, &b, true, &sp), SPLICE_GO);
+	legs(&a, &b);
+	a.snd_wnd = 0;
+	assert_int_equal(splice_plan(&a, &b, false, &sp), SPLICE_EDGE);
+	assert_int_equal(splice_plan(&a, &b, true, &sp), SPLICE_GO);
 }
 
 int main(void)
