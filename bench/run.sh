@@ -74,7 +74,7 @@ phase_steer() {
 	steer_down
 }
 # Splice offload (`offload after 0`: a flow is handed to the classifier at its
-# first quiet moment, which iperf3's streams have only before their data starts).
+# first quiet moment, or frozen for it when it never pauses, as iperf3's streams).
 # Its own daemon, since reload does not change offload; the ebpf backend.
 phase_offload() {
 	steer_up offload "offload after 0" || return 1

@@ -148,6 +148,7 @@ struct worker {
 
 struct proxy {
 	struct proxy_settings s;
+	int *cpus; /* per_cpu: worker i's CPU; else NULL */
 	int nworkers;
 	struct worker *workers;
 	_Atomic uint64_t next_flow; /* the flow ids without settings' flow_ids */

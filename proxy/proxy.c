@@ -7,9 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sched.h>
 #include <time.h>
 
 #include "proxy/internal.h"
+#include "proxy/per_cpu.h"
 
 uint64_t proxy_now_ns(void)
 {
@@ -62,6 +64,41 @@ uint64_t proxy_flow_id(struct proxy *p)
 	return atomic_fetch_add_explicit(p->flow_ids, 1, memory_order_relaxed) + 1;
 }
 
+/* per_cpu: the CPUs, and one worker each. -1: out of memory (no CPU list: the settings' workers). */
+static int per_cpu_setup(struct proxy *p)
+{
+	int *cpus = malloc(CPU_SETSIZE * sizeof(*cpus)), n;
+
+	if (!cpus)
+		return -1;
+	n = per_cpu_list(cpus, CPU_SETSIZE);
+	if (n < 1) {
+		fprintf(stderr, "proxy: warning: the CPUs this process may use are unknown (%s): %d workers, not "
+				"pinned\n", strerror(errno), p->s.workers);
+		free(cpus);
+		return 0;
+	}
+	p->cpus = cpus;
+	p->s.workers = n;
+	return 0;
+}
+
+/*
+ * Each TCP listener group: the SYN's CPU picks the worker (the groups hold
+ * the workers' listeners in worker order: they joined in it). Without it,
+ * the kernel's hash picks, as without per_cpu.
+ */
+static void per_cpu_steer(struct proxy *p)
+{
+	for (int i = 0; p->cpus && i < 2; i++) {
+		int fd = p->workers[0].lst[i].fd;
+
+		if (fd >= 0 && per_cpu_reuseport(fd, p->cpus, p->nworkers) < 0)
+			fprintf(stderr, "proxy: warning: connections are not kept on the CPU of their SYN: "
+					"SO_ATTACH_REUSEPORT_CBPF: %s\n", strerror(errno));
+	}
+}
+
 struct proxy *proxy_create(const struct proxy_settings *s)
 {
 	struct proxy *p;
@@ -75,7 +112,9 @@ struct proxy *proxy_create(const struct proxy_settings *s)
 		goto oom;
 	p->s = *s;
 	p->s.max_udp_sessions = udp_session_bound(s->max_udp_sessions);
-	p->workers = calloc((size_t)s->workers, sizeof(*p->workers));
+	if (s->per_cpu && per_cpu_setup(p) < 0)
+		goto oom;
+	p->workers = calloc((size_t)p->s.workers, sizeof(*p->workers));
 	if (!p->workers)
 		goto oom;
 	atomic_init(&p->next_flow, 0);
@@ -83,7 +122,7 @@ struct proxy *proxy_create(const struct proxy_settings *s)
 	atomic_init(&p->drained, 0);
 	atomic_init(&p->stop_why, CLOSE_SHUTDOWN);
 	ignore_sigpipe();
-	for (int i = 0; i < s->workers; i++) {
+	for (int i = 0; i < p->s.workers; i++) {
 		/* Counted first: a worker that fails half-way is cleaned up with the rest. */
 		p->nworkers = i + 1;
 		if (worker_init(&p->workers[i], p, i) < 0) {
@@ -91,6 +130,7 @@ struct proxy *proxy_create(const struct proxy_settings *s)
 			return NULL;
 		}
 	}
+	per_cpu_steer(p);
 	return p;
 oom:
 	fprintf(stderr, "proxy: out of memory\n");
@@ -171,6 +211,7 @@ uint64_t proxy_destroy_why(struct proxy *p, enum proxy_close_reason why)
 		cut += p->workers[i].cut;
 	}
 	free(p->workers);
+	free(p->cpus);
 	free(p);
 	return cut;
 }

@@ -67,6 +67,12 @@ struct proxy_settings {
 	uint16_t port; /* transparent listeners on [::]:port (v6only) and 0.0.0.0:port */
 	enum proxy_upstream_source upstream_source;
 	int workers;               /* >= 1 */
+	/*
+	 * One worker per CPU the process may run on (workers is then their
+	 * number): worker i is pinned to the i-th, and a new TCP connection
+	 * goes to the worker of the CPU that took its SYN (proxy/per_cpu.h).
+	 */
+	bool per_cpu;
 	int connect_timeout_ms;    /* upstream connect; <= 0: the kernel's SYN retries only */
 	int idle_timeout_ms;       /* no bytes either way; <= 0: none */
 	/*

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "proxy/internal.h"
+#include "proxy/per_cpu.h"
 
 static void listeners_start(struct worker *w)
 {
@@ -157,7 +158,11 @@ int worker_init(struct worker *w, struct proxy *p, int id)
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
+	int err = w->p->cpus ? per_cpu_pin(w->p->cpus[w->id]) : 0;
 
+	if (err)
+		fprintf(stderr, "proxy: warning: worker %d not pinned to CPU %d: %s\n", w->id, w->p->cpus[w->id],
+			strerror(err));
 	ev_run(w->loop, 0);
 	return NULL;
 }

@@ -453,6 +453,7 @@ static int start_proxy(struct daemon *d, struct backend_listeners *l)
 		.port = cfg->proxy_port,
 		.upstream_source = proxy_source(cfg->upstream_source),
 		.workers = cfg->workers > 0 ? cfg->workers : (int)sysconf(_SC_NPROCESSORS_ONLN),
+		.per_cpu = cfg->workers == 0,
 		.connect_timeout_ms = CONNECT_TIMEOUT_MS,
 		.idle_timeout_ms = IDLE_TIMEOUT_MS,
 		.max_conns = conn_bound(),
