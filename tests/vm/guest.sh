@@ -27,6 +27,9 @@ mods=/lib/modules/$(uname -r)
 mkdir -p "$mods" && mount --bind "$VM_MODULES" "$mods"
 echo /sbin/modprobe >/proc/sys/kernel/modprobe
 hostname steer-vm
+# Warnings reach the console from here on (boot stays quiet): a lockup's
+# backtraces are printed at that level, before softlockup_panic stops the VM.
+echo 5 >/proc/sys/kernel/printk
 ip link set lo up
 # The host's limit (tests open thousands of sockets), not PID 1's default.
 ulimit -Hn "$VM_NOFILE" && ulimit -Sn "$VM_NOFILE"
