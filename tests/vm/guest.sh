@@ -28,7 +28,7 @@ mkdir -p "$mods" && mount --bind "$VM_MODULES" "$mods"
 echo /sbin/modprobe >/proc/sys/kernel/modprobe
 hostname steer-vm
 # Warnings reach the console from here on (boot stays quiet): a lockup's
-# backtraces are printed at that level, before softlockup_panic stops the VM.
+# backtraces are printed at that level, before the panic stops the VM (boot.sh).
 echo 5 >/proc/sys/kernel/printk
 ip link set lo up
 # Netfilter's hook static keys stay on for the whole run. A key turns on when
