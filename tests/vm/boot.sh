@@ -46,12 +46,20 @@ while IFS='=' read -r name _; do envs+=("$name=${!name}"); done < <(env | grep -
 	printf 'VM_ENV=(%s)\n' "$(printf '%q ' "${envs[@]}")"
 } >"$job"
 
+# A CPU stuck in the kernel must end the VM at once with every CPU's stack
+# (guest.sh lets warnings reach the console), not sit until VM_TIMEOUT: a soft
+# lockup (20 s) or an RCU stall (21 s) report prints the CPUs' backtraces, then
+# panics; panic=-1 with -no-reboot makes qemu exit. Both: a CPU spinning in
+# softirq shows as an RCU stall first, and each stall report touches the
+# soft-lockup watchdog, which then never fires.
+panic_on="softlockup_panic=1 softlockup_all_cpu_backtrace=1 sysctl.kernel.panic_on_rcu_stall=1"
+
 start=$(date +%s)
-rc=
+rc= panic= during= int3=
 timeout -k 10 "${VM_TIMEOUT:-3600}" qemu-system-x86_64 -nodefaults -no-user-config -display none -no-reboot \
 	-M pc "${qaccel[@]}" -smp 2 -m "${VM_MEM:-3G}" \
 	-kernel "$kdir/boot/vmlinuz-$rel" -initrd "$initrd" \
-	-append "console=ttyS0 quiet loglevel=3 panic=-1 STEER_VM_GUEST=$HERE/guest.sh STEER_VM_JOB=$job" \
+	-append "console=ttyS0 quiet loglevel=3 panic=-1 $panic_on STEER_VM_GUEST=$HERE/guest.sh STEER_VM_JOB=$job" \
 	-fsdev local,id=hostroot,path=/,security_model=none,readonly=on,multidevs=remap \
 	-device virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot \
 	-serial stdio </dev/null |
@@ -60,12 +68,21 @@ timeout -k 10 "${VM_TIMEOUT:-3600}" qemu-system-x86_64 -nodefaults -no-user-conf
 		# After the status line only the kernel's power-off notes follow.
 		if [ -n "$rc" ]; then continue; fi
 		if [[ $line =~ ^@@steer-vm-exit\ ([0-9]+)@@$ ]]; then rc=${BASH_REMATCH[1]}; else printf '%s\n' "$line"; fi
+		# What ran when the kernel gave up: the test runners' "== NAME" lines.
+		if [[ $line == "== "* ]]; then during=${line#== }; fi
+		if [[ -z $panic && $line =~ Kernel\ panic\ -\ not\ syncing:\ (.*)$ ]]; then panic=${BASH_REMATCH[1]}; fi
+		if [[ $line == *"RIP: 0010:asm_exc_int3+0x0/"* ]]; then int3=1; fi
 	done
 qrc=${PIPESTATUS[0]}
 dur=$(($(date +%s) - start))
 if [ "$qrc" = 124 ] || [ "$qrc" = 137 ]; then
 	echo "vm: timed out after ${VM_TIMEOUT:-3600} s: the VM was killed"
 	rc=124
+elif [ -z "$rc" ] && [ -n "$panic" ]; then
+	echo "vm: FAILED: the kernel panicked ($panic) during ${during:-the boot}; its backtraces are above"
+	# The signature of the stale-breakpoint loop guest.sh steers around.
+	[ -z "$int3" ] || echo "vm: a CPU was entering the int3 handler: kernel text patched under TCG? (tests/vm/guest.sh)"
+	rc=1
 elif [ -z "$rc" ]; then
 	echo "vm: the VM stopped (qemu status $qrc) without reporting the command's exit status"
 	rc=1

@@ -27,7 +27,28 @@ mods=/lib/modules/$(uname -r)
 mkdir -p "$mods" && mount --bind "$VM_MODULES" "$mods"
 echo /sbin/modprobe >/proc/sys/kernel/modprobe
 hostname steer-vm
+# Warnings reach the console from here on (boot stays quiet): a lockup's
+# backtraces are printed at that level, before the panic stops the VM (boot.sh).
+echo 5 >/proc/sys/kernel/printk
 ip link set lo up
+# Netfilter's hook static keys stay on for the whole run. A key turns on when
+# the first hook of its family and hook point registers in any namespace
+# (steer's nft table, the conntrack its `ct` rules pull in) and off with the
+# last, and each turn rewrites kernel text (text_poke_bp: an int3 first). Under
+# multi-threaded TCG a vCPU can keep executing a stale translation with that
+# int3 after the text is restored; the kernel then backs up over the "vanished"
+# breakpoint and re-executes it forever: both CPUs stuck in softirq at
+# ip_local_deliver's NF_HOOK branch, test_switch's nft<->ebpf switches under
+# load. One idle chain on each hook keeps the keys on, so no switch patches text.
+nft -f - <<'EOF' || echo "vm: cannot keep netfilter's hook keys on (nft failed): lockups under TCG may follow"
+table inet steer_vm_keys {
+	chain prerouting { type filter hook prerouting priority 0; }
+	chain input { type filter hook input priority 0; }
+	chain forward { type filter hook forward priority 0; }
+	chain output { type filter hook output priority 0; }
+	chain postrouting { type filter hook postrouting priority 0; }
+}
+EOF
 # The host's limit (tests open thousands of sockets), not PID 1's default.
 ulimit -Hn "$VM_NOFILE" && ulimit -Sn "$VM_NOFILE"
 cd "$VM_CWD" || echo "vm: no directory $VM_CWD"

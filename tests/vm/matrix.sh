@@ -21,7 +21,7 @@ for spec in "$@"; do
 	else
 		res=FAILED rc=1
 		summary+=("--- vm $kernel failed; its failures and last lines:")
-		mapfile -t lines < <(grep -E ' FAIL |^failed:|timed out|[^0-9]0*[1-9][0-9]* failed' "$log" | head -40; echo ...; tail -n 15 "$log")
+		mapfile -t lines < <(grep -E ' FAIL |^failed:|timed out|BUG: soft lockup|^vm: FAILED|[^0-9]0*[1-9][0-9]* failed' "$log" | head -40; echo ...; tail -n 15 "$log")
 		summary+=("${lines[@]}")
 	fi
 	summary+=("vm $kernel: $res ($((SECONDS - start)) s)")
