@@ -52,11 +52,14 @@ bench_servers() {
 
 # ---- steer ----
 # steer_up NAME DIRECTIVE...: a steer daemon with the lab's config (upstream-source
-# client, audit log on, 2 workers) plus the directives; waits until it answers.
+# client, audit log on, workers per-cpu: one per CPU, each pinned to its CPU,
+# a connection to the worker of its SYN's CPU, which loadgen's two threads
+# spread over both) plus the directives; waits until it answers.
 steer_up() {
 	local name=$1 conf
 	shift
 	conf=$(lab_conf "steer tcp dport $PORTS" "$@")
+	sed -i 's/^workers 2$/workers per-cpu/' "$conf"
 	mv "$conf" "$LAB_DIR/$name.conf"
 	lab_steer_start "$LAB_DIR/$name.conf" || return 1
 	GW_PIDS=("$LAB_STEER_PID")

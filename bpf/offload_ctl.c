@@ -131,6 +131,7 @@ int steer_bpf_splice_end(struct steer_bpf *b, const struct proxy_splice *sp, boo
 		found++;
 		out->dir[i].fin = d.state & STEER_OFL_S_FIN;
 		out->dir[i].rst = d.state & STEER_OFL_S_RST;
+		out->dir[i].syn = d.state & STEER_OFL_S_SYN;
 		out->dir[i].end_seq = d.end_seq;
 		out->dir[i].last_ns = d.last_ns;
 		out->dir[i].packets = d.packets;

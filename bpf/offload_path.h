@@ -118,7 +118,7 @@ static __always_inline int ofl_forward(struct __sk_buff *skb, const struct pkt *
 
 /*
  * The segment p of an offloaded flow? A SYN is never one (a SYN on the tuple
- * is a new connection: the normal path's). Yes: *verdict is the TC verdict,
+ * is a new connection: the normal path's, and the old flow is over). Yes: *verdict is the TC verdict,
  * one counter moved; the packet never carries steer's mark (nft's rules and
  * the proxy's sockets must not take it). A frozen flow's segment that carries
  * data is one too (dropped); its other segments are not (the proxy's).
@@ -131,15 +131,35 @@ static __always_inline int offloaded(struct __sk_buff *skb, const struct pkt *p,
 	__u32 zero = 0;
 	int learnt, v;
 
-	if (!*(volatile __u32 *)&steer_offload_live || p->proto != IPPROTO_TCP || (p->tcp_flags & TCPF_SYN))
+	if (!*(volatile __u32 *)&steer_offload_live || p->proto != IPPROTO_TCP)
 		return 0;
 	flow_key_make(&k, p);
 	d = bpf_map_lookup_elem(&steer_offload, &k);
 	if (!d)
 		return 0;
+	if (p->tcp_flags & TCPF_SYN) {
+		/*
+		 * A new connection on the tuple (a client that reuses its port
+		 * as soon as the old one closed): the old one's entries must not
+		 * translate the new one's segments. Both directions, once.
+		 */
+		if (!(d->state & STEER_OFL_S_SYN)) {
+			__sync_fetch_and_or(&d->state, STEER_OFL_S_SYN);
+			ofl_reverse_key(&rk, &k);
+			r = bpf_map_lookup_elem(&steer_offload, &rk);
+			if (r)
+				__sync_fetch_and_or(&r->state, STEER_OFL_S_SYN);
+		}
+		return 0;
+	}
+	if (d->state & STEER_OFL_S_SYN)
+		return 0;
 	if (d->flags & STEER_OFL_F_FREEZE) {
-		/* Unreadable: the proxy's socket takes it, as without a freeze. */
-		if (ofl_carries_data(skb, p) <= 0)
+		/*
+		 * An RST ends the flow: the proxy's socket must see it, data or
+		 * not. Unreadable: the proxy's socket takes it, as without a freeze.
+		 */
+		if ((p->tcp_flags & TCPF_RST) || ofl_carries_data(skb, p) <= 0)
 			return 0;
 		count(STEER_C_OFFLOAD_FROZEN);
 		*verdict = TC_ACT_SHOT;

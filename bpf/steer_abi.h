@@ -361,6 +361,12 @@ _Static_assert(STEER_C_ICMP_DELIVERED == 20 && STEER_C_NEW_REDIRECTED == 21 &&
 #define STEER_OFL_S_RST 2        /* an RST went this way */
 #define STEER_OFL_S_TS_LEARNT 4  /* a segment is learning tsval_delta (and the reverse entry's tsecr_delta) */
 #define STEER_OFL_S_TS_READY 8   /* ... and has stored it */
+/*
+ * A SYN came on the tuple: its client opened a new connection, so the
+ * offloaded one is over; its entries take no more packets (the new
+ * connection's are the normal path's) until user space removes them.
+ */
+#define STEER_OFL_S_SYN 16
 
 /*
  * flags, written by user space: with STEER_OFL_F_TS the TSval delta is not

@@ -16,7 +16,9 @@ int per_cpu_list(int *cpus, int max);
 /*
  * A classic BPF program on fd's SO_REUSEPORT group: a SYN that arrives on
  * cpus[i] goes to the group's i-th socket (the order they joined it), any
- * other CPU to the kernel's hash. 0 or -1 with errno.
+ * other CPU to the kernel's hash. 0 or -1 with errno. A socket that leaves
+ * the group moves the last one into its place: the order holds only while
+ * all stay, as the proxy's listeners do until its drain stops new flows.
  */
 int per_cpu_reuseport(int fd, const int *cpus, int n);
 

@@ -134,6 +134,8 @@ struct proxy *proxy_create(const struct proxy_settings *s)
 	return p;
 oom:
 	fprintf(stderr, "proxy: out of memory\n");
+	if (p)
+		free(p->cpus);
 	free(p);
 	return NULL;
 }

@@ -139,7 +139,7 @@ struct proxy_settings {
 	 * the owner and the proxy forgets it: no close event follows, the
 	 * owner ends the flow (its close record). A connection never found
 	 * quiet is frozen first (splice_add with freeze set) while the relay
-	 * drains its queues, for at most a few ms.
+	 * drains its queues (a few ms, at most 1 s).
 	 */
 	uint64_t offload_after;
 	int (*splice_add)(void *ctx, const struct proxy_splice *sp);

@@ -94,11 +94,30 @@ static uint32_t monotonic_ms(void)
 	return (uint32_t)((uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000);
 }
 
+/* What TCP_INFO tells of an established socket (no repair mode needed): options, scales, segment sizes. */
+static int read_info(int fd, struct tcp_snapshot *s)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+
+	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0 || ti.tcpi_state != TCP_ESTABLISHED) {
+		errno = errno ? errno : ENOTCONN;
+		return -1;
+	}
+	s->options = ti.tcpi_options;
+	if (ti.tcpi_options & TCPI_OPT_WSCALE) {
+		s->snd_wscale = ti.tcpi_snd_wscale;
+		s->rcv_wscale = ti.tcpi_rcv_wscale;
+	}
+	s->snd_mss = ti.tcpi_snd_mss;
+	s->advmss = ti.tcpi_advmss;
+	return 0;
+}
+
 /* A socket in repair mode: its queues' sequence numbers, windows, options and clock. */
 static int snapshot(int fd, struct tcp_snapshot *s)
 {
 	struct tcp_repair_window w;
-	struct tcp_info ti;
 	socklen_t len = sizeof(w);
 	uint32_t ts, before;
 
@@ -106,11 +125,8 @@ static int snapshot(int fd, struct tcp_snapshot *s)
 	if (queue_seq(fd, TCP_SEND_QUEUE, &s->snd) < 0 || queue_seq(fd, TCP_RECV_QUEUE, &s->rcv) < 0 ||
 	    getsockopt(fd, IPPROTO_TCP, TCP_REPAIR_WINDOW, &w, &len) < 0)
 		return -1;
-	len = sizeof(ti);
-	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0 || ti.tcpi_state != TCP_ESTABLISHED) {
-		errno = errno ? errno : ENOTCONN;
+	if (read_info(fd, s) < 0)
 		return -1;
-	}
 	/* The clock read before the TSval: the offset errs late, never early (PAWS). */
 	before = monotonic_ms();
 	len = sizeof(ts);
@@ -120,13 +136,6 @@ static int snapshot(int fd, struct tcp_snapshot *s)
 	s->max_window = w.max_window;
 	s->rcv_wnd = w.rcv_wnd;
 	s->rcv_wup = w.rcv_wup;
-	s->options = ti.tcpi_options;
-	if (ti.tcpi_options & TCPI_OPT_WSCALE) {
-		s->snd_wscale = ti.tcpi_snd_wscale;
-		s->rcv_wscale = ti.tcpi_rcv_wscale;
-	}
-	s->snd_mss = ti.tcpi_snd_mss;
-	s->advmss = ti.tcpi_advmss;
 	s->ts_clock_offset = (uint32_t)(ts - before);
 	return 0;
 }
@@ -222,6 +231,23 @@ static enum try_result refused(struct conn *c, enum splice_refusal r)
 		break;
 	}
 	return TRY_NEVER;
+}
+
+/*
+ * Whether options, ECN or segment sizes already refuse the handoff: then it
+ * is refused (counted) now, before a freeze would cost the senders for nothing.
+ */
+static bool refused_early(struct conn *c)
+{
+	struct tcp_snapshot a, b;
+	enum splice_refusal r;
+
+	memset(&a, 0, sizeof(a));
+	memset(&b, 0, sizeof(b));
+	if (read_info(c->relay.fd[SIDE_CLI], &a) < 0 || read_info(c->relay.fd[SIDE_UP], &b) < 0)
+		return false; /* the handoff's own reads will say */
+	r = splice_options(&a, &b);
+	return r != SPLICE_GO && refused(c, r) == TRY_NEVER;
 }
 
 static enum try_result try_splice(struct conn *c)
@@ -355,9 +381,16 @@ static void splice_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 		}
 		thaw(c); /* it does not drain */
 	} else if (c->splice_last_refusal == SPLICE_NOT_QUIET && moved(c) &&
-		   ++c->splice_misses >= SPLICE_FREEZE_AFTER && c->splice_freezes < SPLICE_FREEZES && freeze(c)) {
-		arm(c, SPLICE_FREEZE_CHECK_S);
-		return;
+		   ++c->splice_misses >= SPLICE_FREEZE_AFTER && c->splice_freezes < SPLICE_FREEZES) {
+		if (refused_early(c)) {
+			c->splice_state = SPLICE_STATE_NEVER;
+			return;
+		}
+		if (freeze(c)) {
+			arm(c, SPLICE_FREEZE_CHECK_S);
+			return;
+		}
+		c->splice_freezes = SPLICE_FREEZES; /* the classifier refused it (printed): not again */
 	}
 	if (ev_now(loop) - c->splice_since >= SPLICE_GIVE_UP_S) {
 		conn_splice_abandon(c);

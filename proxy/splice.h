@@ -51,5 +51,11 @@ enum splice_refusal {
  */
 enum splice_refusal splice_plan(const struct tcp_snapshot *a, const struct tcp_snapshot *b, bool frozen,
 				struct proxy_splice *sp);
+/*
+ * The refusals that options, ECN and segment sizes decide (TCP_INFO alone:
+ * no repair mode), which no wait changes: checked before a freeze, whose
+ * cost would buy nothing. SPLICE_GO or the refusal; splice_plan makes them too.
+ */
+enum splice_refusal splice_options(const struct tcp_snapshot *a, const struct tcp_snapshot *b);
 
 #endif

@@ -51,27 +51,36 @@ static bool overshoot(const struct tcp_snapshot *x, const struct tcp_snapshot *y
 	return room > x->snd_wnd && room - x->snd_wnd > SPLICE_EDGE_SLACK;
 }
 
-enum splice_refusal splice_plan(const struct tcp_snapshot *a, const struct tcp_snapshot *b, bool frozen,
-				struct proxy_splice *sp)
+enum splice_refusal splice_options(const struct tcp_snapshot *a, const struct tcp_snapshot *b)
 {
 	bool ts_a = a->options & TCPI_OPT_TIMESTAMPS, ts_b = b->options & TCPI_OPT_TIMESTAMPS;
-	struct proxy_splice_dir *up = &sp->dir[SPLICE_UP], *down = &sp->dir[SPLICE_DOWN];
 
 	if (ts_a != ts_b || ((a->options | b->options) & TCPI_OPT_USEC_TS))
 		return SPLICE_TIMESTAMPS;
 	/* A sender whose peer never echoes congestion marks (ECE) would never slow down for them. */
 	if ((a->options ^ b->options) & TCPI_OPT_ECN)
 		return SPLICE_ECN;
-	/* The client's windows reach the server in B's unit, the server's the client in A's. */
-	if (a->max_window > window_cap(b->rcv_wscale) || b->max_window > window_cap(a->rcv_wscale))
-		return SPLICE_WINDOW;
 	/* Segments the server sends must fit what the client's path takes, and the other way. */
 	if (b->advmss > a->snd_mss || a->advmss > b->snd_mss)
 		return SPLICE_MSS;
+	return SPLICE_GO;
+}
+
+enum splice_refusal splice_plan(const struct tcp_snapshot *a, const struct tcp_snapshot *b, bool frozen,
+				struct proxy_splice *sp)
+{
+	struct proxy_splice_dir *up = &sp->dir[SPLICE_UP], *down = &sp->dir[SPLICE_DOWN];
+	enum splice_refusal r = splice_options(a, b);
+
+	if (r != SPLICE_GO)
+		return r;
+	/* The client's windows reach the server in B's unit, the server's the client in A's. */
+	if (a->max_window > window_cap(b->rcv_wscale) || b->max_window > window_cap(a->rcv_wscale))
+		return SPLICE_WINDOW;
 	if (!frozen && (overshoot(a, b) || overshoot(b, a)))
 		return SPLICE_EDGE;
 
-	sp->timestamps = ts_a;
+	sp->timestamps = a->options & TCPI_OPT_TIMESTAMPS;
 	/* client -> server: the client's next byte (A.rcv) is the byte the server expects (B.snd) */
 	*up = (struct proxy_splice_dir){
 		.seq_delta = b->snd - a->rcv,

@@ -101,8 +101,8 @@
 	X(offload_races, "counter", "steer_proxy_offload_races_total", NULL,                                 \
 	  "Handoffs undone because a segment reached a socket first (tried again).", OFFLOAD, "races")       \
 	X(offload_freezes, "counter", "steer_proxy_offload_freezes_total", NULL,                             \
-	  "Busy TCP connections whose data segments the classifier held back while the proxy drained "     \
-	  "them for a handoff.", OFFLOAD, "freezes")                                                         \
+	  "Freezes for a handoff (up to 3 per busy TCP connection): the classifier dropped its data "     \
+	  "segments while the proxy drained it.", OFFLOAD, "freezes")                                                         \
 	X(offload_not_quiet, "counter", "steer_proxy_offload_refused_total", "reason=\"not_quiet\"",         \
 	  "TCP connections past offload-after that stay proxied, by reason.", OFFLOAD_REFUSED, "not_quiet")  \
 	X(offload_edge, "counter", "steer_proxy_offload_refused_total", "reason=\"shrinking_edge\"", NULL,   \

@@ -159,6 +159,11 @@ static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
 	int err = w->p->cpus ? per_cpu_pin(w->p->cpus[w->id]) : 0;
+	char name[16];
+
+	/* top -H, ps -L and perf tell the workers apart by it. */
+	snprintf(name, sizeof(name), "steer-w%d", w->id);
+	pthread_setname_np(pthread_self(), name);
 
 	if (err)
 		fprintf(stderr, "proxy: warning: worker %d not pinned to CPU %d: %s\n", w->id, w->p->cpus[w->id],

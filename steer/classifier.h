@@ -80,6 +80,7 @@ struct classifier_attachment {
 struct classifier_splice_end {
 	struct {
 		bool fin, rst;    /* a FIN / an RST went this way */
+		bool syn;         /* a SYN went this way: a new connection on the tuple, the flow is over */
 		uint32_t end_seq; /* untranslated: after the last FIN or RST segment's payload */
 		uint64_t last_ns; /* CLOCK_MONOTONIC of the last packet translated (0: none yet) */
 		uint64_t packets; /* translated */

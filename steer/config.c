@@ -196,6 +196,10 @@ static int set_workers(struct steer_config *cfg, const struct token *dir, const 
 	uint64_t v;
 
 	(void)dir, (void)nargs;
+	if (!strcmp(args[0].s, "per-cpu")) {
+		cfg->workers = STEER_WORKERS_PER_CPU;
+		return 0;
+	}
 	if (cfg_ranged(d, &args[0], "workers", 0, 1024, &v) < 0)
 		return -1;
 	cfg->workers = (int)v;

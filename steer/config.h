@@ -73,6 +73,9 @@ struct rule {
 	const char *file; /* the included file it is in; NULL: cfg->path */
 };
 
+/* workers per-cpu: one worker per CPU, pinned to it, a connection to the worker of its SYN's CPU. */
+#define STEER_WORKERS_PER_CPU (-1)
+
 struct steer_config {
 	char path[STEER_PATH_MAX]; /* the file it came from ("" if none) */
 	enum backend_kind backend;
@@ -91,7 +94,7 @@ struct steer_config {
 	char audit_key[STEER_PATH_MAX]; /* "": records carry no mac */
 	int audit_anchor_interval;      /* seconds; 0: an anchor at stop only */
 	char control_socket[STEER_PATH_MAX];
-	int workers; /* 0 = one per CPU */
+	int workers; /* 0 = one per CPU; STEER_WORKERS_PER_CPU: one per CPU, pinned, by the SYN's CPU */
 	enum proxy_mode proxy;
 	int udp_idle_timeout; /* seconds */
 	int drain_timeout;    /* seconds; 0: stop at once */

@@ -453,7 +453,7 @@ static int start_proxy(struct daemon *d, struct backend_listeners *l)
 		.port = cfg->proxy_port,
 		.upstream_source = proxy_source(cfg->upstream_source),
 		.workers = cfg->workers > 0 ? cfg->workers : (int)sysconf(_SC_NPROCESSORS_ONLN),
-		.per_cpu = cfg->workers == 0,
+		.per_cpu = cfg->workers == STEER_WORKERS_PER_CPU,
 		.connect_timeout_ms = CONNECT_TIMEOUT_MS,
 		.idle_timeout_ms = IDLE_TIMEOUT_MS,
 		.max_conns = conn_bound(),
@@ -505,7 +505,9 @@ static void teardown(struct daemon *d)
 	}
 	/*
 	 * Offloaded flows live only in the classifier's entries: they end with
-	 * it, before it goes (their close records read its entries).
+	 * it, before it goes (their close records read its entries). A freeze
+	 * the proxy still holds is not removed by its stop after this (the
+	 * table no longer has the classifier): its entries go with the map.
 	 */
 	offload_end_all(d->offload, drain_close_reason(&d->drain));
 	/* Steering off first, so no new flow is handed to a proxy that is going. */

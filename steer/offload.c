@@ -137,6 +137,9 @@ static enum proxy_close_reason ended(const struct offload_table *t, const struct
 		return CLOSE_CLIENT_RESET;
 	if (e->dir[SPLICE_DOWN].rst)
 		return CLOSE_UPSTREAM_RESET;
+	/* A new connection on the tuple: the client is done with this one, closed or not. */
+	if (e->dir[SPLICE_UP].syn || e->dir[SPLICE_DOWN].syn)
+		return e->dir[SPLICE_UP].fin && e->dir[SPLICE_DOWN].fin ? CLOSE_EOF : CLOSE_CLIENT_RESET;
 	for (int d = 0; d < 2; d++)
 		if (e->dir[d].last_ns > last)
 			last = e->dir[d].last_ns;

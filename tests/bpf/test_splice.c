@@ -223,13 +223,6 @@ static void flow(int family, enum steer_mode mode)
 	ct_check("server reply: the client entry's TSecr delta is the negated reply delta",
 		 entry(&in, &s).tsecr_delta == (uint32_t)-learnt_down, "not set");
 
-	s = segment(family, 0, 1, 0, 1, 0);
-	s.flags = 0x02; /* SYN */
-	len = seg_build(&s, f);
-	run(&in, false, "SYN on the tuple: the normal path, untouched", f, len, out, 0, PASS,
-	    STEER_C_NOT_MATCHED, false);
-	ct_check("SYN on the tuple: frame unchanged", !memcmp(f, out, len), "the SYN was rewritten");
-
 	s = segment(family, 0, 5020, 9000, 1020, 0);
 	s.flags = 0x11; /* FIN ACK */
 	s.payload = 5;
@@ -243,6 +236,29 @@ static void flow(int family, enum steer_mode mode)
 	ct_check("splice_end: last_ns of the last translated segment",
 		 end.dir[SPLICE_UP].last_ns / 1000000 >= t0_ms && end.dir[SPLICE_UP].last_ns / 1000000 <= t1_ms,
 		 "outside the FIN's run");
+
+	/* The client reuses its port: a new connection, whose segments the old entries must not touch. */
+	s = segment(family, 0, 1, 0, 1, 0);
+	s.flags = 0x02; /* SYN */
+	len = seg_build(&s, f);
+	run(&in, false, "SYN on the tuple: the normal path, untouched", f, len, out, 0, PASS,
+	    STEER_C_NOT_MATCHED, false);
+	ct_check("SYN on the tuple: frame unchanged", !memcmp(f, out, len), "the SYN was rewritten");
+	ct_check("SYN on the tuple: both entries marked over", (entry(&in, &s).state & STEER_OFL_S_SYN) &&
+		 (entry(&in, &r).state & STEER_OFL_S_SYN), "not marked");
+	s = segment(family, 0, 2, 0, 2, 0);
+	len = seg_build(&s, f);
+	run(&in, false, "after the SYN: the new connection's segment takes the normal path", f, len, out, 0, PASS,
+	    STEER_C_NOT_MATCHED, false);
+	ct_check("after the SYN: frame unchanged", !memcmp(f, out, len), "translated by the old entry");
+	r = segment(family, 1, 3, 2, 3, 2);
+	len = seg_build(&r, f);
+	run(&in, true, "after the SYN: the reply takes the normal path too", f, len, out, 0, PASS,
+	    STEER_C_RETURN_PASSED, false);
+	ct_check("after the SYN: the reply unchanged", !memcmp(f, out, len), "translated by the old entry");
+	ct_check("splice_end: the SYN seen", steer_bpf_splice_end(in.b, &sp, false, &end) == 0 &&
+		 end.dir[SPLICE_UP].syn && end.dir[SPLICE_DOWN].syn && end.dir[SPLICE_UP].packets == 3,
+		 "not reported");
 
 	ct_check("splice_add twice: -EEXIST", steer_bpf_splice_add(in.b, &sp) == -EEXIST, "not refused");
 	ct_check("splice_add twice leaves the first", entry(&in, &s).packets == 3 && entry(&in, &r).packets == 1,
@@ -328,6 +344,11 @@ static void freeze(void)
 	len = seg_build(&s, f);
 	run(&in, false, "freeze: a FIN without data takes the normal path", f, len, out, 0, PASS,
 	    STEER_C_NOT_MATCHED, false);
+	s.flags = 0x14; /* RST ACK, with data: the proxy's socket must see the reset */
+	s.payload = 10;
+	len = seg_build(&s, f);
+	run(&in, false, "freeze: an RST with data takes the normal path", f, len, out, 0, PASS, STEER_C_NOT_MATCHED,
+	    false);
 	ct_check("freeze: a second freeze is -EEXIST", steer_bpf_splice_add(in.b, &fz) == -EEXIST, "not refused");
 	ct_check("freeze: the handoff replaces it", steer_bpf_splice_add(in.b, &sp) == 0, "failed");
 	ct_check("freeze: replaced by the handoff's values",

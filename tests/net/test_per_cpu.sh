@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# workers 0: one proxy worker per CPU steer may use, each pinned to its own
+# workers per-cpu: one proxy worker per CPU steer may use, each pinned to its own
 # CPU; clients on each CPU in turn are steered and proxied (the proxy's accept
 # counter and the audit's open records), IPv4 and IPv6; no warning that the
 # reuseport program or a pin was refused. Which worker takes which SYN is
@@ -11,18 +11,18 @@ N=10 # connections per CPU and family
 setup "lab" lab_up
 setup "nginx" lab_nginx
 conf=$(lab_conf 'steer tcp dport 80')
-sed -i 's/^workers 2$/workers 0/' "$conf"
-setup "steer starts with workers 0" lab_steer_start "$conf"
+sed -i 's/^workers 2$/workers per-cpu/' "$conf"
+setup "steer starts with workers per-cpu" lab_steer_start "$conf"
 
 mapfile -t cpus < <(taskset -pc $$ | sed 's/.*: //' | tr ',' '\n' |
 	awk -F- '{ for (c = $1; c <= ($2 == "" ? $1 : $2); c++) print c }')
 pinned=()
 for t in /proc/"$LAB_STEER_PID"/task/*; do
-	l=$(sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' "$t/status")
-	[[ $l =~ ^[0-9]+$ ]] && pinned+=("$l")
+	[[ $(cat "$t/comm") == steer-w* ]] || continue
+	pinned+=("$(sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' "$t/status")")
 done
-expect_eq "one pinned thread per CPU" "${#pinned[@]}" "${#cpus[@]}"
-expect_eq "each pinned to a CPU of its own, all of them" "$(printf '%s\n' "${pinned[@]}" | sort -n | tr '\n' ' ')" \
+expect_eq "one worker thread per CPU" "${#pinned[@]}" "${#cpus[@]}"
+expect_eq "each pinned to one CPU of its own, all of them" "$(printf '%s\n' "${pinned[@]}" | sort -n | tr '\n' ' ')" \
 	"$(printf '%s\n' "${cpus[@]}" | sort -n | tr '\n' ' ')"
 expect "no warning from the proxy" bash -c "! grep -q 'proxy: warning' '$LAB_DIR/steer.log'"
 

@@ -425,6 +425,20 @@ static void test_scalar_values(void **state)
 
 /* ---- scalar directives: every bad value ---- */
 
+static void test_workers_per_cpu(void **state)
+{
+	struct steer_config cfg;
+	char *errs = NULL;
+
+	(void)state;
+	config_init(&cfg);
+	assert_int_equal(parse_into(&cfg, "workers per-cpu\n", &errs), 0);
+	assert_string_equal(errs, "");
+	free(errs);
+	assert_int_equal(cfg.workers, STEER_WORKERS_PER_CPU);
+	config_free(&cfg);
+}
+
 static void test_scalar_errors(void **state)
 {
 	static const struct {
@@ -475,6 +489,7 @@ static void test_scalar_errors(void **state)
 		{ "control-socket", F ":1:1: 'control-socket' needs a value" },
 		{ "workers 1025", F ":1:9: bad workers '1025' (expected 0..1024)" },
 		{ "workers -1", F ":1:9: bad workers '-1' (expected 0..1024)" },
+		{ "workers per-CPU", F ":1:9: bad workers 'per-CPU' (expected 0..1024)" },
 		{ "proxy internal", F ":1:7: unknown proxy 'internal' (expected builtin or external)" },
 		{ "interface-wait maybe", F ":1:16: unknown interface-wait 'maybe' (expected no or yes)" },
 		{ "interface-wait", F ":1:1: 'interface-wait' needs a value" },
@@ -1282,6 +1297,7 @@ int main(void)
 		cmocka_unit_test(test_columns),
 		cmocka_unit_test(test_backend_values),
 		cmocka_unit_test(test_scalar_values),
+		cmocka_unit_test(test_workers_per_cpu),
 		cmocka_unit_test(test_scalar_errors),
 		cmocka_unit_test(test_long_paths),
 		cmocka_unit_test(test_scalar_twice),

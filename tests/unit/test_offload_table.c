@@ -122,6 +122,35 @@ static void test_resets(void **state)
 	offload_table_free(t);
 }
 
+/*
+ * A SYN on the tuple (the client reuses its port): the flow is over at once,
+ * without the linger; eof after both FINs, else the client left it.
+ */
+static void test_new_connection_on_the_tuple(void **state)
+{
+	struct offload_table *t = one_flow(0);
+
+	(void)state;
+	fake_end.dir[SPLICE_UP].fin = fake_end.dir[SPLICE_DOWN].fin = true;
+	fake_end.dir[SPLICE_UP].end_seq = 0x10;
+	fake_end.dir[SPLICE_DOWN].end_seq = 1000 + 5000;
+	fake_end.dir[SPLICE_UP].last_ns = fake_end.dir[SPLICE_DOWN].last_ns = now();
+	fake_end.dir[SPLICE_UP].syn = true;
+	assert_int_equal(offload_reap(t), 0);
+	assert_int_equal(ngot, 1);
+	assert_int_equal(removed, 1);
+	assert_int_equal(got[0].reason, CLOSE_EOF);
+	assert_int_equal(got[0].bytes_up, 100 + 0x20);
+	offload_table_free(t);
+
+	t = one_flow(0);
+	fake_end.dir[SPLICE_UP].syn = true;
+	fake_end.dir[SPLICE_UP].last_ns = now();
+	assert_int_equal(offload_reap(t), 0);
+	assert_int_equal(got[0].reason, CLOSE_CLIENT_RESET);
+	offload_table_free(t);
+}
+
 /* The reap reads the clock, then the entries: a packet translated in between is newer than "now". */
 static void test_packet_during_reap(void **state)
 {
@@ -164,6 +193,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fins_then_linger),
 		cmocka_unit_test(test_resets),
+		cmocka_unit_test(test_new_connection_on_the_tuple),
 		cmocka_unit_test(test_packet_during_reap),
 		cmocka_unit_test(test_entries_gone_and_stop),
 	};
