@@ -28,9 +28,14 @@
 #define OFL_OPT_KIND_TS 8
 #define OFL_SACK_MAX_BLOCKS 4
 
+/*
+ * Room for 20 + 4 * 15 bytes: the length the verifier can prove from the
+ * arithmetic alone (ofl_rewrite); a header is never longer than OFL_HDR_MAX.
+ */
+#define OFL_HDR_ROOM 80
 struct ofl_scratch {
-	__u8 old[OFL_HDR_MAX];
-	__u8 hdr[OFL_HDR_MAX];
+	__u8 old[OFL_HDR_ROOM];
+	__u8 hdr[OFL_HDR_ROOM];
 };
 
 static __always_inline __u32 ofl_get32(const __u8 *b, __u64 i)
@@ -211,9 +216,15 @@ static __always_inline enum steer_ofl_result ofl_rewrite(struct __sk_buff *skb, 
 		return STEER_OFL_SYN;
 	if (bpf_skb_load_bytes(skb, off, s->old, 20))
 		return STEER_OFL_ERROR;
-	hl = (s->old[12] >> 4) * 4;
-	if (hl < 20)
+	if ((s->old[12] >> 4) < 5)
 		return STEER_OFL_MALFORMED;
+	/*
+	 * (data offset - 5) * 4 + 20, the same for 5..15, but its bounds (20..80)
+	 * come from the arithmetic, which a spill keeps: a compare does not on
+	 * every verifier (Linux 6.1 lost "hl >= 20" when hl was spilled first,
+	 * and refused the zero-length load it then saw as possible).
+	 */
+	hl = 20 + ((__u64)(((s->old[12] >> 4) - 5) & 0xf) << 2);
 	if (bpf_skb_load_bytes(skb, off, s->old, hl) || bpf_skb_load_bytes(skb, off, s->hdr, hl))
 		return STEER_OFL_ERROR;
 	if (ofl_options(s->hdr, hl, d, ack, learnt))
