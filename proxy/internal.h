@@ -75,7 +75,6 @@ struct conn {
 	uint8_t splice_misses;   /* checks that found it moving bytes since the last freeze */
 	uint8_t splice_freezes;  /* freezes so far */
 	bool splice_frozen;      /* its freeze entries are in the classifier */
-	bool splice_busy;        /* ...for a busy stream's freeze, not a quiet flow's hold */
 	uint64_t splice_bytes;   /* relayed, at the last check */
 	uint64_t splice_queued;  /* frozen: bytes in its queues and pipes at the last check */
 	ev_tstamp splice_drained_at; /* frozen: when they last went down */

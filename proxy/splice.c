@@ -33,9 +33,7 @@
  * The senders lose what was held back and send it again (a tail loss probe
  * or a retransmission timeout finds the flow translated), so a freeze is
  * tried only after SPLICE_FREEZE_AFTER checks found the relay moving bytes
- * (a flow waiting for a delayed ACK is not busy; a stream whose quiet moment
- * overshot a window edge is: its windows are as wide as its buffers, which a
- * freeze accepts), SPLICE_FREEZES times at
+ * (a flow waiting for a delayed ACK is not busy), SPLICE_FREEZES times at
  * most, and ends when its queues stop going down for SPLICE_FREEZE_STALL_S
  * or after SPLICE_FREEZE_MAX_S (megabytes of socket buffers on a slow
  * machine).
@@ -175,11 +173,10 @@ static bool freeze(struct conn *c, bool busy)
 	if (s->splice_add(s->splice_ctx, &sp) < 0)
 		return false;
 	c->splice_frozen = true;
-	c->splice_busy = busy;
 	c->splice_frozen_at = c->splice_drained_at = ev_now(c->w->loop);
 	c->splice_queued = queued(c);
+	c->splice_misses = 0;
 	if (busy) {
-		c->splice_misses = 0;
 		c->splice_freezes++;
 		STAT_INC(c->w, offload_freezes);
 	}
@@ -257,23 +254,17 @@ static bool refused_early(struct conn *c)
 }
 
 /*
- * A quiet flow is frozen just before its sockets are read (no wait: data
- * that comes while frozen is cut off and sent again, a request that met it
- * would wait for its sender's loss probe or retransmission timeout). Read
- * unfrozen, a segment that passed the classifier after the read but before
- * the translation could land in a socket while the next ones went to the
- * peer translated: the undo then left the proxy's sockets and the peers each
- * acknowledging data the other never sent, Linux discards such segments
- * whole, and the flow stalled for good. Frozen, only a segment already past
- * the classifier can still land, during the reads, and the second look
- * after them sees it. Not handed over: thawed at once.
+ * A quiet flow is frozen before its sockets are read, and read only after
+ * SPLICE_GRACE_S: a segment that passed the classifier before its entries
+ * may still be on its way to a socket (softirq, the backlog). Read first, a
+ * socket could take such a segment after the read while the next ones went
+ * to the peer translated; the proxy's sockets and the peers would then each
+ * acknowledge data the other never sent, discard each other's segments as
+ * ACKs of unsent data, and the flow would stall for good. Frozen, no data
+ * lands (the classifier cuts it off), so what was read stays true.
  */
-static enum try_result try_splice(struct conn *c);
-
 static enum try_result hold(struct conn *c)
 {
-	enum try_result r;
-
 	if (!sock_quiet(c->relay.fd[SIDE_CLI]) || !sock_quiet(c->relay.fd[SIDE_UP]))
 		return refused(c, SPLICE_NOT_QUIET);
 	if (refused_early(c))
@@ -282,10 +273,7 @@ static enum try_result hold(struct conn *c)
 		STAT_INC(c->w, offload_map_refused); /* printed */
 		return TRY_NEVER;
 	}
-	r = try_splice(c);
-	if (r == TRY_LATER)
-		thaw(c);
-	return r;
+	return TRY_LATER;
 }
 
 static enum try_result try_splice(struct conn *c)
@@ -309,7 +297,7 @@ static enum try_result try_splice(struct conn *c)
 		return refused(c, SPLICE_NOT_QUIET);
 	}
 	memset(&sp, 0, sizeof(sp));
-	r = splice_plan(&sa, &sb, c->splice_frozen && c->splice_busy, &sp);
+	r = splice_plan(&sa, &sb, c->splice_frozen, &sp);
 	if (r != SPLICE_GO) {
 		unfreeze(c);
 		return refused(c, r);
@@ -395,6 +383,8 @@ static void splice_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 		r = TRY_LATER;
 	} else if (!c->splice_frozen) {
 		r = hold(c);
+	} else if (ev_now(loop) - c->splice_frozen_at < SPLICE_GRACE_S) {
+		r = TRY_LATER; /* what passed the classifier before the freeze may still land */
 	} else {
 		r = try_splice(c);
 	}
@@ -420,8 +410,7 @@ static void splice_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 			return;
 		}
 		thaw(c); /* it does not drain */
-	} else if ((c->splice_last_refusal == SPLICE_NOT_QUIET || c->splice_last_refusal == SPLICE_EDGE) &&
-		   moved(c) &&
+	} else if (c->splice_last_refusal == SPLICE_NOT_QUIET && moved(c) &&
 		   ++c->splice_misses >= SPLICE_FREEZE_AFTER && c->splice_freezes < SPLICE_FREEZES) {
 		if (refused_early(c)) {
 			c->splice_state = SPLICE_STATE_NEVER;
