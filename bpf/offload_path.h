@@ -18,7 +18,6 @@
 #include "bpf/keys.h"
 #include "bpf/maps.h"
 #include "bpf/offload.h"
-#include "bpf/offload_freeze.h"
 #include "bpf/parse.h"
 #include "bpf/verdict.h"
 
@@ -122,10 +121,9 @@ static __always_inline int ofl_forward(struct __sk_buff *skb, const struct pkt *
  * is a new connection: the normal path's, and the old flow is over). Yes: *verdict is the TC verdict,
  * one counter moved; the packet never carries steer's mark (nft's rules and
  * the proxy's sockets must not take it). A frozen flow's segment that carries
- * data is not: its payload is cut off (ofl_ack_only) and the ACK left goes
- * on to the proxy's socket; dropped if that fails.
+ * data is one too (dropped); its other segments are not (the proxy's).
  */
-static __always_inline int offloaded(struct __sk_buff *skb, struct pkt *p, int *verdict)
+static __always_inline int offloaded(struct __sk_buff *skb, const struct pkt *p, int *verdict)
 {
 	struct steer_offload_dir *d, *r;
 	struct steer_flow_key k, rk;
@@ -156,7 +154,6 @@ static __always_inline int offloaded(struct __sk_buff *skb, struct pkt *p, int *
 	}
 	if (d->state & STEER_OFL_S_SYN)
 		return 0;
-	s = bpf_map_lookup_elem(&steer_offload_scratch, &zero);
 	if (d->flags & STEER_OFL_F_FREEZE) {
 		/*
 		 * An RST ends the flow: the proxy's socket must see it, data or
@@ -165,14 +162,11 @@ static __always_inline int offloaded(struct __sk_buff *skb, struct pkt *p, int *
 		if ((p->tcp_flags & TCPF_RST) || ofl_carries_data(skb, p) <= 0)
 			return 0;
 		count(STEER_C_OFFLOAD_FROZEN);
-		/* Its ACK goes on to the proxy's socket, the normal path's */
-		if (s && !ofl_ack_only(skb, p, s))
-			return 0;
-		count(STEER_C_OFFLOAD_ERROR);
 		*verdict = TC_ACT_SHOT;
 		return 1;
 	}
 	*verdict = STEER_PASS;
+	s = bpf_map_lookup_elem(&steer_offload_scratch, &zero);
 	if (!s) {
 		count(STEER_C_OFFLOAD_ERROR);
 		return 1;

@@ -54,7 +54,7 @@ struct proxy_splice {
 	bool timestamps; /* both legs use TCP timestamps (else neither) */
 	/*
 	 * A freeze, not a handoff (flow, client and dst only): the classifier
-	 * holds back the data of the flow's segments (their ACKs go on) until a handoff's
+	 * drops the flow's segments that carry data until a handoff's
 	 * splice_add replaces the entries or splice_del removes them.
 	 */
 	bool freeze;

@@ -27,16 +27,16 @@
 /* A segment past the classifier before its entries reaches a socket within this (softirq, backlog). */
 #define SPLICE_GRACE_S 0.02
 /*
- * A stream that never pauses is frozen: the classifier cuts the data off its
- * segments (their ACKs go on, so a flow whose ACKs ride on its data drains
- * too) while the relay drains the queues, checked each SPLICE_FREEZE_CHECK_S.
- * The senders lose what was held back and send it again (a tail loss probe
- * or a retransmission timeout finds the flow translated), so a freeze is
- * tried only after SPLICE_FREEZE_AFTER checks found the relay moving bytes
- * (a flow waiting for a delayed ACK is not busy), SPLICE_FREEZES times at
- * most, and ends when its queues stop going down for SPLICE_FREEZE_STALL_S
- * or after SPLICE_FREEZE_MAX_S (megabytes of socket buffers on a slow
- * machine).
+ * A stream that never pauses is frozen: the classifier drops its segments
+ * that carry data while the relay drains the queues, checked each
+ * SPLICE_FREEZE_CHECK_S. The senders lose what was dropped and send it again
+ * (a tail loss probe or a retransmission timeout finds the flow translated),
+ * so a freeze is tried only after SPLICE_FREEZE_AFTER checks found the relay
+ * moving bytes (a flow waiting for a delayed ACK is not busy), SPLICE_FREEZES
+ * times at most, and ends when its queues stop going down for
+ * SPLICE_FREEZE_STALL_S (a flow busy both ways cannot drain: its ACKs ride on
+ * the dropped data) or after SPLICE_FREEZE_MAX_S (megabytes of socket
+ * buffers on a slow machine).
  */
 #define SPLICE_FREEZE_AFTER 3
 #define SPLICE_FREEZE_CHECK_S 0.001
@@ -164,8 +164,7 @@ static void undo(struct conn *c, const struct proxy_splice *sp)
 	c->splice_hold = NULL;
 }
 
-/* The freeze's entries in: busy, a stream's freeze (counted, SPLICE_FREEZES at most); else a quiet flow's hold. */
-static bool freeze(struct conn *c, bool busy)
+static bool freeze(struct conn *c)
 {
 	const struct proxy_settings *s = &c->w->p->s;
 	struct proxy_splice sp = { .flow = c->flow, .client = c->client, .dst = c->dst, .freeze = true };
@@ -175,11 +174,9 @@ static bool freeze(struct conn *c, bool busy)
 	c->splice_frozen = true;
 	c->splice_frozen_at = c->splice_drained_at = ev_now(c->w->loop);
 	c->splice_queued = queued(c);
+	c->splice_freezes++;
 	c->splice_misses = 0;
-	if (busy) {
-		c->splice_freezes++;
-		STAT_INC(c->w, offload_freezes);
-	}
+	STAT_INC(c->w, offload_freezes);
 	return true;
 }
 
@@ -251,29 +248,6 @@ static bool refused_early(struct conn *c)
 		return false; /* the handoff's own reads will say */
 	r = splice_options(&a, &b);
 	return r != SPLICE_GO && refused(c, r) == TRY_NEVER;
-}
-
-/*
- * A quiet flow is frozen before its sockets are read, and read only after
- * SPLICE_GRACE_S: a segment that passed the classifier before its entries
- * may still be on its way to a socket (softirq, the backlog). Read first, a
- * socket could take such a segment after the read while the next ones went
- * to the peer translated; the proxy's sockets and the peers would then each
- * acknowledge data the other never sent, discard each other's segments as
- * ACKs of unsent data, and the flow would stall for good. Frozen, no data
- * lands (the classifier cuts it off), so what was read stays true.
- */
-static enum try_result hold(struct conn *c)
-{
-	if (!sock_quiet(c->relay.fd[SIDE_CLI]) || !sock_quiet(c->relay.fd[SIDE_UP]))
-		return refused(c, SPLICE_NOT_QUIET);
-	if (refused_early(c))
-		return TRY_NEVER;
-	if (!freeze(c, false)) {
-		STAT_INC(c->w, offload_map_refused); /* printed */
-		return TRY_NEVER;
-	}
-	return TRY_LATER;
 }
 
 static enum try_result try_splice(struct conn *c)
@@ -381,10 +355,6 @@ static void splice_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	if (c->relay.dir[DIR_UP].inpipe || c->relay.dir[DIR_DOWN].inpipe) {
 		c->splice_last_refusal = SPLICE_NOT_QUIET;
 		r = TRY_LATER;
-	} else if (!c->splice_frozen) {
-		r = hold(c);
-	} else if (ev_now(loop) - c->splice_frozen_at < SPLICE_GRACE_S) {
-		r = TRY_LATER; /* what passed the classifier before the freeze may still land */
 	} else {
 		r = try_splice(c);
 	}
@@ -416,7 +386,7 @@ static void splice_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 			c->splice_state = SPLICE_STATE_NEVER;
 			return;
 		}
-		if (freeze(c, true)) {
+		if (freeze(c)) {
 			arm(c, SPLICE_FREEZE_CHECK_S);
 			return;
 		}
