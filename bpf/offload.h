@@ -193,6 +193,32 @@ static __always_inline int ofl_carries_data(struct __sk_buff *skb, const struct 
 }
 
 /*
+ * The TCP header at off into s->old and s->hdr, its length into *hl:
+ * STEER_OFL_REWRITTEN (loaded), MALFORMED (a data offset under 5) or ERROR.
+ */
+static __always_inline enum steer_ofl_result ofl_load_hdr(struct __sk_buff *skb, __u32 off,
+							struct ofl_scratch *s, __u64 *hl)
+{
+	__u64 n;
+
+	if (bpf_skb_load_bytes(skb, off, s->old, 20))
+		return STEER_OFL_ERROR;
+	if ((s->old[12] >> 4) < 5)
+		return STEER_OFL_MALFORMED;
+	/*
+	 * (data offset - 5) * 4 + 20, the same for 5..15, but its bounds (20..80)
+	 * come from the arithmetic, which a spill keeps: a compare does not on
+	 * every verifier (Linux 6.1 lost "hl >= 20" when hl was spilled first,
+	 * and refused the zero-length load it then saw as possible).
+	 */
+	n = 20 + ((__u64)(((s->old[12] >> 4) - 5) & 0xf) << 2);
+	if (bpf_skb_load_bytes(skb, off, s->old, n) || bpf_skb_load_bytes(skb, off, s->hdr, n))
+		return STEER_OFL_ERROR;
+	*hl = n;
+	return STEER_OFL_REWRITTEN;
+}
+
+/*
  * Rewrite the TCP segment p (parsed by parse(), p->proto TCP) in place by d:
  * sequence number, ack number (ACK set), TSval and TSecr (ACK set), SACK
  * edges, the window, then the checksum. FIN and RST are noted in d->state,
@@ -208,25 +234,16 @@ static __always_inline enum steer_ofl_result ofl_rewrite(struct __sk_buff *skb, 
 	__u32 off = p->l4_off, seq;
 	__u64 hl;
 	int ack = p->tcp_flags & TCPF_ACK;
+	enum steer_ofl_result r;
 	__s64 diff;
 	__u16 win;
 
 	*learnt = 0;
 	if (p->tcp_flags & TCPF_SYN)
 		return STEER_OFL_SYN;
-	if (bpf_skb_load_bytes(skb, off, s->old, 20))
-		return STEER_OFL_ERROR;
-	if ((s->old[12] >> 4) < 5)
-		return STEER_OFL_MALFORMED;
-	/*
-	 * (data offset - 5) * 4 + 20, the same for 5..15, but its bounds (20..80)
-	 * come from the arithmetic, which a spill keeps: a compare does not on
-	 * every verifier (Linux 6.1 lost "hl >= 20" when hl was spilled first,
-	 * and refused the zero-length load it then saw as possible).
-	 */
-	hl = 20 + ((__u64)(((s->old[12] >> 4) - 5) & 0xf) << 2);
-	if (bpf_skb_load_bytes(skb, off, s->old, hl) || bpf_skb_load_bytes(skb, off, s->hdr, hl))
-		return STEER_OFL_ERROR;
+	r = ofl_load_hdr(skb, off, s, &hl);
+	if (r != STEER_OFL_REWRITTEN)
+		return r;
 	if (ofl_options(s->hdr, hl, d, ack, learnt))
 		return STEER_OFL_MALFORMED;
 	seq = ofl_get32(s->hdr, 4);

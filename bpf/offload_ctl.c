@@ -114,6 +114,18 @@ int steer_bpf_splice_add(struct steer_bpf *b, const struct proxy_splice *sp)
 	return 0;
 }
 
+/* Look up and delete key's entry, at once where the kernel can. 0 or -errno. */
+static int take(int fd, const struct steer_flow_key *key, struct steer_offload_dir *d)
+{
+	int rc = bpf_map_lookup_and_delete_elem(fd, key, d);
+
+	if (rc == 0 || rc == -ENOENT)
+		return rc;
+	/* an older kernel's "not for this map type" (EINVAL, ENOTSUPP): the two calls */
+	rc = bpf_map_lookup_elem(fd, key, d);
+	return rc ? rc : bpf_map_delete_elem(fd, key);
+}
+
 int steer_bpf_splice_end(struct steer_bpf *b, const struct proxy_splice *sp, bool remove,
 			 struct classifier_splice_end *out)
 {
@@ -126,7 +138,12 @@ int steer_bpf_splice_end(struct steer_bpf *b, const struct proxy_splice *sp, boo
 	for (int i = 0; i < 2; i++) {
 		struct steer_offload_dir d;
 
-		if (bpf_map_lookup_elem(fd, &k[i], &d))
+		/*
+		 * Removed in the same call when the kernel can (Linux 5.14+ for a
+		 * hash): a segment translated between a lookup and a delete would
+		 * be missing from the count the proxy's undo goes by.
+		 */
+		if (remove ? take(fd, &k[i], &d) : bpf_map_lookup_elem(fd, &k[i], &d))
 			continue;
 		found++;
 		out->dir[i].fin = d.state & STEER_OFL_S_FIN;
@@ -135,8 +152,6 @@ int steer_bpf_splice_end(struct steer_bpf *b, const struct proxy_splice *sp, boo
 		out->dir[i].end_seq = d.end_seq;
 		out->dir[i].last_ns = d.last_ns;
 		out->dir[i].packets = d.packets;
-		if (remove)
-			bpf_map_delete_elem(fd, &k[i]);
 	}
 	if (!found)
 		return -ENOENT;

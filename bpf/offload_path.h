@@ -18,6 +18,7 @@
 #include "bpf/keys.h"
 #include "bpf/maps.h"
 #include "bpf/offload.h"
+#include "bpf/offload_freeze.h"
 #include "bpf/parse.h"
 #include "bpf/verdict.h"
 
@@ -121,9 +122,10 @@ static __always_inline int ofl_forward(struct __sk_buff *skb, const struct pkt *
  * is a new connection: the normal path's, and the old flow is over). Yes: *verdict is the TC verdict,
  * one counter moved; the packet never carries steer's mark (nft's rules and
  * the proxy's sockets must not take it). A frozen flow's segment that carries
- * data is one too (dropped); its other segments are not (the proxy's).
+ * data is not: its payload is cut off (ofl_ack_only) and the ACK left goes
+ * on to the proxy's socket; dropped if that fails.
  */
-static __always_inline int offloaded(struct __sk_buff *skb, const struct pkt *p, int *verdict)
+static __always_inline int offloaded(struct __sk_buff *skb, struct pkt *p, int *verdict)
 {
 	struct steer_offload_dir *d, *r;
 	struct steer_flow_key k, rk;
@@ -154,6 +156,7 @@ static __always_inline int offloaded(struct __sk_buff *skb, const struct pkt *p,
 	}
 	if (d->state & STEER_OFL_S_SYN)
 		return 0;
+	s = bpf_map_lookup_elem(&steer_offload_scratch, &zero);
 	if (d->flags & STEER_OFL_F_FREEZE) {
 		/*
 		 * An RST ends the flow: the proxy's socket must see it, data or
@@ -162,11 +165,18 @@ static __always_inline int offloaded(struct __sk_buff *skb, const struct pkt *p,
 		if ((p->tcp_flags & TCPF_RST) || ofl_carries_data(skb, p) <= 0)
 			return 0;
 		count(STEER_C_OFFLOAD_FROZEN);
+		/*
+		 * Its ACK goes on to the proxy's socket, the normal path's. Dropped
+		 * whole: an IP fragment (trimmed, reassembly would wait on the
+		 * hole), and a segment the trim failed on (it linearises the skb
+		 * first: a large aggregate needs memory the kernel may not have).
+		 */
+		if (s && !p->frag && !ofl_ack_only(skb, p, s))
+			return 0;
 		*verdict = TC_ACT_SHOT;
 		return 1;
 	}
 	*verdict = STEER_PASS;
-	s = bpf_map_lookup_elem(&steer_offload_scratch, &zero);
 	if (!s) {
 		count(STEER_C_OFFLOAD_ERROR);
 		return 1;

@@ -328,8 +328,8 @@ struct steer_frag_key {
 	  "an offloaded direction's TSval delta learnt from its first timestamped segment")             \
 	/* classifier, per packet: */                                                                   \
 	X(OFFLOAD_FROZEN, offload_frozen,                                                               \
-	  "segment carrying data of a flow frozen for its handoff: dropped (its sender sends it "       \
-	  "again, then translated)")
+	  "segment carrying data of a flow frozen for its handoff: its data cut off, its ACK passed " \
+	  "on, or dropped whole if the trim failed (its sender sends the data again, then translated)")
 
 #define STEER_COUNTER_ENUM_(id, name, help) STEER_C_##id,
 enum steer_counter {
@@ -377,10 +377,10 @@ _Static_assert(STEER_C_ICMP_DELIVERED == 20 && STEER_C_NEW_REDIRECTED == 21 &&
 #define STEER_OFL_F_TS 1
 /*
  * A freeze, not a translation yet: the flow is still the proxy's, which
- * drains its queues for the handoff while the classifier drops the flow's
- * segments that carry data (counted), so that its peers stop adding to them;
- * the rest (ACKs, window updates, FIN, RST) reaches the proxy's sockets as
- * before. The senders send the dropped data again, then translated.
+ * drains its queues for the handoff while the classifier cuts the data off
+ * the flow's segments (counted), so that its peers stop adding to them; their
+ * ACKs and the rest (window updates, FIN, RST) reach the proxy's sockets as
+ * before. The senders send the held-back data again, then translated.
  */
 #define STEER_OFL_F_FREEZE 2
 

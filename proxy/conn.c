@@ -115,6 +115,11 @@ static void conn_close(struct conn *c, enum proxy_close_reason r, bool rst_cli, 
 	conn_free(c);
 }
 
+void conn_abort(struct conn *c)
+{
+	conn_close(c, CLOSE_ERROR, true, true);
+}
+
 void conn_retire(struct conn *c)
 {
 	static const bool none[2];

@@ -75,6 +75,7 @@ struct conn {
 	uint8_t splice_misses;   /* checks that found it moving bytes since the last freeze */
 	uint8_t splice_freezes;  /* freezes so far */
 	bool splice_frozen;      /* its freeze entries are in the classifier */
+	bool splice_busy;        /* ...for a busy stream's freeze, not a quiet flow's hold */
 	uint64_t splice_bytes;   /* relayed, at the last check */
 	uint64_t splice_queued;  /* frozen: bytes in its queues and pipes at the last check */
 	ev_tstamp splice_drained_at; /* frozen: when they last went down */
@@ -185,6 +186,8 @@ void conn_new(struct worker *w, int cfd, const struct sockaddr_storage *client,
 void conn_close_all(struct worker *w, enum proxy_close_reason why);
 /* The connection leaves the proxy without an event: its sockets closed as they are, freed. */
 void conn_retire(struct conn *c);
+/* Both sockets reset, the close record says error. */
+void conn_abort(struct conn *c);
 /* Stop watching both sockets (the relay holds still) / pump both ways and watch again. */
 void conn_pause(struct conn *c);
 void conn_resume(struct conn *c);

@@ -54,7 +54,7 @@ struct proxy_splice {
 	bool timestamps; /* both legs use TCP timestamps (else neither) */
 	/*
 	 * A freeze, not a handoff (flow, client and dst only): the classifier
-	 * drops the flow's segments that carry data until a handoff's
+	 * holds back the data of the flow's segments (their ACKs go on) until a handoff's
 	 * splice_add replaces the entries or splice_del removes them.
 	 */
 	bool freeze;
@@ -134,7 +134,9 @@ struct proxy_settings {
 	 * sockets are frozen (TCP_REPAIR) and read, and splice_add (worker
 	 * thread, must not block) installs the translation: 0 or -errno. Then
 	 * the sockets are read again: if a segment moved them, splice_del
-	 * removes the entries and the flow stays proxied; else both sockets
+	 * removes the entries and returns how many segments they translated
+	 * (-errno: not known); none, the flow stays proxied; some, the peers
+	 * and the sockets no longer agree and the connection is reset. Else both sockets
 	 * are closed in repair mode (no packet), on_splice hands the flow to
 	 * the owner and the proxy forgets it: no close event follows, the
 	 * owner ends the flow (its close record). A connection never found
@@ -143,7 +145,7 @@ struct proxy_settings {
 	 */
 	uint64_t offload_after;
 	int (*splice_add)(void *ctx, const struct proxy_splice *sp);
-	void (*splice_del)(void *ctx, const struct proxy_splice *sp);
+	int64_t (*splice_del)(void *ctx, const struct proxy_splice *sp);
 	void (*on_splice)(void *ctx, const struct proxy_splice *sp);
 	void *splice_ctx; /* the splice callbacks' ctx */
 };

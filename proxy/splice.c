@@ -27,16 +27,18 @@
 /* A segment past the classifier before its entries reaches a socket within this (softirq, backlog). */
 #define SPLICE_GRACE_S 0.02
 /*
- * A stream that never pauses is frozen: the classifier drops its segments
- * that carry data while the relay drains the queues, checked each
- * SPLICE_FREEZE_CHECK_S. The senders lose what was dropped and send it again
- * (a tail loss probe or a retransmission timeout finds the flow translated),
- * so a freeze is tried only after SPLICE_FREEZE_AFTER checks found the relay
- * moving bytes (a flow waiting for a delayed ACK is not busy), SPLICE_FREEZES
- * times at most, and ends when its queues stop going down for
- * SPLICE_FREEZE_STALL_S (a flow busy both ways cannot drain: its ACKs ride on
- * the dropped data) or after SPLICE_FREEZE_MAX_S (megabytes of socket
- * buffers on a slow machine).
+ * A stream that never pauses is frozen: the classifier cuts the data off its
+ * segments (their ACKs go on, so a flow whose ACKs ride on its data drains
+ * too) while the relay drains the queues, checked each SPLICE_FREEZE_CHECK_S.
+ * The senders lose what was held back and send it again (a tail loss probe
+ * or a retransmission timeout finds the flow translated), so a freeze is
+ * tried only after SPLICE_FREEZE_AFTER checks found the relay moving bytes
+ * (a flow waiting for a delayed ACK is not busy; a stream whose quiet moment
+ * overshot a window edge is: its windows are as wide as its buffers, which a
+ * freeze accepts), SPLICE_FREEZES times at
+ * most, and ends when its queues stop going down for SPLICE_FREEZE_STALL_S
+ * or after SPLICE_FREEZE_MAX_S (megabytes of socket buffers on a slow
+ * machine).
  */
 #define SPLICE_FREEZE_AFTER 3
 #define SPLICE_FREEZE_CHECK_S 0.001
@@ -164,7 +166,8 @@ static void undo(struct conn *c, const struct proxy_splice *sp)
 	c->splice_hold = NULL;
 }
 
-static bool freeze(struct conn *c)
+/* The freeze's entries in: busy, a stream's freeze (counted, SPLICE_FREEZES at most); else a quiet flow's hold. */
+static bool freeze(struct conn *c, bool busy)
 {
 	const struct proxy_settings *s = &c->w->p->s;
 	struct proxy_splice sp = { .flow = c->flow, .client = c->client, .dst = c->dst, .freeze = true };
@@ -172,11 +175,14 @@ static bool freeze(struct conn *c)
 	if (s->splice_add(s->splice_ctx, &sp) < 0)
 		return false;
 	c->splice_frozen = true;
+	c->splice_busy = busy;
 	c->splice_frozen_at = c->splice_drained_at = ev_now(c->w->loop);
 	c->splice_queued = queued(c);
-	c->splice_freezes++;
-	c->splice_misses = 0;
-	STAT_INC(c->w, offload_freezes);
+	if (busy) {
+		c->splice_misses = 0;
+		c->splice_freezes++;
+		STAT_INC(c->w, offload_freezes);
+	}
 	return true;
 }
 
@@ -250,6 +256,38 @@ static bool refused_early(struct conn *c)
 	return r != SPLICE_GO && refused(c, r) == TRY_NEVER;
 }
 
+/*
+ * A quiet flow is frozen just before its sockets are read (no wait: data
+ * that comes while frozen is cut off and sent again, a request that met it
+ * would wait for its sender's loss probe or retransmission timeout). Read
+ * unfrozen, a segment that passed the classifier after the read but before
+ * the translation could land in a socket while the next ones went to the
+ * peer translated: the undo then left the proxy's sockets and the peers each
+ * acknowledging data the other never sent, Linux discards such segments
+ * whole, and the flow stalled for good. Frozen, only a segment already past
+ * the classifier can still land, during the reads, and the second look
+ * after them sees it. Not handed over: thawed at once.
+ */
+static enum try_result try_splice(struct conn *c);
+
+static enum try_result hold(struct conn *c)
+{
+	enum try_result r;
+
+	if (!sock_quiet(c->relay.fd[SIDE_CLI]) || !sock_quiet(c->relay.fd[SIDE_UP]))
+		return refused(c, SPLICE_NOT_QUIET);
+	if (refused_early(c))
+		return TRY_NEVER;
+	if (!freeze(c, false)) {
+		STAT_INC(c->w, offload_map_refused); /* printed */
+		return TRY_NEVER;
+	}
+	r = try_splice(c);
+	if (r == TRY_LATER)
+		thaw(c);
+	return r;
+}
+
 static enum try_result try_splice(struct conn *c)
 {
 	const struct proxy_settings *s = &c->w->p->s;
@@ -271,7 +309,7 @@ static enum try_result try_splice(struct conn *c)
 		return refused(c, SPLICE_NOT_QUIET);
 	}
 	memset(&sp, 0, sizeof(sp));
-	r = splice_plan(&sa, &sb, c->splice_frozen, &sp);
+	r = splice_plan(&sa, &sb, c->splice_frozen && c->splice_busy, &sp);
 	if (r != SPLICE_GO) {
 		unfreeze(c);
 		return refused(c, r);
@@ -308,8 +346,13 @@ static enum try_result try_splice(struct conn *c)
 }
 
 /*
- * The grace is over: a socket that moved means a segment got in first: undo,
- * relay what it brought, try again later. c may be gone on return.
+ * The grace is over: a socket that moved means a segment got in first. If
+ * the entries translated nothing yet, the peers still agree with the
+ * sockets: undo, relay what it brought, try again later. If they did, the
+ * peers and the sockets no longer agree (a socket holds, and acknowledged,
+ * data its peer never got, and the peer acknowledged data the socket never
+ * sent, so Linux would discard each side's segments whole: a flow stalled
+ * for good): the connection is reset, and counted. c may be gone on return.
  */
 static void finish_splice(struct conn *c)
 {
@@ -321,7 +364,17 @@ static void finish_splice(struct conn *c)
 		     again.rcv != h->b.rcv || again.snd != h->b.snd;
 
 	if (moved) {
-		undo(c, &h->sp);
+		int64_t translated = s->splice_del ? s->splice_del(s->splice_ctx, &h->sp) : -ENOSYS;
+
+		unfreeze(c);
+		free(c->splice_hold);
+		c->splice_hold = NULL;
+		if (translated != 0) {
+			STAT_INC(c->w, offload_aborted);
+			c->splice_state = SPLICE_STATE_NEVER;
+			conn_abort(c); /* both sockets reset */
+			return;
+		}
 		STAT_INC(c->w, offload_races);
 		c->splice_state = SPLICE_STATE_TRYING;
 		arm(c, c->splice_wait);
@@ -355,6 +408,8 @@ static void splice_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	if (c->relay.dir[DIR_UP].inpipe || c->relay.dir[DIR_DOWN].inpipe) {
 		c->splice_last_refusal = SPLICE_NOT_QUIET;
 		r = TRY_LATER;
+	} else if (!c->splice_frozen) {
+		r = hold(c);
 	} else {
 		r = try_splice(c);
 	}
@@ -380,13 +435,14 @@ static void splice_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 			return;
 		}
 		thaw(c); /* it does not drain */
-	} else if (c->splice_last_refusal == SPLICE_NOT_QUIET && moved(c) &&
+	} else if ((c->splice_last_refusal == SPLICE_NOT_QUIET || c->splice_last_refusal == SPLICE_EDGE) &&
+		   moved(c) &&
 		   ++c->splice_misses >= SPLICE_FREEZE_AFTER && c->splice_freezes < SPLICE_FREEZES) {
 		if (refused_early(c)) {
 			c->splice_state = SPLICE_STATE_NEVER;
 			return;
 		}
-		if (freeze(c)) {
+		if (freeze(c, true)) {
 			arm(c, SPLICE_FREEZE_CHECK_S);
 			return;
 		}

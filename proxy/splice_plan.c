@@ -37,8 +37,8 @@ static uint32_t announced_room(const struct tcp_snapshot *x)
  * 9293 asks senders to be robust to it). Windows are exact only to their unit
  * (1 << shift, at most 16 KiB) and an idle flow's were announced by its last
  * ACK, so a little of that is the rule, not the exception: up to
- * SPLICE_EDGE_SLACK is accepted; more is not now, unless the flow is frozen:
- * its peers' data is being dropped already, and what lands past the edge is
+ * SPLICE_EDGE_SLACK is accepted; more is not now, unless the flow is frozen
+ * busy (splice.c): its peers' data is being held back already, and what lands past the edge is
  * more of that loss, which a busy stream's windows (as wide as its buffers,
  * and unrelated on the two legs) would otherwise never avoid.
  */

@@ -99,10 +99,14 @@
 	  "TCP connections handed to the classifier (offload): their sockets retired.", OFFLOAD,             \
 	  "offloaded")                                                                                       \
 	X(offload_races, "counter", "steer_proxy_offload_races_total", NULL,                                 \
-	  "Handoffs undone because a segment reached a socket first (tried again).", OFFLOAD, "races")       \
+	  "Handoffs undone because a socket moved after the translation was written (none expected).",     \
+	  OFFLOAD, "races")                                                                                  \
+	X(offload_aborted, "counter", "steer_proxy_offload_aborted_total", NULL,                             \
+	  "Handoffs that could not be undone (a socket moved after segments were translated): "           \
+	  "the TCP connection was reset (none expected).", OFFLOAD, "aborted")                              \
 	X(offload_freezes, "counter", "steer_proxy_offload_freezes_total", NULL,                             \
-	  "Freezes for a handoff (up to 3 per busy TCP connection): the classifier dropped its data "     \
-	  "segments while the proxy drained it.", OFFLOAD, "freezes")                                                         \
+	  "Freezes for a handoff (up to 3 per busy TCP connection): the classifier held back its data "   \
+	  "while the proxy drained it.", OFFLOAD, "freezes")                                                 \
 	X(offload_not_quiet, "counter", "steer_proxy_offload_refused_total", "reason=\"not_quiet\"",         \
 	  "TCP connections past offload-after that stay proxied, by reason.", OFFLOAD_REFUSED, "not_quiet")  \
 	X(offload_edge, "counter", "steer_proxy_offload_refused_total", "reason=\"shrinking_edge\"", NULL,   \

@@ -62,15 +62,17 @@ int offload_splice_add(void *ctx, const struct proxy_splice *sp)
 	return rc;
 }
 
-void offload_splice_del(void *ctx, const struct proxy_splice *sp)
+int64_t offload_splice_del(void *ctx, const struct proxy_splice *sp)
 {
 	struct offload_table *t = ctx;
 	struct classifier_splice_end end;
+	int64_t rc = -ENODEV;
 
 	pthread_mutex_lock(&t->lock);
 	if (t->c && t->c->ops->splice_end)
-		t->c->ops->splice_end(t->c, sp, true, &end);
+		rc = t->c->ops->splice_end(t->c, sp, true, &end);
 	pthread_mutex_unlock(&t->lock);
+	return rc < 0 ? rc : (int64_t)(end.dir[0].packets + end.dir[1].packets);
 }
 
 void offload_on_splice(void *ctx, const struct proxy_splice *sp)

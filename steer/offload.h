@@ -29,7 +29,7 @@ void offload_set_classifier(struct offload_table *t, struct classifier *c);
 
 /* The proxy's settings callbacks (ctx: the table). */
 int offload_splice_add(void *ctx, const struct proxy_splice *sp);
-void offload_splice_del(void *ctx, const struct proxy_splice *sp);
+int64_t offload_splice_del(void *ctx, const struct proxy_splice *sp);
 void offload_on_splice(void *ctx, const struct proxy_splice *sp);
 
 /* Retire the flows that ended; returns how many are still offloaded. */

@@ -28,6 +28,8 @@ import sys
 import threading
 import time
 
+from tcp_serve import recv_exact, serve
+
 CHUNK = 1 << 20
 
 
@@ -57,16 +59,6 @@ def send_random(sock, size, out, stop_at=None):
     except OSError as e:
         out["error"] = f"send: {e}"
     out["sha"] = h.hexdigest()
-
-
-def recv_exact(sock, n):
-    buf = bytearray()
-    while len(buf) < n:
-        b = sock.recv(min(CHUNK, n - len(buf)))
-        if not b:
-            raise EOFError(f"EOF after {len(buf)} of {n} bytes")
-        buf += b
-    return bytes(buf)
 
 
 def recv_line(sock):
@@ -115,29 +107,6 @@ def serve_one(conn):
         pass  # the client's abort
     finally:
         conn.close()
-
-
-def serve(port):
-    socks = []
-    for fam, addr in ((socket.AF_INET, "0.0.0.0"), (socket.AF_INET6, "::")):
-        s = socket.socket(fam, socket.SOCK_STREAM)
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        if fam == socket.AF_INET6:
-            s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-        s.bind((addr, port))
-        s.listen(64)
-        socks.append(s)
-
-    def loop(s):
-        while True:
-            c, _ = s.accept()
-            threading.Thread(target=serve_one, args=(c,), daemon=True).start()
-
-    threads = [threading.Thread(target=loop, args=(s,), daemon=True) for s in socks]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
 
 
 def trickle(sock, payload, gap):
@@ -222,7 +191,7 @@ def client(host, port, pre, size, pause, trickle_ms=0.0, reset="none", down=None
 
 if __name__ == "__main__":
     if sys.argv[1] == "serve":
-        serve(int(sys.argv[2]))
+        serve(int(sys.argv[2]), serve_one)
     else:
         a = sys.argv
         sys.exit(client(a[2], int(a[3]), int(a[4]), int(a[5]), float(a[6]),

@@ -1,0 +1,346 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The end of a handoff's grace (proxy/splice.c, finish_splice) through real
+ * loopback TCP connections and TCP_REPAIR: a client, the proxy's two
+ * sockets, a server. The classifier is played by the test: its splice_add
+ * records, and when the translation is written the test can make a segment
+ * land in the client-side socket, as one that passed the classifier before
+ * the freeze would. Then:
+ * - nothing landed: both sockets are retired without a packet (the peers
+ *   see neither FIN nor RST), the flow is handed over;
+ * - data landed and the entries translated nothing: the handoff is undone,
+ *   the relay carries the late bytes on (the server reads them);
+ * - data landed and the entries had translated segments (or could not say):
+ *   the peers and the sockets no longer agree, so both peers are reset and
+ *   the close record says error, never a connection left to stall.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "proxy/internal.h"
+#include "proxy/proxy.h"
+#include "tests/lib/netns.h"
+
+#define PROXY_PORT 20931 /* the proxy's own listeners: never connected to here */
+#define LATE "late bytes"
+
+struct fake {
+	int client_fd;           /* the client's socket: the late segment comes from it */
+	bool late;               /* write LATE when the translation is written */
+	int64_t translated;      /* what splice_del says the entries translated */
+	int adds, freezes, dels, handed;
+	bool refuse_next;        /* after the first handoff: refuse, so the relay keeps the flow */
+	int closes;
+	enum proxy_close_reason reason;
+};
+
+static int fake_add(void *ctx, const struct proxy_splice *sp)
+{
+	struct fake *f = ctx;
+
+	if (sp->freeze) {
+		f->freezes++;
+		return 0;
+	}
+	if (f->refuse_next && f->adds > 0)
+		return -EBUSY;
+	f->adds++;
+	if (f->late)
+		assert_int_equal(send(f->client_fd, LATE, strlen(LATE), 0), (ssize_t)strlen(LATE));
+	return 0;
+}
+
+static int64_t fake_del(void *ctx, const struct proxy_splice *sp)
+{
+	struct fake *f = ctx;
+
+	(void)sp;
+	f->dels++;
+	return f->translated;
+}
+
+static void fake_handed(void *ctx, const struct proxy_splice *sp)
+{
+	struct fake *f = ctx;
+
+	(void)sp;
+	f->handed++;
+}
+
+static void on_event(void *ctx, const struct proxy_conn_event *ev)
+{
+	struct fake *f = ctx;
+
+	if (ev->proto != IPPROTO_TCP || ev->open)
+		return;
+	f->closes++;
+	f->reason = ev->reason;
+}
+
+static struct sockaddr_storage loopback(uint16_t port)
+{
+	struct sockaddr_storage ss;
+	struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+
+	memset(&ss, 0, sizeof(ss));
+	a->sin_family = AF_INET;
+	a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	a->sin_port = htons(port);
+	return ss;
+}
+
+static uint16_t port_of(int fd, bool peer)
+{
+	struct sockaddr_in a;
+	socklen_t len = sizeof(a);
+
+	assert_int_equal((peer ? getpeername : getsockname)(fd, (struct sockaddr *)&a, &len), 0);
+	return ntohs(a.sin_port);
+}
+
+static int listener(void)
+{
+	struct sockaddr_storage ss = loopback(0);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&ss, sizeof(struct sockaddr_in)), 0);
+	assert_int_equal(listen(fd, 4), 0);
+	return fd;
+}
+
+static double now_s(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec + t.tv_nsec / 1e9;
+}
+
+/* Run the worker's loop until *done says so, for 3 s at most. */
+static bool run_until(struct worker *w, bool (*done)(const struct fake *), const struct fake *f)
+{
+	double end = now_s() + 3;
+
+	while (!done(f) && now_s() < end)
+		ev_run(w->loop, EVRUN_ONCE | EVRUN_NOWAIT), usleep(200);
+	if (!done(f)) {
+		struct proxy_stats st;
+
+		proxy_get_stats(w->p, &st);
+		print_message("freezes %d adds %d dels %d handed %d closes %d; state %d refusal %d misses %d; "
+			      "not_quiet %lu edge %lu window %lu mss %lu ts %lu repair %lu map %lu open %lu\n",
+			      f->freezes, f->adds, f->dels, f->handed, f->closes,
+			      w->conns ? (int)w->conns->splice_state : -1,
+			      w->conns ? w->conns->splice_last_refusal : -1, w->conns ? w->conns->splice_misses : -1,
+			      st.offload_not_quiet, st.offload_edge, st.offload_window, st.offload_mss,
+			      st.offload_timestamps, st.offload_repair_failed, st.offload_map_refused, st.open);
+	}
+	return done(f);
+}
+
+static bool ended(const struct fake *f) { return f->handed || f->closes || f->dels; }
+static bool closed(const struct fake *f) { return f->closes > 0; }
+
+struct lab {
+	struct fake f;
+	struct proxy *p;
+	struct worker *w;
+	int srv_lst, gw_lst;
+	int client, server; /* the peers' sockets */
+};
+
+/*
+ * A client connected through the proxy to a server on 127.0.0.1, with
+ * upstream-source client (the upstream socket carries the client's own
+ * ip:port: the client's socket shares it, SO_REUSEADDR on both), offload
+ * after 0; one exchange relayed each way.
+ */
+static void lab_up(struct lab *l)
+{
+	struct proxy_settings s = {
+		.port = PROXY_PORT,
+		.upstream_source = PROXY_SRC_CLIENT,
+		.workers = 1,
+		.on_event = on_event,
+		.offload_after = 0,
+		.splice_add = fake_add,
+		.splice_del = fake_del,
+		.on_splice = fake_handed,
+	};
+	struct sockaddr_storage gw, client, dst;
+	char buf[16];
+	int one = 1, cfd;
+
+	memset(&l->f, 0, sizeof(l->f));
+	s.ctx = &l->f;
+	s.splice_ctx = &l->f;
+	l->p = proxy_create(&s);
+	assert_non_null(l->p);
+	l->w = &l->p->workers[0];
+	l->srv_lst = listener();
+	l->gw_lst = listener();
+	gw = loopback(port_of(l->gw_lst, false));
+	l->client = socket(AF_INET, SOCK_STREAM, 0);
+	assert_int_equal(setsockopt(l->client, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)), 0);
+	assert_int_equal(connect(l->client, (struct sockaddr *)&gw, sizeof(struct sockaddr_in)), 0);
+	l->f.client_fd = l->client;
+	cfd = accept4(l->gw_lst, NULL, NULL, SOCK_NONBLOCK);
+	assert_true(cfd >= 0);
+	client = loopback(port_of(l->client, false));
+	dst = loopback(port_of(l->srv_lst, false));
+	conn_new(l->w, cfd, &client, &dst);
+	for (int i = 0; i < 100 && l->w->conns && l->w->conns->state != CONN_RELAY; i++)
+		ev_run(l->w->loop, EVRUN_ONCE | EVRUN_NOWAIT), usleep(1000);
+	l->server = accept(l->srv_lst, NULL, NULL);
+	assert_true(l->server >= 0);
+	assert_int_equal(port_of(l->server, true), port_of(l->client, false));
+	assert_int_equal(send(l->client, "ping", 4, 0), 4);
+	for (int i = 0; i < 100 && recv(l->server, buf, sizeof(buf), MSG_DONTWAIT) != 4; i++)
+		ev_run(l->w->loop, EVRUN_ONCE | EVRUN_NOWAIT), usleep(1000);
+	assert_int_equal(send(l->server, "pong", 4, 0), 4);
+	for (int i = 0; i < 100 && recv(l->client, buf, sizeof(buf), MSG_DONTWAIT) != 4; i++)
+		ev_run(l->w->loop, EVRUN_ONCE | EVRUN_NOWAIT), usleep(1000);
+}
+
+static void lab_down(struct lab *l)
+{
+	proxy_destroy(l->p);
+	close(l->client);
+	close(l->server);
+	close(l->srv_lst);
+	close(l->gw_lst);
+}
+
+static struct proxy_stats stats(struct lab *l)
+{
+	struct proxy_stats st;
+
+	proxy_get_stats(l->p, &st);
+	return st;
+}
+
+/* errno of a read that found nothing (EAGAIN: the peer sent no FIN and no RST), or 0 if it read something. */
+static int read_errno(int fd)
+{
+	char buf[64];
+
+	return recv(fd, buf, sizeof(buf), MSG_DONTWAIT) < 0 ? errno : 0;
+}
+
+static void test_quiet_handoff_retires_silently(void **state)
+{
+	struct lab l;
+
+	(void)state;
+	lab_up(&l);
+	assert_true(run_until(l.w, ended, &l.f));
+	assert_int_equal(l.f.handed, 1);
+	assert_int_equal(l.f.dels, 0);
+	assert_int_equal(stats(&l).offloaded, 1);
+	assert_int_equal(stats(&l).open, 0);
+	assert_int_equal(l.f.closes, 0); /* no close event: the owner ends the flow */
+	usleep(50000);
+	assert_int_equal(read_errno(l.client), EAGAIN); /* neither FIN nor RST */
+	assert_int_equal(read_errno(l.server), EAGAIN);
+	lab_down(&l);
+}
+
+static void test_moved_untranslated_is_undone(void **state)
+{
+	struct lab l;
+	char buf[64];
+	ssize_t n = -1;
+
+	(void)state;
+	lab_up(&l);
+	l.f.late = true;
+	l.f.translated = 0;
+	l.f.refuse_next = true;
+	assert_true(run_until(l.w, ended, &l.f));
+	assert_int_equal(l.f.dels, 1);
+	assert_int_equal(l.f.handed, 0);
+	assert_int_equal(stats(&l).offload_races, 1);
+	assert_int_equal(stats(&l).offload_aborted, 0);
+	/* the relay carries the late bytes on */
+	for (int i = 0; i < 500 && n < 0; i++) {
+		ev_run(l.w->loop, EVRUN_ONCE | EVRUN_NOWAIT);
+		n = recv(l.server, buf, sizeof(buf), MSG_DONTWAIT);
+		usleep(1000);
+	}
+	assert_int_equal(n, (ssize_t)strlen(LATE));
+	assert_memory_equal(buf, LATE, strlen(LATE));
+	assert_int_equal(stats(&l).open, 1);
+	lab_down(&l);
+}
+
+/* translated: what splice_del says (segments, or -errno: not known). */
+static void moved_after_translation(int64_t translated)
+{
+	struct lab l;
+
+	lab_up(&l);
+	l.f.late = true;
+	l.f.translated = translated;
+	assert_true(run_until(l.w, closed, &l.f));
+	assert_int_equal(l.f.dels, 1);
+	assert_int_equal(l.f.handed, 0);
+	assert_int_equal(l.f.reason, CLOSE_ERROR);
+	assert_int_equal(stats(&l).offload_aborted, 1);
+	assert_int_equal(stats(&l).offload_races, 0);
+	assert_int_equal(stats(&l).open, 0);
+	usleep(50000);
+	assert_int_equal(read_errno(l.client), ECONNRESET);
+	assert_int_equal(read_errno(l.server), ECONNRESET);
+	lab_down(&l);
+}
+
+static void test_moved_translated_is_reset(void **state)
+{
+	(void)state;
+	moved_after_translation(3);
+}
+
+static void test_moved_unknown_is_reset(void **state)
+{
+	(void)state;
+	moved_after_translation(-ENOENT);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_quiet_handoff_retires_silently),
+		cmocka_unit_test(test_moved_untranslated_is_undone),
+		cmocka_unit_test(test_moved_translated_is_reset),
+		cmocka_unit_test(test_moved_unknown_is_reset),
+	};
+
+	int st = -1;
+
+	/*
+	 * A namespace of its own, its loopback at an Ethernet MTU: at 64 KiB a
+	 * segment size is bounded by half the peer's window, under what the
+	 * other leg advertises, and the plan refuses the handoff (mss).
+	 */
+	if (netns_enter("test_splice_undo") < 0)
+		return 1;
+	free(cmd_output("ip link set lo mtu 1500", &st));
+	if (st != 0) {
+		fprintf(stderr, "test_splice_undo: FAILED: ip link set lo mtu 1500\n");
+		return 1;
+	}
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
