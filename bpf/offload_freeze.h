@@ -21,6 +21,7 @@
 #define OFL_TCP_CSUM 16
 #define OFL_FLAG_FIN 0x01
 #define OFL_FLAG_PSH 0x08
+#define OFL_FLAG_URG 0x20
 
 /* The one's complement sum s folded to 16 bits and inverted: a checksum field. */
 static __always_inline __u16 ofl_csum_fold(__u64 s)
@@ -77,8 +78,8 @@ static __always_inline long ofl_hdr_csum(const struct pkt *p, struct ofl_scratch
 }
 
 /*
- * Cut p's payload off: a pure ACK at the same sequence number, FIN and PSH
- * cleared (the sender sends the data, and the FIN after it, again: after
+ * Cut p's payload off: a pure ACK at the same sequence number, FIN, PSH and
+ * URG cleared (the sender sends the data, and the FIN after it, again: after
  * the handoff, translated). The IP length follows; the TCP checksum is made
  * anew, whole: the kernel's trim turns a CHECKSUM_COMPLETE skb into
  * CHECKSUM_NONE, so TCP checks it in full (a CHECKSUM_PARTIAL one stays
@@ -97,7 +98,8 @@ static __always_inline int ofl_ack_only(struct __sk_buff *skb, struct pkt *p, st
 		return -1;
 	if (bpf_skb_change_tail(skb, off + hl, 0))
 		return -1;
-	s->hdr[OFL_TCP_FLAGS_BYTE] &= ~(OFL_FLAG_FIN | OFL_FLAG_PSH);
+	/* URG too: its pointer would mark data the socket never gets */
+	s->hdr[OFL_TCP_FLAGS_BYTE] &= ~(OFL_FLAG_FIN | OFL_FLAG_PSH | OFL_FLAG_URG);
 	if (p->family == 4) {
 		if (bpf_skb_load_bytes(skb, l3 + 2, &old_len, 2))
 			return -1;

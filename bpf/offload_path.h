@@ -176,6 +176,12 @@ static __always_inline int offloaded(struct __sk_buff *skb, struct pkt *p, int *
 		*verdict = TC_ACT_SHOT;
 		return 1;
 	}
+	/*
+	 * Counted before it is rewritten: a proxy that removes the entries and
+	 * reads 0 may undo the handoff, so a segment on its way out must
+	 * already show (one that fails to translate errs on the safe side).
+	 */
+	__sync_fetch_and_add(&d->packets, 1);
 	*verdict = STEER_PASS;
 	if (!s) {
 		count(STEER_C_OFFLOAD_ERROR);
@@ -199,7 +205,6 @@ static __always_inline int offloaded(struct __sk_buff *skb, struct pkt *p, int *
 		count(STEER_C_OFFLOAD_TS_LEARNT);
 	}
 	d->last_ns = bpf_ktime_get_ns();
-	__sync_fetch_and_add(&d->packets, 1);
 	v = ofl_forward(skb, p);
 	if (v < 0) {
 		count(STEER_C_OFFLOAD_PASSED);

@@ -401,7 +401,7 @@ struct steer_offload_dir {
 	 */
 	__s64 ts_clock_offset;
 	__u64 last_ns; /* bpf_ktime_get_ns() of the last segment translated: idleness */
-	__u64 packets; /* segments translated */
+	__u64 packets; /* segments taken for translation (counted first: a failed one too) */
 };
 _Static_assert(sizeof(struct steer_offload_dir) == 56, "the offload entry is ABI");
 

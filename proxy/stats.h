@@ -102,7 +102,7 @@
 	  "Handoffs undone because a socket moved after the translation was written (none expected).",     \
 	  OFFLOAD, "races")                                                                                  \
 	X(offload_aborted, "counter", "steer_proxy_offload_aborted_total", NULL,                             \
-	  "Handoffs that could not be undone (a socket moved after segments were translated): "           \
+	  "Handoffs that could not be undone (a socket moved after segments were translated, or the count was unknown): "           \
 	  "the TCP connection was reset (none expected).", OFFLOAD, "aborted")                              \
 	X(offload_freezes, "counter", "steer_proxy_offload_freezes_total", NULL,                             \
 	  "Freezes for a handoff (up to 3 per busy TCP connection): the classifier held back its data "   \

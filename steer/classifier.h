@@ -83,7 +83,7 @@ struct classifier_splice_end {
 		bool syn;         /* a SYN went this way: a new connection on the tuple, the flow is over */
 		uint32_t end_seq; /* untranslated: after the last FIN or RST segment's payload */
 		uint64_t last_ns; /* CLOCK_MONOTONIC of the last packet translated (0: none yet) */
-		uint64_t packets; /* translated */
+		uint64_t packets; /* taken for translation (a segment that failed to translate too) */
 	} dir[2];
 };
 

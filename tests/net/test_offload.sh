@@ -154,8 +154,10 @@ expect_eq "loss: conntrack marked nothing invalid" "$(invalid_drops)" 0
 # sockets are read, so none lands after the read (which would undo the handoff).
 xfer $S4 "handoff while segments are in flight" 2
 expect_eq "in flight: offloaded" "$(lab_counter .proxy.offloaded)" 7
-expect_eq "in flight: no handoff undone (the flow is frozen before it is read)" \
-	"$(lab_counter .proxy.offload_races)" 0
+# A race needs a segment already past the classifier when the freeze was written
+# that lands after the reads: rare, not impossible (tests/unit/test_splice_undo.c
+# drives both of its outcomes).
+echo "    handoffs undone: $(lab_counter .proxy.offload_races), reset: $(lab_counter .proxy.offload_aborted)"
 
 # An RST from either side ends the offloaded flow at once: its close record says who.
 reset $S4 client
@@ -234,9 +236,9 @@ done
 # classifier cuts the data off and passes the ACKs on until the handoff.
 expect_eq "request/response: all four handed over" $(($(lab_counter .proxy.offloaded) - offloaded0)) 4
 echo "    freezes of busy flows: $(($(lab_counter .proxy.offload_freezes) - freezes0)) of 4"
-# Of the six flows that never pause, some were frozen busy (3 to 6 here, 2 under qemu).
-expect_ge "never paused and request/response: busy freezes" \
-	"$(lab_counter .proxy.offload_freezes)" 1
+# Which flows are frozen busy and which are found quiet depends on timing; over
+# the whole run (streams that never pause, pipelined exchanges) some must be.
+expect_ge "this run froze busy flows for their handoff" "$(lab_counter .proxy.offload_freezes)" 1
 expect_eq "request/response: none left as never quiet" $(($(lab_counter .proxy.offload_not_quiet) - notquiet0)) 0
 # Found quiet at a check, a flow is held for microseconds and may lose no data to it: how much was cut depends on timing.
 echo "    data segments cut to their ACK: $(($(lab_counter .counters.ebpf.offload_frozen) - frozen0))"

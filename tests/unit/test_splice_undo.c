@@ -41,6 +41,7 @@ struct fake {
 	bool late;               /* write LATE when the translation is written */
 	int64_t translated;      /* what splice_del says the entries translated */
 	int adds, freezes, dels, handed;
+	int calls, freeze_call, add_call; /* splice_add's calls, in order: when the last freeze and translation came */
 	bool refuse_next;        /* after the first handoff: refuse, so the relay keeps the flow */
 	int closes;
 	enum proxy_close_reason reason;
@@ -50,13 +51,16 @@ static int fake_add(void *ctx, const struct proxy_splice *sp)
 {
 	struct fake *f = ctx;
 
+	f->calls++;
 	if (sp->freeze) {
 		f->freezes++;
+		f->freeze_call = f->calls;
 		return 0;
 	}
 	if (f->refuse_next && f->adds > 0)
 		return -EBUSY;
 	f->adds++;
+	f->add_call = f->calls;
 	if (f->late)
 		assert_int_equal(send(f->client_fd, LATE, strlen(LATE), 0), (ssize_t)strlen(LATE));
 	return 0;
@@ -249,6 +253,11 @@ static void test_quiet_handoff_retires_silently(void **state)
 	assert_true(run_until(l.w, ended, &l.f));
 	assert_int_equal(l.f.handed, 1);
 	assert_int_equal(l.f.dels, 0);
+	/* quiet, so frozen once, for its reads: the freeze came first, the translation over it */
+	assert_int_equal(l.f.freezes, 1);
+	assert_int_equal(l.f.adds, 1);
+	assert_true(l.f.freeze_call > 0 && l.f.freeze_call < l.f.add_call);
+	assert_int_equal(stats(&l).offload_freezes, 0); /* a quiet flow's hold is not a busy freeze */
 	assert_int_equal(stats(&l).offloaded, 1);
 	assert_int_equal(stats(&l).open, 0);
 	assert_int_equal(l.f.closes, 0); /* no close event: the owner ends the flow */
