@@ -154,16 +154,19 @@ static void arm(struct conn *c, ev_tstamp after)
 	ev_timer_start(c->w->loop, &c->splice_timer);
 }
 
-/* The entries go, the sockets thaw: the flow is the proxy's again. */
-static void undo(struct conn *c, const struct proxy_splice *sp)
+/*
+ * The entries go, the sockets thaw: the flow is the proxy's again. Returns
+ * what splice_del says the entries took (-errno: not known).
+ */
+static int64_t undo(struct conn *c, const struct proxy_splice *sp)
 {
 	const struct proxy_settings *s = &c->w->p->s;
+	int64_t taken = s->splice_del ? s->splice_del(s->splice_ctx, sp) : -ENOSYS;
 
-	if (s->splice_del)
-		s->splice_del(s->splice_ctx, sp);
 	unfreeze(c);
 	free(c->splice_hold);
 	c->splice_hold = NULL;
+	return taken;
 }
 
 /* The freeze's entries in: busy, a stream's freeze (counted, SPLICE_FREEZES at most); else a quiet flow's hold. */
@@ -176,9 +179,10 @@ static bool freeze(struct conn *c, bool busy)
 		return false;
 	c->splice_frozen = true;
 	c->splice_busy = busy;
-	c->splice_frozen_at = c->splice_drained_at = ev_now(c->w->loop);
-	c->splice_queued = queued(c);
+	/* A quiet flow's hold ends within this check: only a busy freeze is drained and watched. */
 	if (busy) {
+		c->splice_frozen_at = c->splice_drained_at = ev_now(c->w->loop);
+		c->splice_queued = queued(c);
 		c->splice_misses = 0;
 		c->splice_freezes++;
 		STAT_INC(c->w, offload_freezes);
@@ -364,12 +368,7 @@ static void finish_splice(struct conn *c)
 		     again.rcv != h->b.rcv || again.snd != h->b.snd;
 
 	if (moved) {
-		int64_t translated = s->splice_del ? s->splice_del(s->splice_ctx, &h->sp) : -ENOSYS;
-
-		unfreeze(c);
-		free(c->splice_hold);
-		c->splice_hold = NULL;
-		if (translated != 0) {
+		if (undo(c, &h->sp) != 0) {
 			STAT_INC(c->w, offload_aborted);
 			c->splice_state = SPLICE_STATE_NEVER;
 			conn_abort(c); /* both sockets reset */
