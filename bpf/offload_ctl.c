@@ -105,8 +105,10 @@ int steer_bpf_splice_add(struct steer_bpf *b, const struct proxy_splice *sp)
 		/* A translation half written over a freeze: the caller's splice_del removes both. */
 		if (i == 1 && !replace)
 			bpf_map_delete_elem(fd, &k[0]);
-		fprintf(stderr, "steer: offload of flow %llu: %s\n", (unsigned long long)sp->flow,
-			err == -EEXIST ? "the tuple is offloaded already" : strerror(-err));
+		/* The tuple's last flow, offloaded, lingers until its reap: the proxy tries again later. */
+		if (err != -EEXIST)
+			fprintf(stderr, "steer: offload of flow %llu: %s\n", (unsigned long long)sp->flow,
+				strerror(-err));
 		return err;
 	}
 	if (!replace)

@@ -123,7 +123,8 @@ static __always_inline int ofl_forward(struct __sk_buff *skb, const struct pkt *
  * one counter moved; the packet never carries steer's mark (nft's rules and
  * the proxy's sockets must not take it). A frozen flow's segment that carries
  * data is not: its payload is cut off (ofl_ack_only) and the ACK left goes
- * on to the proxy's socket; dropped if that fails.
+ * on to the proxy's socket; dropped if that fails. So is a FIN after such a
+ * cut (STEER_OFL_S_CUT).
  */
 static __always_inline int offloaded(struct __sk_buff *skb, struct pkt *p, int *verdict)
 {
@@ -162,8 +163,14 @@ static __always_inline int offloaded(struct __sk_buff *skb, struct pkt *p, int *
 		 * An RST ends the flow: the proxy's socket must see it, data or
 		 * not. Unreadable: the proxy's socket takes it, as without a freeze.
 		 */
-		if ((p->tcp_flags & TCPF_RST) || ofl_carries_data(skb, p) <= 0)
+		if (p->tcp_flags & TCPF_RST)
 			return 0;
+		v = ofl_carries_data(skb, p);
+		if (v < 0 || (v == 0 && !((p->tcp_flags & TCPF_FIN) && (d->state & STEER_OFL_S_CUT))))
+			return 0;
+		/* before the trim: a FIN on another CPU a moment later sees it */
+		if (v > 0 && !(d->state & STEER_OFL_S_CUT))
+			__sync_fetch_and_or(&d->state, STEER_OFL_S_CUT);
 		count(STEER_C_OFFLOAD_FROZEN);
 		/*
 		 * Its ACK goes on to the proxy's socket, the normal path's. Dropped

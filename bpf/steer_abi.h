@@ -367,6 +367,12 @@ _Static_assert(STEER_C_ICMP_DELIVERED == 20 && STEER_C_NEW_REDIRECTED == 21 &&
  * connection's are the normal path's) until user space removes them.
  */
 #define STEER_OFL_S_SYN 16
+/*
+ * A freeze entry cut a data segment's payload off: a FIN after it in the
+ * same direction is cut off too (its ACK goes on), or it would land in the
+ * proxy's socket out of order, acknowledged there by SACK, never delivered.
+ */
+#define STEER_OFL_S_CUT 32
 
 /*
  * flags, written by user space: with STEER_OFL_F_TS the TSval delta is not

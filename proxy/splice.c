@@ -10,8 +10,9 @@
  */
 #include <errno.h>
 #include <linux/sockios.h>
+#include <linux/tcp.h> /* the kernel's struct tcp_info: glibc's ends before tcpi_bytes_received */
 #include <netinet/in.h>
-#include <netinet/tcp.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -45,6 +46,8 @@
 #define SPLICE_FREEZE_STALL_S 0.05
 #define SPLICE_FREEZE_MAX_S 1.
 #define SPLICE_FREEZES 3
+/* tcpi_state's value (the kernel's include/net/tcp_states.h, which no uapi header carries) */
+#define SPLICE_TCP_ESTABLISHED 1
 
 static bool sock_quiet(int fd)
 {
@@ -96,14 +99,26 @@ static uint32_t monotonic_ms(void)
 	return (uint32_t)((uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000);
 }
 
-/* What TCP_INFO tells of an established socket (no repair mode needed): options, scales, segment sizes. */
+/*
+ * What TCP_INFO tells of an established socket (no repair mode needed):
+ * options, scales, segment sizes, and how far it got (the grace's end
+ * compares those). ENOTCONN: a FIN or an RST came in.
+ */
 static int read_info(int fd, struct tcp_snapshot *s)
 {
 	struct tcp_info ti;
 	socklen_t len = sizeof(ti);
 
-	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0 || ti.tcpi_state != TCP_ESTABLISHED) {
-		errno = errno ? errno : ENOTCONN;
+	memset(&ti, 0, sizeof(ti));
+	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0)
+		return -1;
+	if (ti.tcpi_state != SPLICE_TCP_ESTABLISHED) {
+		errno = ENOTCONN;
+		return -1;
+	}
+	/* Linux 4.1+ (tcpi_bytes_received) */
+	if (len < offsetof(struct tcp_info, tcpi_bytes_received) + sizeof(ti.tcpi_bytes_received)) {
+		errno = EOPNOTSUPP;
 		return -1;
 	}
 	s->options = ti.tcpi_options;
@@ -113,7 +128,24 @@ static int read_info(int fd, struct tcp_snapshot *s)
 	}
 	s->snd_mss = ti.tcpi_snd_mss;
 	s->advmss = ti.tcpi_advmss;
+	s->bytes_received = ti.tcpi_bytes_received;
 	return 0;
+}
+
+/*
+ * Whether a socket took nothing since s was read: still established (no
+ * FIN, no RST) and no byte in order. One call where a second snapshot took
+ * seven: a frozen socket sends nothing, so only what it receives can move
+ * it. A segment that lands out of order is not looked for (the snapshot's
+ * sequence numbers did not see one either): its sender, which got a SACK
+ * for it, sends it again after its retransmission timeout finds the hole
+ * filled and the SACK reneged, translated.
+ */
+static bool unmoved(int fd, const struct tcp_snapshot *s)
+{
+	struct tcp_snapshot now;
+
+	return read_info(fd, &now) == 0 && now.bytes_received == s->bytes_received;
 }
 
 /* A socket in repair mode: its queues' sequence numbers, windows, options and clock. */
@@ -169,14 +201,19 @@ static int64_t undo(struct conn *c, const struct proxy_splice *sp)
 	return taken;
 }
 
-/* The freeze's entries in: busy, a stream's freeze (counted, SPLICE_FREEZES at most); else a quiet flow's hold. */
-static bool freeze(struct conn *c, bool busy)
+/*
+ * The freeze's entries in: busy, a stream's freeze (counted, SPLICE_FREEZES
+ * at most); else a quiet flow's hold. 0, or splice_add's -errno (-EEXIST:
+ * the tuple's last flow, offloaded, still has its entries).
+ */
+static int freeze(struct conn *c, bool busy)
 {
 	const struct proxy_settings *s = &c->w->p->s;
 	struct proxy_splice sp = { .flow = c->flow, .client = c->client, .dst = c->dst, .freeze = true };
+	int rc = s->splice_add(s->splice_ctx, &sp);
 
-	if (s->splice_add(s->splice_ctx, &sp) < 0)
-		return false;
+	if (rc < 0)
+		return rc;
 	c->splice_frozen = true;
 	c->splice_busy = busy;
 	/* A quiet flow's hold ends within this check: only a busy freeze is drained and watched. */
@@ -187,7 +224,7 @@ static bool freeze(struct conn *c, bool busy)
 		c->splice_freezes++;
 		STAT_INC(c->w, offload_freezes);
 	}
-	return true;
+	return 0;
 }
 
 /* Whether the relay moved bytes since the last check. */
@@ -261,59 +298,61 @@ static bool refused_early(struct conn *c)
 }
 
 /*
- * A quiet flow is frozen just before its sockets are read (no wait: data
- * that comes while frozen is cut off and sent again, a request that met it
- * would wait for its sender's loss probe or retransmission timeout). Read
- * unfrozen, a segment that passed the classifier after the read but before
- * the translation could land in a socket while the next ones went to the
- * peer translated: the undo then left the proxy's sockets and the peers each
- * acknowledging data the other never sent, Linux discards such segments
- * whole, and the flow stalled for good. Frozen, only a segment already past
- * the classifier can still land, during the reads, and the second look
- * after them sees it. Not handed over: thawed at once.
+ * The handoff. A quiet flow is held first: freeze entries go in just before
+ * its sockets are read (no wait: data that comes while held is cut off, its
+ * sender sends it again to the translation, a response alone in flight
+ * after its retransmission timeout). Read unheld, a segment that passed the
+ * classifier after the read but before the translation could land in a
+ * socket while the next ones went to the peer translated: the sockets and
+ * the peers would each have acknowledged data the other never sent, and
+ * Linux discards such segments whole. Held, only a segment already past the
+ * classifier can still land, and the reads give it the time to (a hold
+ * written after the reads, with only the second look between it and the
+ * translation, let such segments land in the grace: undone, or reset when
+ * the translation had taken the next ones). Then both sockets go into
+ * repair mode and are read, looked at again, and the translation is written
+ * over the hold. A flow not handed over is thawed at once. A busy stream's
+ * freeze is in already, and stays while it drains.
  */
-static enum try_result try_splice(struct conn *c);
-
-static enum try_result hold(struct conn *c)
-{
-	enum try_result r;
-
-	if (!sock_quiet(c->relay.fd[SIDE_CLI]) || !sock_quiet(c->relay.fd[SIDE_UP]))
-		return refused(c, SPLICE_NOT_QUIET);
-	if (refused_early(c))
-		return TRY_NEVER;
-	if (!freeze(c, false)) {
-		STAT_INC(c->w, offload_map_refused); /* printed */
-		return TRY_NEVER;
-	}
-	r = try_splice(c);
-	if (r == TRY_LATER)
-		thaw(c);
-	return r;
-}
-
 static enum try_result try_splice(struct conn *c)
 {
 	const struct proxy_settings *s = &c->w->p->s;
 	int a = c->relay.fd[SIDE_CLI], b = c->relay.fd[SIDE_UP];
+	bool hold = !c->splice_frozen;
 	struct tcp_snapshot sa, sb;
 	struct proxy_splice sp;
 	enum splice_refusal r;
+	int rc;
 
 	if (!sock_quiet(a) || !sock_quiet(b))
 		return refused(c, SPLICE_NOT_QUIET);
-	if (repair(a, true) < 0 || repair(b, true) < 0 || snapshot(a, &sa) < 0 || snapshot(b, &sb) < 0) {
+	/* Refusals by options come from the plan, after the hold: once a flow, for microseconds. */
+	if (hold && (rc = freeze(c, false)) < 0) {
+		if (rc == -EEXIST) /* the tuple's last flow lingers (its FINs' ACKs, or a reap to come): later */
+			return TRY_LATER;
+		STAT_INC(c->w, offload_map_refused); /* printed */
+		return TRY_NEVER;
+	}
+	if (repair(a, true) < 0 || repair(b, true) < 0) {
 		unfreeze(c);
 		STAT_INC(c->w, offload_repair_failed);
 		return TRY_NEVER;
 	}
-	/* A segment may have come between the check and the freeze. */
+	if (snapshot(a, &sa) < 0 || snapshot(b, &sb) < 0) {
+		rc = errno;
+		unfreeze(c);
+		if (rc == ENOTCONN) /* a FIN or an RST came in: the relay reads it, and the flow ends proxied */
+			return refused(c, SPLICE_NOT_QUIET);
+		STAT_INC(c->w, offload_repair_failed);
+		return TRY_NEVER;
+	}
+	/* A segment may have come between the first look and the hold or the freeze. */
 	if (!sock_quiet(a) || !sock_quiet(b)) {
 		unfreeze(c);
 		return refused(c, SPLICE_NOT_QUIET);
 	}
 	memset(&sp, 0, sizeof(sp));
-	r = splice_plan(&sa, &sb, c->splice_frozen && c->splice_busy, &sp);
+	r = splice_plan(&sa, &sb, !hold && c->splice_busy, &sp);
 	if (r != SPLICE_GO) {
 		unfreeze(c);
 		return refused(c, r);
@@ -362,12 +401,8 @@ static void finish_splice(struct conn *c)
 {
 	const struct proxy_settings *s = &c->w->p->s;
 	struct splice_hold *h = c->splice_hold;
-	struct tcp_snapshot again;
-	bool moved = snapshot(c->relay.fd[SIDE_CLI], &again) < 0 || again.rcv != h->a.rcv ||
-		     again.snd != h->a.snd || snapshot(c->relay.fd[SIDE_UP], &again) < 0 ||
-		     again.rcv != h->b.rcv || again.snd != h->b.snd;
 
-	if (moved) {
+	if (!unmoved(c->relay.fd[SIDE_CLI], &h->a) || !unmoved(c->relay.fd[SIDE_UP], &h->b)) {
 		if (undo(c, &h->sp) != 0) {
 			STAT_INC(c->w, offload_aborted);
 			c->splice_state = SPLICE_STATE_NEVER;
@@ -407,8 +442,6 @@ static void splice_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	if (c->relay.dir[DIR_UP].inpipe || c->relay.dir[DIR_DOWN].inpipe) {
 		c->splice_last_refusal = SPLICE_NOT_QUIET;
 		r = TRY_LATER;
-	} else if (!c->splice_frozen) {
-		r = hold(c);
 	} else {
 		r = try_splice(c);
 	}
@@ -420,6 +453,8 @@ static void splice_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 		c->splice_state = SPLICE_STATE_NEVER;
 		return;
 	case TRY_LATER:
+		if (c->splice_frozen && !c->splice_busy)
+			thaw(c); /* a quiet flow's hold ends with its check */
 		break;
 	}
 	if (c->splice_frozen) {
@@ -441,11 +476,14 @@ static void splice_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 			c->splice_state = SPLICE_STATE_NEVER;
 			return;
 		}
-		if (freeze(c, true)) {
+		int rc = freeze(c, true);
+
+		if (rc == 0) {
 			arm(c, SPLICE_FREEZE_CHECK_S);
 			return;
 		}
-		c->splice_freezes = SPLICE_FREEZES; /* the classifier refused it (printed): not again */
+		if (rc != -EEXIST)
+			c->splice_freezes = SPLICE_FREEZES; /* the classifier refused it (printed): not again */
 	}
 	if (ev_now(loop) - c->splice_since >= SPLICE_GIVE_UP_S) {
 		conn_splice_abandon(c);

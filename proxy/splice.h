@@ -24,6 +24,7 @@ struct tcp_snapshot {
 	uint32_t snd_mss;        /* the payload it sends per segment */
 	uint32_t advmss;         /* the largest payload it told the peer to send (tcpi_advmss) */
 	int64_t ts_clock_offset; /* its TSval clock minus CLOCK_MONOTONIC ms */
+	uint64_t bytes_received; /* tcpi_bytes_received: what came in, in order */
 };
 
 /* A handoff in its grace: the translation written, the sockets frozen, as they were read. */

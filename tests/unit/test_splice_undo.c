@@ -12,7 +12,12 @@
  *   the relay carries the late bytes on (the server reads them);
  * - data landed and the entries had translated segments (or could not say):
  *   the peers and the sockets no longer agree, so both peers are reset and
- *   the close record says error, never a connection left to stall.
+ *   the close record says error, never a connection left to stall;
+ * - a FIN landed: undone like data, and the relay carries the half-close on.
+ * And before the translation: data that lands between the sockets' read and
+ * a quiet flow's hold is seen (no translation follows, the relay carries the
+ * bytes, a later check hands the flow over), and a hold refused because the
+ * tuple's last flow still has its entries is tried again, not counted.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -39,6 +44,9 @@
 struct fake {
 	int client_fd;           /* the client's socket: the late segment comes from it */
 	bool late;               /* write LATE when the translation is written */
+	bool late_fin;           /* ...or the client's FIN */
+	bool late_at_hold;       /* write LATE when the first hold is written */
+	int taken_holds;         /* refuse this many holds with -EEXIST (the tuple's last flow lingers) */
 	int64_t translated;      /* what splice_del says the entries translated */
 	int adds, freezes, dels, handed;
 	int calls, freeze_call, add_call; /* splice_add's calls, in order: when the last freeze and translation came */
@@ -52,7 +60,13 @@ static int fake_add(void *ctx, const struct proxy_splice *sp)
 	struct fake *f = ctx;
 
 	f->calls++;
+	if (sp->freeze && f->taken_holds > 0) {
+		f->taken_holds--;
+		return -EEXIST;
+	}
 	if (sp->freeze) {
+		if (f->late_at_hold && f->freezes == 0)
+			assert_int_equal(send(f->client_fd, LATE, strlen(LATE), 0), (ssize_t)strlen(LATE));
 		f->freezes++;
 		f->freeze_call = f->calls;
 		return 0;
@@ -63,6 +77,8 @@ static int fake_add(void *ctx, const struct proxy_splice *sp)
 	f->add_call = f->calls;
 	if (f->late)
 		assert_int_equal(send(f->client_fd, LATE, strlen(LATE), 0), (ssize_t)strlen(LATE));
+	if (f->late_fin)
+		assert_int_equal(shutdown(f->client_fd, SHUT_WR), 0);
 	return 0;
 }
 
@@ -157,6 +173,7 @@ static bool run_until(struct worker *w, bool (*done)(const struct fake *), const
 
 static bool ended(const struct fake *f) { return f->handed || f->closes || f->dels; }
 static bool closed(const struct fake *f) { return f->closes > 0; }
+static bool handed(const struct fake *f) { return f->handed > 0; }
 
 struct lab {
 	struct fake f;
@@ -244,6 +261,19 @@ static int read_errno(int fd)
 	return recv(fd, buf, sizeof(buf), MSG_DONTWAIT) < 0 ? errno : 0;
 }
 
+/* What the server reads within 0.5 s while the worker runs: the byte count (0: EOF; -1: nothing). */
+static ssize_t server_reads(struct lab *l, char *buf, size_t len)
+{
+	ssize_t n = -1;
+
+	for (int i = 0; i < 500 && n < 0; i++) {
+		ev_run(l->w->loop, EVRUN_ONCE | EVRUN_NOWAIT);
+		n = recv(l->server, buf, len, MSG_DONTWAIT);
+		usleep(1000);
+	}
+	return n;
+}
+
 static void test_quiet_handoff_retires_silently(void **state)
 {
 	struct lab l;
@@ -267,15 +297,15 @@ static void test_quiet_handoff_retires_silently(void **state)
 	lab_down(&l);
 }
 
-static void test_moved_untranslated_is_undone(void **state)
+/* A late segment lands in the grace, nothing translated: undone, and the relay carries it on. fin: the client's FIN. */
+static void moved_untranslated(bool fin)
 {
 	struct lab l;
 	char buf[64];
-	ssize_t n = -1;
 
-	(void)state;
 	lab_up(&l);
-	l.f.late = true;
+	l.f.late = !fin;
+	l.f.late_fin = fin;
 	l.f.translated = 0;
 	l.f.refuse_next = true;
 	assert_true(run_until(l.w, ended, &l.f));
@@ -283,16 +313,20 @@ static void test_moved_untranslated_is_undone(void **state)
 	assert_int_equal(l.f.handed, 0);
 	assert_int_equal(stats(&l).offload_races, 1);
 	assert_int_equal(stats(&l).offload_aborted, 0);
-	/* the relay carries the late bytes on */
-	for (int i = 0; i < 500 && n < 0; i++) {
-		ev_run(l.w->loop, EVRUN_ONCE | EVRUN_NOWAIT);
-		n = recv(l.server, buf, sizeof(buf), MSG_DONTWAIT);
-		usleep(1000);
+	if (fin) {
+		assert_int_equal(server_reads(&l, buf, sizeof(buf)), 0); /* the half-close */
+	} else {
+		assert_int_equal(server_reads(&l, buf, sizeof(buf)), (ssize_t)strlen(LATE));
+		assert_memory_equal(buf, LATE, strlen(LATE));
 	}
-	assert_int_equal(n, (ssize_t)strlen(LATE));
-	assert_memory_equal(buf, LATE, strlen(LATE));
 	assert_int_equal(stats(&l).open, 1);
 	lab_down(&l);
+}
+
+static void test_moved_untranslated_is_undone(void **state)
+{
+	(void)state;
+	moved_untranslated(false);
 }
 
 /* translated: what splice_del says (segments, or -errno: not known). */
@@ -328,6 +362,48 @@ static void test_moved_unknown_is_reset(void **state)
 	moved_after_translation(-ENOENT);
 }
 
+static void test_fin_in_grace_is_undone(void **state)
+{
+	(void)state;
+	moved_untranslated(true);
+}
+
+static void test_late_at_hold_is_relayed_then_handed(void **state)
+{
+	struct lab l;
+	char buf[64];
+
+	(void)state;
+	lab_up(&l);
+	l.f.late_at_hold = true;
+	assert_true(run_until(l.w, handed, &l.f));
+	/* the first hold saw the bytes: thawed (its entries deleted) before any translation */
+	assert_int_equal(l.f.freezes, 2);
+	assert_int_equal(l.f.adds, 1);
+	assert_int_equal(l.f.dels, 1);
+	assert_int_equal(stats(&l).offloaded, 1);
+	assert_int_equal(stats(&l).offload_races, 0);
+	assert_int_equal(stats(&l).offload_aborted, 0);
+	assert_int_equal(recv(l.server, buf, sizeof(buf), MSG_DONTWAIT), (ssize_t)strlen(LATE));
+	assert_memory_equal(buf, LATE, strlen(LATE));
+	lab_down(&l);
+}
+
+static void test_taken_tuple_is_tried_again(void **state)
+{
+	struct lab l;
+
+	(void)state;
+	lab_up(&l);
+	l.f.taken_holds = 2;
+	assert_true(run_until(l.w, handed, &l.f));
+	assert_int_equal(l.f.taken_holds, 0);
+	assert_int_equal(l.f.freezes, 1);
+	assert_int_equal(stats(&l).offloaded, 1);
+	assert_int_equal(stats(&l).offload_map_refused, 0);
+	lab_down(&l);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -335,6 +411,9 @@ int main(void)
 		cmocka_unit_test(test_moved_untranslated_is_undone),
 		cmocka_unit_test(test_moved_translated_is_reset),
 		cmocka_unit_test(test_moved_unknown_is_reset),
+		cmocka_unit_test(test_fin_in_grace_is_undone),
+		cmocka_unit_test(test_late_at_hold_is_relayed_then_handed),
+		cmocka_unit_test(test_taken_tuple_is_tried_again),
 	};
 
 	int st = -1;
