@@ -371,6 +371,9 @@ _Static_assert(STEER_C_ICMP_DELIVERED == 20 && STEER_C_NEW_REDIRECTED == 21 &&
  * A freeze entry cut a data segment's payload off: a FIN after it in the
  * same direction is cut off too (its ACK goes on), or it would land in the
  * proxy's socket out of order, acknowledged there by SACK, never delivered.
+ * The classifier does not know the socket's next sequence number: a FIN
+ * after a cut duplicate (data the socket had already) is cut too, and its
+ * sender sends it again after a timeout.
  */
 #define STEER_OFL_S_CUT 32
 
@@ -385,8 +388,9 @@ _Static_assert(STEER_C_ICMP_DELIVERED == 20 && STEER_C_NEW_REDIRECTED == 21 &&
  * A freeze, not a translation yet: the flow is still the proxy's, which
  * drains its queues for the handoff while the classifier cuts the data off
  * the flow's segments (counted), so that its peers stop adding to them; their
- * ACKs and the rest (window updates, FIN, RST) reach the proxy's sockets as
- * before. The senders send the held-back data again, then translated.
+ * ACKs and the rest (window updates, RST, a FIN unless data was cut before it
+ * in its direction: STEER_OFL_S_CUT) reach the proxy's sockets as before. The
+ * senders send the held-back data again, then translated.
  */
 #define STEER_OFL_F_FREEZE 2
 

@@ -142,9 +142,9 @@ struct proxy_settings {
 	 * owner ends the flow (its close record). A connection never found
 	 * quiet is frozen first (splice_add with freeze set) while the relay
 	 * drains its queues (a few ms, at most 1 s); a quiet one is frozen
-	 * between its read and its translation (its hold). A freeze refused
-	 * with -EEXIST (the tuple's last flow still has its entries) is tried
-	 * again later, and not counted.
+	 * just before its read, until its translation (its hold). A hold
+	 * refused with -EEXIST (the tuple's last flow still has its entries)
+	 * is tried again later, and not counted as a refusal.
 	 */
 	uint64_t offload_after;
 	int (*splice_add)(void *ctx, const struct proxy_splice *sp);

@@ -135,8 +135,8 @@ static int read_info(int fd, struct tcp_snapshot *s)
 /*
  * Whether a socket took nothing since s was read: still established (no
  * FIN, no RST) and no byte in order. One call where a second snapshot took
- * seven: a frozen socket sends nothing, so only what it receives can move
- * it. A segment that lands out of order is not looked for (the snapshot's
+ * seven: a frozen socket sends no data (ACKs only), so only what it
+ * receives can move it. A segment that lands out of order is not looked for (the snapshot's
  * sequence numbers did not see one either): its sender, which got a SACK
  * for it, sends it again after its retransmission timeout finds the hole
  * filled and the SACK reneged, translated.
@@ -326,7 +326,9 @@ static enum try_result try_splice(struct conn *c)
 
 	if (!sock_quiet(a) || !sock_quiet(b))
 		return refused(c, SPLICE_NOT_QUIET);
-	/* Refusals by options come from the plan, after the hold: once a flow, for microseconds. */
+	/* What options refuse is refused before a hold: data it cut would cost its sender a timeout for nothing. */
+	if (hold && refused_early(c))
+		return TRY_NEVER;
 	if (hold && (rc = freeze(c, false)) < 0) {
 		if (rc == -EEXIST) /* the tuple's last flow lingers (its FINs' ACKs, or a reap to come): later */
 			return TRY_LATER;
@@ -341,8 +343,10 @@ static enum try_result try_splice(struct conn *c)
 	if (snapshot(a, &sa) < 0 || snapshot(b, &sb) < 0) {
 		rc = errno;
 		unfreeze(c);
-		if (rc == ENOTCONN) /* a FIN or an RST came in: the relay reads it, and the flow ends proxied */
+		if (rc == ENOTCONN) { /* a FIN or an RST came in: the relay reads it, and the flow ends proxied */
+			c->splice_misses = 0; /* no busy freeze for a flow that is ending */
 			return refused(c, SPLICE_NOT_QUIET);
+		}
 		STAT_INC(c->w, offload_repair_failed);
 		return TRY_NEVER;
 	}

@@ -374,10 +374,21 @@ static void freeze(int family)
 	ct_check("freeze: that FIN unchanged", !memcmp(f, out, len), "rewritten");
 	r.flags = 0x10;
 	r.payload = 400;
-	ct_check("freeze: nothing cut, nothing marked", !(entry(&in, &s).state & STEER_OFL_S_CUT), "marked");
+	ct_check("freeze: nothing cut, nothing marked",
+		 !(entry(&in, &s).state & STEER_OFL_S_CUT) && !(entry(&in, &r).state & STEER_OFL_S_CUT), "marked");
 	len = build_valid(&s, f);
 	held_back(&in, "freeze: the client's data held back, its ACK on", s, f, len);
-	ct_check("freeze: the cut marked", entry(&in, &s).state & STEER_OFL_S_CUT, "not marked");
+	ct_check("freeze: the cut marked, in its direction only",
+		 (entry(&in, &s).state & STEER_OFL_S_CUT) && !(entry(&in, &r).state & STEER_OFL_S_CUT), "not so");
+	/* the other direction lost nothing: its FIN is still in order */
+	r.flags = 0x11;
+	r.payload = 0;
+	len = seg_build(&r, f);
+	run(&in, true, "freeze: a FIN the other way, after a cut this way, takes the normal path", f, len, out, 0,
+	    PASS, STEER_C_RETURN_PASSED, false);
+	ct_check("freeze: that FIN unchanged too", !memcmp(f, out, len), "rewritten");
+	r.flags = 0x10;
+	r.payload = 400;
 	len = build_valid(&r, f);
 	held_back(&in, "freeze: the server's data held back, its ACK on", r, f, len);
 	s.flags = 0x19; /* FIN PSH ACK with data, and Ethernet padding: the FIN comes again after the data */
