@@ -50,7 +50,7 @@ BUILD_INFO    := $(BUILD)/gen/steer/build_info.h
 # Debian packages the build, the tests and the demo need.
 DEB_PKGS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config \
             nftables libnftnl-dev libmnl-dev libev-dev libcmocka-dev \
-            iproute2 iputils-ping python3-prometheus-client nginx-light socat curl wrk jq python3 python3-scapy \
+            iproute2 iputils-ping conntrack python3-prometheus-client nginx-light socat curl wrk jq python3 python3-scapy \
             dnsutils dnsmasq-base hping3 libsystemd-dev libssl-dev systemd logrotate bash-completion \
             debhelper dpkg-dev fakeroot lintian \
             qemu-system-x86 busybox-static kmod cpio xz-utils

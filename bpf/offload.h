@@ -224,14 +224,14 @@ static __always_inline enum steer_ofl_result ofl_load_hdr(struct __sk_buff *skb,
  * edges, the window, then the checksum. FIN and RST are noted in d->state,
  * with d->end_seq the untranslated sequence number after the segment's
  * payload (a FIN's own), for user space to retire the entry and count the
- * bytes. s is the caller's scratch. *learnt: this segment learnt d's TSval
+ * bytes; d->bytes adds the payload. s is the caller's scratch. *learnt: this segment learnt d's TSval
  * delta (STEER_OFL_F_TS), for the caller to set the reverse's TSecr delta.
  */
 static __always_inline enum steer_ofl_result ofl_rewrite(struct __sk_buff *skb, const struct pkt *p,
 						   struct steer_offload_dir *d, struct ofl_scratch *s,
 						   int *learnt)
 {
-	__u32 off = p->l4_off, seq;
+	__u32 off = p->l4_off, seq, payload;
 	__u64 hl;
 	int ack = p->tcp_flags & TCPF_ACK;
 	enum steer_ofl_result r;
@@ -257,8 +257,11 @@ static __always_inline enum steer_ofl_result ofl_rewrite(struct __sk_buff *skb, 
 	if (diff < 0 || bpf_skb_store_bytes(skb, off, s->hdr, hl, 0) ||
 	    bpf_l4_csum_replace(skb, off + 16, 0, diff, 0))
 		return STEER_OFL_ERROR;
+	payload = p->l4_end - off - (__u32)hl;
+	if (payload)
+		__sync_fetch_and_add(&d->bytes, payload);
 	if (p->tcp_flags & (TCPF_FIN | TCPF_RST)) {
-		d->end_seq = seq + (p->l4_end - off - (__u32)hl);
+		d->end_seq = seq + payload;
 		__sync_fetch_and_or(&d->state, p->tcp_flags & TCPF_RST ? STEER_OFL_S_RST : STEER_OFL_S_FIN);
 	}
 	return STEER_OFL_REWRITTEN;

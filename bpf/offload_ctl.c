@@ -154,6 +154,7 @@ int steer_bpf_splice_end(struct steer_bpf *b, const struct proxy_splice *sp, boo
 		out->dir[i].end_seq = d.end_seq;
 		out->dir[i].last_ns = d.last_ns;
 		out->dir[i].packets = d.packets;
+		out->dir[i].bytes = d.bytes;
 	}
 	if (!found)
 		return -ENOENT;

@@ -412,8 +412,15 @@ struct steer_offload_dir {
 	__s64 ts_clock_offset;
 	__u64 last_ns; /* bpf_ktime_get_ns() of the last segment translated: idleness */
 	__u64 packets; /* segments taken for translation (counted first: a failed one too) */
+	/*
+	 * Payload bytes translated, retransmissions included: what end_seq
+	 * cannot say past 4 GiB. User space takes end_seq's count modulo 2^32
+	 * and this for the multiples of 2^32 (exact while fewer than 4 GiB
+	 * were sent twice).
+	 */
+	__u64 bytes;
 };
-_Static_assert(sizeof(struct steer_offload_dir) == 56, "the offload entry is ABI");
+_Static_assert(sizeof(struct steer_offload_dir) == 64, "the offload entry is ABI");
 
 /* What the rewrite (bpf/offload.h, ofl_rewrite) did with a segment of an offloaded flow. */
 enum steer_ofl_result {

@@ -84,6 +84,7 @@ struct classifier_splice_end {
 		uint32_t end_seq; /* untranslated: after the last FIN or RST segment's payload */
 		uint64_t last_ns; /* CLOCK_MONOTONIC of the last packet translated (0: none yet) */
 		uint64_t packets; /* taken for translation (a segment that failed to translate too) */
+		uint64_t bytes;   /* payload translated, retransmissions included */
 	} dir[2];
 };
 

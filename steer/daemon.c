@@ -469,6 +469,7 @@ static int start_proxy(struct daemon *d, struct backend_listeners *l)
 		d->offload = offload_table_new(on_conn_event, d, (uint64_t)IDLE_TIMEOUT_MS * 1000000);
 		if (!d->offload)
 			return -1;
+		offload_forget_conntrack(d->offload);
 		/* The proxy calls these with the table as its context, the events with the daemon. */
 		ps.offload_after = cfg->offload_after;
 		ps.splice_add = offload_splice_add;

@@ -8,9 +8,12 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include "steer/conntrack.h"
 
 /* After both FINs, the entries stay this long: retransmitted FINs and the last ACK still need them. */
 #define LINGER_NS (2ull * 1000000000)
@@ -27,6 +30,9 @@ struct offload_table {
 	void (*on_close)(void *ctx, const struct proxy_conn_event *ev);
 	void *ctx;
 	uint64_t idle_ns;
+	bool ct_forget;    /* delete the conntrack entries of the flows that end */
+	struct nl_sock ct; /* ctnetlink, opened at the first flow's end */
+	bool ct_open, ct_told; /* ... and a failure printed */
 };
 
 struct offload_table *offload_table_new(void (*on_close)(void *ctx, const struct proxy_conn_event *ev),
@@ -47,6 +53,13 @@ void offload_set_classifier(struct offload_table *t, struct classifier *c)
 {
 	pthread_mutex_lock(&t->lock);
 	t->c = c;
+	pthread_mutex_unlock(&t->lock);
+}
+
+void offload_forget_conntrack(struct offload_table *t)
+{
+	pthread_mutex_lock(&t->lock);
+	t->ct_forget = true;
 	pthread_mutex_unlock(&t->lock);
 }
 
@@ -93,11 +106,45 @@ void offload_on_splice(void *ctx, const struct proxy_splice *sp)
 /*
  * Bytes a direction carried after the handoff: its end is known only once it
  * sent a FIN or an RST (an RST may carry any sequence number: one before the
- * handoff's counts nothing). Modulo 4 GiB: docs/offload.md, end of the flow.
+ * handoff's counts nothing). The sequence numbers give the count modulo
+ * 4 GiB; the payload the classifier translated (sent, retransmissions
+ * included), the multiples of 4 GiB: the largest count it allows.
  */
-static uint64_t after_handoff(const struct proxy_splice_dir *d, bool ended, uint32_t end_seq)
+static uint64_t after_handoff(const struct proxy_splice_dir *d, bool ended, uint32_t end_seq, uint64_t translated)
 {
-	return ended && (int32_t)(end_seq - d->next_seq) > 0 ? (uint32_t)(end_seq - d->next_seq) : 0;
+	uint32_t low = end_seq - d->next_seq;
+
+	if (!ended)
+		return 0;
+	if (translated >= low) /* they agree: the count is low plus the 4 GiB multiples the payload allows */
+		return low + ((translated - low) & ~0xffffffffull);
+	/* an older classifier's entry (no payload count), or an RST's sequence number from before the handoff */
+	return (int32_t)low > 0 ? low : 0;
+}
+
+/*
+ * The flow's conntrack entry goes with it (conntrack.h). None, or no
+ * conntrack at all, is no error; another error is printed once, and the
+ * entries it leaves time out as idle established ones do.
+ */
+static void forget_ct(struct offload_table *t, const struct proxy_splice *sp)
+{
+	int rc;
+
+	if (!t->ct_forget)
+		return;
+	rc = t->ct_open ? 0 : nl_open(&t->ct, NETLINK_NETFILTER, 0, 0);
+	if (rc == 0) {
+		t->ct_open = true;
+		rc = ct_forget_tcp(&t->ct, &sp->client, &sp->dst);
+	}
+	if (rc == 0 || rc == -ENOENT || rc == -EOPNOTSUPP || t->ct_told)
+		return;
+	t->ct_told = true;
+	fprintf(stderr,
+		"steer: offload: the conntrack entry of an offloaded flow that ended could not be deleted "
+		"(such entries time out as idle established ones; not printed again): %s%s%s\n",
+		strerror(-rc), t->ct_open && t->ct.msg[0] ? ": " : "", t->ct_open ? t->ct.msg : "");
 }
 
 static void emit_close(struct offload_table *t, const struct offloaded *f,
@@ -120,13 +167,14 @@ static void emit_close(struct offload_table *t, const struct offloaded *f,
 	if (e) {
 		/* A FIN takes a sequence number of its own, not a byte. */
 		ev.bytes_up += after_handoff(&sp->dir[SPLICE_UP], e->dir[SPLICE_UP].fin || e->dir[SPLICE_UP].rst,
-					     e->dir[SPLICE_UP].end_seq);
+					     e->dir[SPLICE_UP].end_seq, e->dir[SPLICE_UP].bytes);
 		ev.bytes_down += after_handoff(&sp->dir[SPLICE_DOWN],
 					       e->dir[SPLICE_DOWN].fin || e->dir[SPLICE_DOWN].rst,
-					       e->dir[SPLICE_DOWN].end_seq);
+					       e->dir[SPLICE_DOWN].end_seq, e->dir[SPLICE_DOWN].bytes);
 	}
 	if (t->on_close)
 		t->on_close(t->ctx, &ev);
+	forget_ct(t, sp);
 }
 
 /* Why f ended, or CLOSE_REASON_MAX while it goes on. */
@@ -218,6 +266,8 @@ void offload_table_free(struct offload_table *t)
 	if (!t)
 		return;
 	offload_end_all(t, CLOSE_SHUTDOWN);
+	if (t->ct_open)
+		nl_close(&t->ct);
 	pthread_mutex_destroy(&t->lock);
 	free(t);
 }

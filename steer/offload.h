@@ -24,6 +24,11 @@ struct offload_table;
  */
 struct offload_table *offload_table_new(void (*on_close)(void *ctx, const struct proxy_conn_event *ev),
 					void *ctx, uint64_t idle_ns);
+/*
+ * The flows that end take their conntrack entries with them (conntrack.h;
+ * the daemon's table: a test's would touch its host's conntrack).
+ */
+void offload_forget_conntrack(struct offload_table *t);
 /* The classifier that holds the entries (NULL: none any more; handoffs are refused). */
 void offload_set_classifier(struct offload_table *t, struct classifier *c);
 

@@ -239,6 +239,8 @@ static void flow(int family, enum steer_mode mode)
 		 end.dir[SPLICE_UP].end_seq == 5025 && !end.dir[SPLICE_DOWN].fin, "wrong");
 	ct_check("splice_end: packets per direction", end.dir[SPLICE_UP].packets == 3 &&
 		 end.dir[SPLICE_DOWN].packets == 1, "wrong counts");
+	ct_check("splice_end: payload bytes per direction (the 4 GiB multiples of the close record)",
+		 end.dir[SPLICE_UP].bytes == 10 + 10 + 5 && end.dir[SPLICE_DOWN].bytes == 10, "wrong counts");
 	ct_check("splice_end: last_ns of the last translated segment",
 		 end.dir[SPLICE_UP].last_ns / 1000000 >= t0_ms && end.dir[SPLICE_UP].last_ns / 1000000 <= t1_ms,
 		 "outside the FIN's run");

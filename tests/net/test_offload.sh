@@ -77,10 +77,18 @@ reset() {
 	fi
 }
 invalid_drops() { ing nft list chain inet fw fw_forward | sed -n 's/.*counter packets \([0-9]*\).*/\1/p'; }
+# ct_entries CLIENT (ip:port or [ip6]:port): the gateway's conntrack entries of that client's flow to 5201.
+ct_entries() {
+	local family=ipv4
+	[[ $1 == \[* ]] && family=ipv6
+	ing conntrack -L -f $family -p tcp --sport "${1##*:}" --dport 5201 2>/dev/null | grep -c "sport=${1##*:}" || true
+}
 
 for dst in $S4 $S6; do
 	xfer "$dst"
 	clients+=("$(jq -r .local <<<"$XFER")")
+	# within the 2 s the entries linger after the FINs: conntrack still has it (what the end removes below)
+	expect_eq "${clients[-1]}: conntrack tracks the flow until its end" "$(ct_entries "${clients[-1]}")" 1
 done
 offload_counters
 expect_eq "the proxy accepted both flows" "$(lab_counter .proxy.accepted)" 2
@@ -110,6 +118,8 @@ for c in "${clients[@]}"; do
 	# down: the echo, the bulk, and the two digests' line (130 bytes)
 	expect_eq "$c: close record eof, $want bytes up, $((PRE + SIZE + 130)) down" \
 		"$(audit_count ".event==\"close\" and .client==\"$c\" and .reason==\"eof\" and .bytes_up==$want and .bytes_down==$((PRE + SIZE + 130))")" 1
+	# the stack saw no FIN of it: left alone, the entry would stay established for 5 days
+	expect_eq "$c: its conntrack entry went with it" "$(ct_entries "$c")" 0
 done
 
 # Window scales that differ: a smaller largest receive buffer gives the client a smaller shift

@@ -126,6 +126,36 @@ static void test_resets(void **state)
  * A SYN on the tuple (the client reuses its port): the flow is over at once,
  * without the linger; eof after both FINs, else the client left it.
  */
+/*
+ * Past 4 GiB the sequence numbers wrap: the payload the classifier
+ * translated (retransmissions included) gives the multiples of 4 GiB.
+ */
+static void test_more_than_4_gib(void **state)
+{
+	struct offload_table *t = one_flow(0);
+
+	(void)state;
+	fake_end.dir[SPLICE_UP].fin = fake_end.dir[SPLICE_DOWN].fin = true;
+	fake_end.dir[SPLICE_UP].end_seq = 0x10;             /* 0x20 after 0xfffffff0, and 3 times 4 GiB more */
+	fake_end.dir[SPLICE_UP].bytes = 0x300000020ull + 7000; /* 7000 sent twice */
+	fake_end.dir[SPLICE_DOWN].end_seq = 1000 + 0xc0000000u; /* 3 GiB: negative as a 32-bit difference */
+	fake_end.dir[SPLICE_DOWN].bytes = 0xc0000000ull;
+	fake_end.dir[SPLICE_UP].syn = true; /* ends it now */
+	assert_int_equal(offload_reap(t), 0);
+	assert_int_equal(got[0].bytes_up, 100 + 0x300000020ull);
+	assert_int_equal(got[0].bytes_down, 200 + 0xc0000000ull);
+	offload_table_free(t);
+
+	/* An RST's sequence number from before the handoff still counts nothing, payload or not. */
+	t = one_flow(0);
+	fake_end.dir[SPLICE_DOWN].rst = true;
+	fake_end.dir[SPLICE_DOWN].end_seq = 1000 - 64;
+	fake_end.dir[SPLICE_DOWN].bytes = 300;
+	assert_int_equal(offload_reap(t), 0);
+	assert_int_equal(got[0].bytes_down, 200);
+	offload_table_free(t);
+}
+
 static void test_new_connection_on_the_tuple(void **state)
 {
 	struct offload_table *t = one_flow(0);
@@ -193,6 +223,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fins_then_linger),
 		cmocka_unit_test(test_resets),
+		cmocka_unit_test(test_more_than_4_gib),
 		cmocka_unit_test(test_new_connection_on_the_tuple),
 		cmocka_unit_test(test_packet_during_reap),
 		cmocka_unit_test(test_entries_gone_and_stop),
