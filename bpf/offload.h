@@ -261,7 +261,9 @@ static __always_inline enum steer_ofl_result ofl_rewrite(struct __sk_buff *skb, 
 	if (payload)
 		__sync_fetch_and_add(&d->bytes, payload);
 	if (p->tcp_flags & (TCPF_FIN | TCPF_RST)) {
-		d->end_seq = seq + payload;
+		/* an RST after the FIN (a peer that closed, then reset) carries the FIN's number + 1 */
+		if (!(p->tcp_flags & TCPF_RST) || !(d->state & STEER_OFL_S_FIN))
+			d->end_seq = seq + payload;
 		__sync_fetch_and_or(&d->state, p->tcp_flags & TCPF_RST ? STEER_OFL_S_RST : STEER_OFL_S_FIN);
 	}
 	return STEER_OFL_REWRITTEN;

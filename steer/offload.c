@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "steer/conntrack.h"
 
@@ -32,7 +33,7 @@ struct offload_table {
 	uint64_t idle_ns;
 	bool ct_forget;    /* delete the conntrack entries of the flows that end */
 	struct nl_sock ct; /* ctnetlink, opened at the first flow's end */
-	bool ct_open, ct_told; /* ... and a failure printed */
+	bool ct_open;
 };
 
 struct offload_table *offload_table_new(void (*on_close)(void *ctx, const struct proxy_conn_event *ev),
@@ -118,32 +119,41 @@ static uint64_t after_handoff(const struct proxy_splice_dir *d, bool ended, uint
 		return 0;
 	if (translated >= low) /* they agree: the count is low plus the 4 GiB multiples the payload allows */
 		return low + ((translated - low) & ~0xffffffffull);
-	/* an older classifier's entry (no payload count), or an RST's sequence number from before the handoff */
+	/*
+	 * Less payload than the sequence numbers say: an RST's sequence number
+	 * from before the handoff (counts nothing), or payload the classifier
+	 * did not see whole (IP fragments after the first): the sequence numbers.
+	 */
 	return (int32_t)low > 0 ? low : 0;
 }
 
 /*
- * The flow's conntrack entry goes with it (conntrack.h). None, or no
- * conntrack at all, is no error; another error is printed once, and the
- * entries it leaves time out as idle established ones do.
+ * The flow's conntrack entry goes with it (conntrack.h). Not when a new
+ * connection on the tuple ended it: conntrack took that one's handshake
+ * into the same entry, which is the new connection's now. No conntrack in
+ * the namespace (nf_conntrack not loaded: asking would load it), or no
+ * entry, is no error; another error is printed and the deletes stop (each
+ * try would meet it again): the entries left time out as idle established
+ * ones do.
  */
-static void forget_ct(struct offload_table *t, const struct proxy_splice *sp)
+static void forget_ct(struct offload_table *t, const struct proxy_splice *sp, const struct classifier_splice_end *e)
 {
 	int rc;
 
-	if (!t->ct_forget)
+	if (!t->ct_forget || (e && (e->dir[SPLICE_UP].syn || e->dir[SPLICE_DOWN].syn)) ||
+	    access("/proc/sys/net/netfilter/nf_conntrack_count", F_OK) != 0)
 		return;
 	rc = t->ct_open ? 0 : nl_open(&t->ct, NETLINK_NETFILTER, 0, 0);
 	if (rc == 0) {
 		t->ct_open = true;
 		rc = ct_forget_tcp(&t->ct, &sp->client, &sp->dst);
 	}
-	if (rc == 0 || rc == -ENOENT || rc == -EOPNOTSUPP || t->ct_told)
+	if (rc == 0 || rc == -ENOENT)
 		return;
-	t->ct_told = true;
+	t->ct_forget = false;
 	fprintf(stderr,
-		"steer: offload: the conntrack entry of an offloaded flow that ended could not be deleted "
-		"(such entries time out as idle established ones; not printed again): %s%s%s\n",
+		"steer: offload: the conntrack entries of offloaded flows that end are no longer deleted "
+		"(they time out as idle established ones): %s%s%s\n",
 		strerror(-rc), t->ct_open && t->ct.msg[0] ? ": " : "", t->ct_open ? t->ct.msg : "");
 }
 
@@ -172,9 +182,10 @@ static void emit_close(struct offload_table *t, const struct offloaded *f,
 					       e->dir[SPLICE_DOWN].fin || e->dir[SPLICE_DOWN].rst,
 					       e->dir[SPLICE_DOWN].end_seq, e->dir[SPLICE_DOWN].bytes);
 	}
+	/* first: whoever reads the close record finds the entry gone */
+	forget_ct(t, sp, e);
 	if (t->on_close)
 		t->on_close(t->ctx, &ev);
-	forget_ct(t, sp);
 }
 
 /* Why f ended, or CLOSE_REASON_MAX while it goes on. */

@@ -244,6 +244,15 @@ static void flow(int family, enum steer_mode mode)
 	ct_check("splice_end: last_ns of the last translated segment",
 		 end.dir[SPLICE_UP].last_ns / 1000000 >= t0_ms && end.dir[SPLICE_UP].last_ns / 1000000 <= t1_ms,
 		 "outside the FIN's run");
+	/* A peer that closed, then resets (data it did not read): the FIN's end stays the count's. */
+	s = segment(family, 0, 5026, 9000, 1030, 0);
+	s.flags = 0x14; /* RST ACK */
+	s.payload = 0;
+	len = seg_build(&s, f);
+	run(&in, false, "client RST after its FIN: translated", f, len, out, 0, PASS, STEER_C_OFFLOAD_PASSED, false);
+	ct_check("splice_end: the RST noted, the FIN's end_seq kept",
+		 steer_bpf_splice_end(in.b, &sp, false, &end) == 0 && end.dir[SPLICE_UP].rst &&
+			 end.dir[SPLICE_UP].end_seq == 5025, "overwritten");
 
 	/* The client reuses its port: a new connection, whose segments the old entries must not touch. */
 	s = segment(family, 0, 1, 0, 1, 0);
@@ -265,15 +274,15 @@ static void flow(int family, enum steer_mode mode)
 	    STEER_C_RETURN_PASSED, false);
 	ct_check("after the SYN: the reply unchanged", !memcmp(f, out, len), "translated by the old entry");
 	ct_check("splice_end: the SYN seen", steer_bpf_splice_end(in.b, &sp, false, &end) == 0 &&
-		 end.dir[SPLICE_UP].syn && end.dir[SPLICE_DOWN].syn && end.dir[SPLICE_UP].packets == 3,
+		 end.dir[SPLICE_UP].syn && end.dir[SPLICE_DOWN].syn && end.dir[SPLICE_UP].packets == 4,
 		 "not reported");
 
 	ct_check("splice_add twice: -EEXIST", steer_bpf_splice_add(in.b, &sp) == -EEXIST, "not refused");
-	ct_check("splice_add twice leaves the first", entry(&in, &s).packets == 3 && entry(&in, &r).packets == 1,
+	ct_check("splice_add twice leaves the first", entry(&in, &s).packets == 4 && entry(&in, &r).packets == 1,
 		 "an entry was replaced");
 
 	ct_check("splice_end with remove", steer_bpf_splice_end(in.b, &sp, true, &end) == 0 &&
-		 end.dir[SPLICE_UP].packets == 3, "failed");
+		 end.dir[SPLICE_UP].packets == 4, "failed");
 	ct_check("both entries deleted", !has_entry(&in, &s) && !has_entry(&in, &r), "an entry is left");
 	ct_check("splice_end after remove: -ENOENT", steer_bpf_splice_end(in.b, &sp, false, &end) == -ENOENT,
 		 "not ENOENT");

@@ -16,7 +16,11 @@
 
 #include <cmocka.h>
 
+#include <arpa/inet.h>
+#include <stdlib.h>
+
 #include "steer/offload.h"
+#include "tests/lib/netns.h"
 
 static struct classifier_splice_end fake_end;
 static int fake_rc, removed, added;
@@ -67,7 +71,11 @@ static struct offload_table *one_flow(uint64_t idle_ns)
 
 	sp.dir[SPLICE_UP].next_seq = 0xfffffff0u; /* the count wraps */
 	sp.dir[SPLICE_DOWN].next_seq = 1000;
-	sp.client.ss_family = AF_INET;
+	/* 198.18.1.2:40000 -> 198.18.2.2:80 */
+	*(struct sockaddr_in *)&sp.client = (struct sockaddr_in){ .sin_family = AF_INET, .sin_port = htons(40000),
+								  .sin_addr.s_addr = htonl(0xc6120102) };
+	*(struct sockaddr_in *)&sp.dst = (struct sockaddr_in){ .sin_family = AF_INET, .sin_port = htons(80),
+							       .sin_addr.s_addr = htonl(0xc6120202) };
 	offload_set_classifier(t, &fake);
 	assert_int_equal(offload_splice_add(t, &sp), 0);
 	offload_on_splice(t, &sp);
@@ -83,7 +91,9 @@ static void test_fins_then_linger(void **state)
 	(void)state;
 	fake_end.dir[SPLICE_UP].fin = fake_end.dir[SPLICE_DOWN].fin = true;
 	fake_end.dir[SPLICE_UP].end_seq = 0x10; /* 0x20 bytes after 0xfffffff0 */
+	fake_end.dir[SPLICE_UP].bytes = 0x20;
 	fake_end.dir[SPLICE_DOWN].end_seq = 1000 + 5000;
+	fake_end.dir[SPLICE_DOWN].bytes = 5000;
 	fake_end.dir[SPLICE_UP].last_ns = fake_end.dir[SPLICE_DOWN].last_ns = now() - 500000000ull;
 	assert_int_equal(offload_reap(t), 1); /* both FINs, but the linger is not over */
 	assert_int_equal(ngot, 0);
@@ -106,6 +116,7 @@ static void test_resets(void **state)
 	(void)state;
 	fake_end.dir[SPLICE_DOWN].rst = true;
 	fake_end.dir[SPLICE_DOWN].end_seq = 1000 + 64;
+	fake_end.dir[SPLICE_DOWN].bytes = 64;
 	assert_int_equal(offload_reap(t), 0);
 	assert_int_equal(got[0].reason, CLOSE_UPSTREAM_RESET);
 	assert_int_equal(got[0].bytes_down, 200 + 64);
@@ -122,10 +133,6 @@ static void test_resets(void **state)
 	offload_table_free(t);
 }
 
-/*
- * A SYN on the tuple (the client reuses its port): the flow is over at once,
- * without the linger; eof after both FINs, else the client left it.
- */
 /*
  * Past 4 GiB the sequence numbers wrap: the payload the classifier
  * translated (retransmissions included) gives the multiples of 4 GiB.
@@ -146,6 +153,15 @@ static void test_more_than_4_gib(void **state)
 	assert_int_equal(got[0].bytes_down, 200 + 0xc0000000ull);
 	offload_table_free(t);
 
+	/* Less payload than the sequence numbers say (fragments after the first are not seen whole): those count. */
+	t = one_flow(0);
+	fake_end.dir[SPLICE_DOWN].rst = true;
+	fake_end.dir[SPLICE_DOWN].end_seq = 1000 + 3000;
+	fake_end.dir[SPLICE_DOWN].bytes = 1500;
+	assert_int_equal(offload_reap(t), 0);
+	assert_int_equal(got[0].bytes_down, 200 + 3000);
+	offload_table_free(t);
+
 	/* An RST's sequence number from before the handoff still counts nothing, payload or not. */
 	t = one_flow(0);
 	fake_end.dir[SPLICE_DOWN].rst = true;
@@ -156,6 +172,10 @@ static void test_more_than_4_gib(void **state)
 	offload_table_free(t);
 }
 
+/*
+ * A SYN on the tuple (the client reuses its port): the flow is over at once,
+ * without the linger; eof after both FINs, else the client left it.
+ */
 static void test_new_connection_on_the_tuple(void **state)
 {
 	struct offload_table *t = one_flow(0);
@@ -218,6 +238,67 @@ static void test_entries_gone_and_stop(void **state)
 	assert_int_equal(ngot, 1);
 }
 
+/* The conntrack entries of one_flow's tuple in this namespace. */
+static int ct_entries(void)
+{
+	char *out = cmd_output("conntrack -L -p tcp --sport 40000 --dport 80 2>/dev/null | grep -c 'sport=40000'", NULL);
+	int n = out ? atoi(out) : -1;
+
+	free(out);
+	return n;
+}
+
+/*
+ * The daemon's table deletes an ended flow's conntrack entry (a real one,
+ * made with the conntrack tool in a private namespace), but not when a SYN on
+ * the tuple ended the flow: conntrack took the new connection into that entry.
+ */
+static void test_conntrack_entry(void **state)
+{
+	const char *make = "conntrack -I -p tcp -s 198.18.1.2 -d 198.18.2.2 --sport 40000 --dport 80 "
+			   "--state ESTABLISHED -t 600 -u ASSURED 2>/dev/null";
+	struct offload_table *t;
+	int status;
+
+	(void)state;
+	assert_int_equal(netns_enter("test_offload_table"), 0);
+	free(cmd_output(make, &status));
+	assert_int_equal(status, 0);
+	assert_int_equal(ct_entries(), 1);
+
+	t = one_flow(0);
+	offload_forget_conntrack(t);
+	fake_end.dir[SPLICE_UP].syn = true;
+	assert_int_equal(offload_reap(t), 0);
+	assert_int_equal(ngot, 1);
+	assert_int_equal(ct_entries(), 1); /* the new connection's now */
+	offload_table_free(t);
+
+	t = one_flow(0);
+	offload_forget_conntrack(t);
+	fake_end.dir[SPLICE_UP].rst = true;
+	fake_end.dir[SPLICE_UP].end_seq = 0x10;
+	assert_int_equal(offload_reap(t), 0);
+	assert_int_equal(ngot, 1);
+	assert_int_equal(ct_entries(), 0);
+	offload_table_free(t);
+
+	/* none left: no error, nothing printed */
+	t = one_flow(0);
+	offload_forget_conntrack(t);
+	fake_end.dir[SPLICE_UP].rst = true;
+	assert_int_equal(capture_stderr_begin(), 0);
+	assert_int_equal(offload_reap(t), 0);
+	{
+		char *err = capture_stderr_end();
+
+		assert_non_null(err);
+		assert_string_equal(err, "");
+		free(err);
+	}
+	offload_table_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -227,6 +308,7 @@ int main(void)
 		cmocka_unit_test(test_new_connection_on_the_tuple),
 		cmocka_unit_test(test_packet_during_reap),
 		cmocka_unit_test(test_entries_gone_and_stop),
+		cmocka_unit_test(test_conntrack_entry), /* last: it moves the process into its own namespace */
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
