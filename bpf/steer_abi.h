@@ -328,8 +328,9 @@ struct steer_frag_key {
 	  "an offloaded direction's TSval delta learnt from its first timestamped segment")             \
 	/* classifier, per packet: */                                                                   \
 	X(OFFLOAD_FROZEN, offload_frozen,                                                               \
-	  "segment carrying data of a flow frozen for its handoff: its data cut off, its ACK passed " \
-	  "on, or dropped whole if the trim failed (its sender sends the data again, then translated)")
+	  "segment carrying data (or a FIN after such a cut) of a flow frozen for its handoff: its data " \
+	  "cut off, its ACK passed on, or dropped whole if the trim failed (its sender sends it again, " \
+	  "then translated)")
 
 #define STEER_COUNTER_ENUM_(id, name, help) STEER_C_##id,
 enum steer_counter {
@@ -353,7 +354,7 @@ _Static_assert(STEER_C_ICMP_DELIVERED == 20 && STEER_C_NEW_REDIRECTED == 21 &&
  * keyed by the packet's own tuple (struct steer_flow_key as the packet
  * carries it: client->server and server->client are two entries). User space
  * writes the translation at handoff; the classifier sets state, end_seq,
- * last_ns, packets and, with STEER_OFL_F_TS, the learnt timestamp deltas.
+ * last_ns, packets, bytes and, with STEER_OFL_F_TS, the learnt timestamp deltas.
  * All arithmetic is mod 2^32 on host-order values.
  */
 /* end_seq: the segment's sequence number plus its payload (a FIN's own number), untranslated. */

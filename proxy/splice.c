@@ -2,11 +2,14 @@
 /*
  * Offload, the sockets' part (docs/offload.md, section 2): a connection that
  * relayed offload_after bytes is checked for quiet on a backing-off timer;
- * when both sockets are quiet they are frozen with TCP_REPAIR and read, the
- * classifier gets the translation, and the sockets are read again: unmoved,
- * they are closed in repair mode, which sends nothing, and the flow leaves the
- * proxy; moved (a segment got in first), the entries go and relaying goes on.
- * A connection never found quiet is frozen first (SPLICE_FREEZE_*).
+ * when both sockets are quiet the flow is held (its data cut off at the
+ * classifier), the sockets are frozen with TCP_REPAIR and read, the
+ * classifier gets the translation, and after a grace each socket is looked
+ * at once more: unmoved, they are closed in repair mode, which sends
+ * nothing, and the flow leaves the proxy; moved (a segment got in first),
+ * the entries go and relaying goes on (or, when the entries had translated
+ * segments already, the connection is reset). A connection never found
+ * quiet is frozen first (SPLICE_FREEZE_*).
  */
 #include <errno.h>
 #include <linux/sockios.h>
@@ -260,6 +263,7 @@ static enum try_result refused(struct conn *c, enum splice_refusal r)
 	switch (r) {
 	case SPLICE_NOT_QUIET:
 	case SPLICE_EDGE:
+	case SPLICE_TAKEN:
 		c->splice_last_refusal = r;
 		return TRY_LATER;
 	case SPLICE_TIMESTAMPS:
@@ -280,11 +284,20 @@ static enum try_result refused(struct conn *c, enum splice_refusal r)
 	return TRY_NEVER;
 }
 
+/* A FIN or an RST came in (ENOTCONN from a read): the relay reads it and the flow ends proxied, unfrozen. */
+static enum try_result ending(struct conn *c)
+{
+	c->splice_misses = 0; /* no busy freeze for a flow that is ending */
+	return refused(c, SPLICE_NOT_QUIET);
+}
+
 /*
  * Whether options, ECN or segment sizes already refuse the handoff: then it
- * is refused (counted) now, before a freeze would cost the senders for nothing.
+ * is refused (counted) now, before a freeze or a hold would cost the senders
+ * for nothing: TRY_NEVER. TRY_LATER: a FIN or an RST came in (ending()).
+ * TRY_HELD: neither, go on.
  */
-static bool refused_early(struct conn *c)
+static enum try_result refused_early(struct conn *c)
 {
 	struct tcp_snapshot a, b;
 	enum splice_refusal r;
@@ -292,9 +305,9 @@ static bool refused_early(struct conn *c)
 	memset(&a, 0, sizeof(a));
 	memset(&b, 0, sizeof(b));
 	if (read_info(c->relay.fd[SIDE_CLI], &a) < 0 || read_info(c->relay.fd[SIDE_UP], &b) < 0)
-		return false; /* the handoff's own reads will say */
+		return errno == ENOTCONN ? ending(c) : TRY_HELD; /* other failures: the handoff's own reads say */
 	r = splice_options(&a, &b);
-	return r != SPLICE_GO && refused(c, r) == TRY_NEVER;
+	return r == SPLICE_GO ? TRY_HELD : refused(c, r);
 }
 
 /*
@@ -322,16 +335,17 @@ static enum try_result try_splice(struct conn *c)
 	struct tcp_snapshot sa, sb;
 	struct proxy_splice sp;
 	enum splice_refusal r;
+	enum try_result r0;
 	int rc;
 
 	if (!sock_quiet(a) || !sock_quiet(b))
 		return refused(c, SPLICE_NOT_QUIET);
 	/* What options refuse is refused before a hold: data it cut would cost its sender a timeout for nothing. */
-	if (hold && refused_early(c))
-		return TRY_NEVER;
+	if (hold && (r0 = refused_early(c)) != TRY_HELD)
+		return r0;
 	if (hold && (rc = freeze(c, false)) < 0) {
 		if (rc == -EEXIST) /* the tuple's last flow lingers (its FINs' ACKs, or a reap to come): later */
-			return TRY_LATER;
+			return refused(c, SPLICE_TAKEN);
 		STAT_INC(c->w, offload_map_refused); /* printed */
 		return TRY_NEVER;
 	}
@@ -343,10 +357,8 @@ static enum try_result try_splice(struct conn *c)
 	if (snapshot(a, &sa) < 0 || snapshot(b, &sb) < 0) {
 		rc = errno;
 		unfreeze(c);
-		if (rc == ENOTCONN) { /* a FIN or an RST came in: the relay reads it, and the flow ends proxied */
-			c->splice_misses = 0; /* no busy freeze for a flow that is ending */
-			return refused(c, SPLICE_NOT_QUIET);
-		}
+		if (rc == ENOTCONN)
+			return ending(c);
 		STAT_INC(c->w, offload_repair_failed);
 		return TRY_NEVER;
 	}
@@ -476,17 +488,18 @@ static void splice_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	} else if ((c->splice_last_refusal == SPLICE_NOT_QUIET || c->splice_last_refusal == SPLICE_EDGE) &&
 		   moved(c) &&
 		   ++c->splice_misses >= SPLICE_FREEZE_AFTER && c->splice_freezes < SPLICE_FREEZES) {
-		if (refused_early(c)) {
+		enum try_result early = refused_early(c);
+		int rc = early == TRY_HELD ? freeze(c, true) : 0;
+
+		if (early == TRY_NEVER) {
 			c->splice_state = SPLICE_STATE_NEVER;
 			return;
 		}
-		int rc = freeze(c, true);
-
-		if (rc == 0) {
+		if (early == TRY_HELD && rc == 0) {
 			arm(c, SPLICE_FREEZE_CHECK_S);
 			return;
 		}
-		if (rc != -EEXIST)
+		if (early == TRY_HELD && rc != -EEXIST)
 			c->splice_freezes = SPLICE_FREEZES; /* the classifier refused it (printed): not again */
 	}
 	if (ev_now(loop) - c->splice_since >= SPLICE_GIVE_UP_S) {
@@ -508,10 +521,10 @@ void conn_splice_abandon(struct conn *c)
 	if (c->splice_state != SPLICE_STATE_TRYING)
 		return;
 	thaw(c);
-	/* It ended while no check found it quiet: the reason it stayed proxied. */
+	/* It ended while no check found it quiet: the reason it stayed proxied (a taken tuple is none). */
 	if (c->splice_last_refusal == SPLICE_EDGE)
 		STAT_INC(c->w, offload_edge);
-	else
+	else if (c->splice_last_refusal != SPLICE_TAKEN)
 		STAT_INC(c->w, offload_not_quiet);
 	c->splice_state = SPLICE_STATE_NEVER;
 }

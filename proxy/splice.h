@@ -42,6 +42,7 @@ enum splice_refusal {
 	SPLICE_ECN,            /* ECN on one leg only: never */
 	SPLICE_WINDOW,         /* a window the other leg's scale cannot carry: never */
 	SPLICE_MSS,            /* one leg sends larger segments than the other's peer takes: never */
+	SPLICE_TAKEN,          /* not the plan's: the tuple's last offloaded flow still has its entries: later, uncounted */
 };
 
 /*

@@ -237,7 +237,11 @@ size_t offload_reap(struct offload_table *t)
 			why = CLOSE_ERROR;
 			emit_close(t, f, NULL, why, now);
 		} else if ((why = ended(t, f, &e, now)) != CLOSE_REASON_MAX) {
-			t->c->ops->splice_end(t->c, &f->sp, true, &e);
+			struct classifier_splice_end last;
+
+			/* removed and read at once: a packet translated since the first read counts too */
+			if (t->c->ops->splice_end(t->c, &f->sp, true, &last) == 0)
+				e = last;
 			emit_close(t, f, &e, why, now);
 		}
 		if (why == CLOSE_REASON_MAX) {

@@ -28,9 +28,16 @@ echo "  start with $N prefixes [${STEER_TEST_BACKEND:-ebpf}]: ${start_s}s"
 
 reload() { lab_reload; }
 # proxied ADDR [N]: did a request to ADDR:80 go through the proxy: its accept counter moved, and the audit
-# log holds more than N open records for ADDR:80 (N: the count before, when earlier ones exist).
+# log comes to hold more than N open records for ADDR:80 (N: the count before, when earlier ones exist; the
+# writer wakes 20 times a second when idle, so the record is waited for, 2 s at most).
 proxied() {
-	lab_proxied "http://$1/" && [ "$(audit_count ".event == \"open\" and .dst == \"$1:80\"")" -gt "${2:-0}" ]
+	local i
+	lab_proxied "http://$1/" || return 1
+	for i in $(seq $(scaled 40)); do
+		[ "$(audit_count ".event == \"open\" and .dst == \"$1:80\"")" -gt "${2:-0}" ] && return 0
+		sleep 0.05
+	done
+	return 1
 }
 served() { http_get "$LAB_C" "http://$1/" | grep -q 'via='; }
 

@@ -19,7 +19,7 @@
  * carries the bytes, a later check hands the flow over); a FIN that lands
  * then ends the tries, not counted as a repair failure; and a hold refused
  * because the tuple's last flow still has its entries is tried again, not
- * counted.
+ * counted, even when the flow ends proxied while it is.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -451,6 +451,31 @@ static void test_taken_tuple_is_tried_again(void **state)
 	lab_down(&l);
 }
 
+/* A flow whose tuple stays taken until it ends proxied: held back by another flow, not refused, nothing counted. */
+static void test_taken_tuple_until_the_end(void **state)
+{
+	struct lab l;
+	struct proxy_stats st;
+
+	(void)state;
+	lab_up(&l);
+	l.f.taken_holds = 1000000;
+	for (int i = 0; i < 100; i++) /* checks at 2, 4, 8, 16, 32 ms */
+		ev_run(l.w->loop, EVRUN_ONCE | EVRUN_NOWAIT), usleep(1000);
+	assert_true(l.f.taken_holds < 1000000 - 2);
+	assert_int_equal(shutdown(l.client, SHUT_WR), 0);
+	assert_int_equal(shutdown(l.server, SHUT_WR), 0);
+	for (int i = 0; i < 1000 && stats(&l).open > 0; i++)
+		ev_run(l.w->loop, EVRUN_ONCE | EVRUN_NOWAIT), usleep(1000);
+	st = stats(&l);
+	assert_int_equal(st.open, 0);
+	assert_int_equal(st.offloaded, 0);
+	assert_int_equal(st.offload_not_quiet, 0);
+	assert_int_equal(st.offload_edge, 0);
+	assert_int_equal(st.offload_map_refused, 0);
+	lab_down(&l);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -462,6 +487,7 @@ int main(void)
 		cmocka_unit_test(test_late_at_hold_is_relayed_then_handed),
 		cmocka_unit_test(test_fin_at_hold_ends_the_tries),
 		cmocka_unit_test(test_taken_tuple_is_tried_again),
+		cmocka_unit_test(test_taken_tuple_until_the_end),
 	};
 
 	int st = -1;
