@@ -489,18 +489,21 @@ static void splice_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 		   moved(c) &&
 		   ++c->splice_misses >= SPLICE_FREEZE_AFTER && c->splice_freezes < SPLICE_FREEZES) {
 		enum try_result early = refused_early(c);
-		int rc = early == TRY_HELD ? freeze(c, true) : 0;
 
 		if (early == TRY_NEVER) {
 			c->splice_state = SPLICE_STATE_NEVER;
 			return;
 		}
-		if (early == TRY_HELD && rc == 0) {
-			arm(c, SPLICE_FREEZE_CHECK_S);
-			return;
+		if (early == TRY_HELD) {
+			int rc = freeze(c, true);
+
+			if (rc == 0) {
+				arm(c, SPLICE_FREEZE_CHECK_S);
+				return;
+			}
+			if (rc != -EEXIST)
+				c->splice_freezes = SPLICE_FREEZES; /* the classifier refused it (printed): not again */
 		}
-		if (early == TRY_HELD && rc != -EEXIST)
-			c->splice_freezes = SPLICE_FREEZES; /* the classifier refused it (printed): not again */
 	}
 	if (ev_now(loop) - c->splice_since >= SPLICE_GIVE_UP_S) {
 		conn_splice_abandon(c);

@@ -8,9 +8,12 @@
 #include <netinet/in.h>
 #include <string.h>
 
-/* One address as ctnetlink's tuple has it: 4 or 16 bytes (4 for an IPv4-mapped one); 0 if not IP. */
-static size_t addr_of(const struct sockaddr_storage *ss, const void **a, uint16_t *port)
+#include "proxy/sock.h"
+
+/* One address as ctnetlink's tuple has it (IPv4-mapped made IPv4 first, in place): 4 or 16 bytes; 0 if not IP. */
+static size_t addr_of(struct sockaddr_storage *ss, const void **a, uint16_t *port)
 {
+	unmap_v4(ss);
 	if (ss->ss_family == AF_INET) {
 		const struct sockaddr_in *in = (const void *)ss;
 
@@ -20,11 +23,10 @@ static size_t addr_of(const struct sockaddr_storage *ss, const void **a, uint16_
 	}
 	if (ss->ss_family == AF_INET6) {
 		const struct sockaddr_in6 *in6 = (const void *)ss;
-		int v4 = IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr);
 
-		*a = in6->sin6_addr.s6_addr + (v4 ? 12 : 0);
+		*a = &in6->sin6_addr;
 		*port = in6->sin6_port;
-		return v4 ? 4 : 16;
+		return 16;
 	}
 	return 0;
 }
@@ -32,14 +34,15 @@ static size_t addr_of(const struct sockaddr_storage *ss, const void **a, uint16_
 int ct_forget_tcp(struct nl_sock *s, const struct sockaddr_storage *src, const struct sockaddr_storage *dst)
 {
 	char buf[512];
+	struct sockaddr_storage from = *src, to = *dst;
 	const void *sa, *da;
 	uint16_t sp, dp;
-	size_t n = addr_of(src, &sa, &sp);
+	size_t n = addr_of(&from, &sa, &sp);
 	struct nlmsghdr *nlh;
 	struct nfgenmsg *g;
 	struct nlattr *tuple, *nest;
 
-	if (!n || addr_of(dst, &da, &dp) != n)
+	if (!n || addr_of(&to, &da, &dp) != n)
 		return -EAFNOSUPPORT;
 	nlh = mnl_nlmsg_put_header(buf);
 	nlh->nlmsg_type = NFNL_SUBSYS_CTNETLINK << 8 | IPCTNL_MSG_CT_DELETE;

@@ -111,11 +111,12 @@ void offload_on_splice(void *ctx, const struct proxy_splice *sp)
  * 4 GiB; the payload the classifier translated (sent, retransmissions
  * included), the multiples of 4 GiB: the largest count it allows.
  */
-static uint64_t after_handoff(const struct proxy_splice_dir *d, bool ended, uint32_t end_seq, uint64_t translated)
+static uint64_t after_handoff(const struct proxy_splice *sp, const struct classifier_splice_end *e, int d)
 {
-	uint32_t low = end_seq - d->next_seq;
+	uint32_t low = e->dir[d].end_seq - sp->dir[d].next_seq;
+	uint64_t translated = e->dir[d].bytes;
 
-	if (!ended)
+	if (!e->dir[d].fin && !e->dir[d].rst)
 		return 0;
 	if (translated >= low) /* they agree: the count is low plus the 4 GiB multiples the payload allows */
 		return low + ((translated - low) & ~0xffffffffull);
@@ -176,11 +177,8 @@ static void emit_close(struct offload_table *t, const struct offloaded *f,
 	ev.bytes_down = sp->bytes_down;
 	if (e) {
 		/* A FIN takes a sequence number of its own, not a byte. */
-		ev.bytes_up += after_handoff(&sp->dir[SPLICE_UP], e->dir[SPLICE_UP].fin || e->dir[SPLICE_UP].rst,
-					     e->dir[SPLICE_UP].end_seq, e->dir[SPLICE_UP].bytes);
-		ev.bytes_down += after_handoff(&sp->dir[SPLICE_DOWN],
-					       e->dir[SPLICE_DOWN].fin || e->dir[SPLICE_DOWN].rst,
-					       e->dir[SPLICE_DOWN].end_seq, e->dir[SPLICE_DOWN].bytes);
+		ev.bytes_up += after_handoff(sp, e, SPLICE_UP);
+		ev.bytes_down += after_handoff(sp, e, SPLICE_DOWN);
 	}
 	/* first: whoever reads the close record finds the entry gone */
 	forget_ct(t, sp, e);
