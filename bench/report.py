@@ -82,7 +82,7 @@ md.append("""## Cases
 |---|---|
 | direct | gateway forwards (no steer, no proxy): the limit |
 | steer-ebpf / -nft / -split50 | steer, builtin proxy, `upstream-source client`, audit log on, `workers per-cpu` (one per CPU, pinned, a connection to the worker of its SYN's CPU; 2 here); backend ebpf, nft, split 50 (switched live) |
-| steer-offload | steer-ebpf with `offload after 0`: a flow is handed to the classifier (splice offload) at its first quiet moment after the first bytes, or frozen for it (a few ms) when it never pauses, as iperf3's streams; a short HTTP connection ends first |
+| steer-offload | steer-ebpf with `offload after 0`: a flow is handed to the classifier (splice offload) at its first quiet moment from 10 ms after the first bytes, or frozen for it (a few ms) when it never pauses, as iperf3's streams; a short HTTP connection ends first and stays proxied |
 | haproxy-ebpf / -nft | HAProxy 2 threads, `mode tcp`, `option splice-auto`, `bind :15001 transparent`, `source 0.0.0.0 usesrc clientip`, `server orig 0.0.0.0:0` (the original destination), behind steer `proxy external` with that backend |
 | haproxy-tproxy | the same HAProxy without steer, as a user would set it up from the kernel's tproxy.rst: nft `socket transparent 1` → mark (packets of existing sockets), `iifname gw-cli tcp dport {…} tproxy to :15001` → mark (new connections), `ip rule fwmark 1 lookup 100` + `local 0.0.0.0/0 dev lo table 100` |
 | haproxy-tproxy-log | haproxy-tproxy with per-connection logging (`option tcplog`, `log 127.0.0.1:5514 local0` to a socat UDP receiver in the gateway writing a file), since steer always audits |
