@@ -12,6 +12,7 @@
  * quiet is frozen first (SPLICE_FREEZE_*).
  */
 #include <errno.h>
+#include <linux/sock_diag.h> /* SK_MEMINFO_* */
 #include <linux/sockios.h>
 #include <linux/tcp.h> /* the kernel's struct tcp_info: glibc's ends before tcpi_bytes_received */
 #include <netinet/in.h>
@@ -60,12 +61,23 @@
 /* tcpi_state's value (the kernel's include/net/tcp_states.h, which no uapi header carries) */
 #define SPLICE_TCP_ESTABLISHED 1
 
+/*
+ * Nothing unsent, unacknowledged or unread, and nothing out of order either:
+ * the receive memory counts the out-of-order queue, which SIOCINQ does not.
+ * Segments held there were acknowledged by SACK, so their sender would wait
+ * for a retransmission timeout and SACK reneging to send them again once the
+ * socket is gone. The ioctls come first: they lock the socket, which
+ * processes its backlog.
+ */
 static bool sock_quiet(int fd)
 {
 	int outq = -1, inq = -1;
+	uint32_t mem[SK_MEMINFO_VARS];
+	socklen_t len = sizeof(mem);
 
 	return ioctl(fd, SIOCOUTQ, &outq) == 0 && ioctl(fd, SIOCINQ, &inq) == 0 && outq == 0 &&
-	       inq == 0;
+	       inq == 0 && getsockopt(fd, SOL_SOCKET, SO_MEMINFO, mem, &len) == 0 &&
+	       len > SK_MEMINFO_RMEM_ALLOC * sizeof(mem[0]) && mem[SK_MEMINFO_RMEM_ALLOC] == 0;
 }
 
 /* Bytes the connection still holds: unsent, unacknowledged or unread, and in its pipes. */

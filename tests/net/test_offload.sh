@@ -265,6 +265,18 @@ for ((i = 0; i < ${#pp_clients[@]}; i += 2)); do
 		wait_close ".client==\"${pp_clients[i]}\" and .reason==\"eof\" and .bytes_up==${pp_clients[i + 1]}"
 done
 offloaded=$(lab_counter .proxy.offloaded)
+# Every flow above ended: a freeze or a hold that ended without a handoff took its
+# entries with it, and an offloaded flow's went at its reap (2 s after its FINs).
+offload_entries() { ing bpftool -j map dump name steer_offload | jq length; }
+no_entry_left() {
+	local i
+	for i in $(seq $(scaled 50)); do
+		[ "$(offload_entries)" = 0 ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+expect "every flow ended: no entry left in the classifier's offload map" no_entry_left
 
 # A stop drains an offloaded flow as it drains a relayed one: the transfer goes on through the
 # classifier, its close record comes, then steer exits.

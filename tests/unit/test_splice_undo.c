@@ -22,7 +22,8 @@
  * tuple's last flow still has its entries is tried again, not counted,
  * even when the flow ends proxied while it is; and a flow that ends before
  * its first check (10 ms after offload-after's bytes) is no candidate:
- * never held, counted nowhere.
+ * never held, counted nowhere; data held out of order in a socket (sent
+ * ahead by hand) keeps the flow from being held until the hole is filled.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -35,7 +36,9 @@
 #include <stdlib.h>
 #include <netinet/in.h>
 #include <string.h>
+#include <linux/sock_diag.h>
 #include <linux/sockios.h>
+#include <linux/tcp.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -44,6 +47,7 @@
 #include "proxy/internal.h"
 #include "proxy/proxy.h"
 #include "tests/lib/netns.h"
+#include "tests/lib/tcp_segments.h"
 
 #define PROXY_PORT 20931 /* the proxy's own listeners: never connected to here */
 #define LATE "late bytes"
@@ -326,6 +330,65 @@ static ssize_t server_reads(struct lab *l, char *buf, size_t len)
 	return n;
 }
 
+/* What the client's socket will send next and expects next (repair mode, read and left). */
+static void client_seqs(int fd, uint32_t *snd, uint32_t *rcv)
+{
+	int on = 1, off = TCP_REPAIR_OFF_NO_WP, q;
+	socklen_t len = sizeof(*snd);
+
+	assert_int_equal(setsockopt(fd, IPPROTO_TCP, TCP_REPAIR, &on, sizeof(on)), 0);
+	q = TCP_SEND_QUEUE;
+	assert_int_equal(setsockopt(fd, IPPROTO_TCP, TCP_REPAIR_QUEUE, &q, sizeof(q)), 0);
+	assert_int_equal(getsockopt(fd, IPPROTO_TCP, TCP_QUEUE_SEQ, snd, &len), 0);
+	q = TCP_RECV_QUEUE;
+	assert_int_equal(setsockopt(fd, IPPROTO_TCP, TCP_REPAIR_QUEUE, &q, sizeof(q)), 0);
+	assert_int_equal(getsockopt(fd, IPPROTO_TCP, TCP_QUEUE_SEQ, rcv, &len), 0);
+	assert_int_equal(setsockopt(fd, IPPROTO_TCP, TCP_REPAIR, &off, sizeof(off)), 0);
+}
+
+/*
+ * The client's segment of `len` bytes at `ahead` bytes past what it sent so
+ * far, sent by hand (a raw socket) as if it had overtaken the ones before
+ * it: it lands in the out-of-order queue of the proxy's socket.
+ */
+static void send_ahead(int client, uint32_t ahead, const char *data, size_t len)
+{
+	uint8_t ip[20] = { 0x45 }, tcp[32 + 64] = { 0 };
+	struct sockaddr_in to = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	uint32_t snd, rcv, tsval;
+	socklen_t n = sizeof(tsval);
+	int raw = socket(AF_INET, SOCK_RAW, IPPROTO_TCP);
+
+	assert_true(raw >= 0 && len <= 64);
+	client_seqs(client, &snd, &rcv);
+	assert_int_equal(getsockopt(client, IPPROTO_TCP, TCP_TIMESTAMP, &tsval, &n), 0);
+	seg_put16(tcp, port_of(client, false));
+	seg_put16(tcp + 2, port_of(client, true));
+	seg_put32(tcp + 4, snd + ahead);
+	seg_put32(tcp + 8, rcv);
+	tcp[12] = 8 << 4; /* 32 bytes: NOP NOP TS */
+	tcp[13] = 0x18;   /* ACK PSH */
+	seg_put16(tcp + 14, 1024);
+	tcp[20] = tcp[21] = 1;
+	seg_opt_ts(tcp + 22, tsval, 0);
+	memcpy(tcp + 32, data, len);
+	seg_put32(ip + 12, INADDR_LOOPBACK);
+	seg_put32(ip + 16, INADDR_LOOPBACK);
+	seg_put16(tcp + 16, ~seg_l4_sum(4, ip, tcp, 32 + len));
+	assert_int_equal(sendto(raw, tcp, 32 + len, 0, (struct sockaddr *)&to, sizeof(to)), (ssize_t)(32 + len));
+	close(raw);
+}
+
+/* The proxy's receive memory on fd: what its queues hold, the out-of-order one included. */
+static uint32_t rmem(int fd)
+{
+	uint32_t mem[SK_MEMINFO_VARS];
+	socklen_t len = sizeof(mem);
+
+	assert_int_equal(getsockopt(fd, SOL_SOCKET, SO_MEMINFO, mem, &len), 0);
+	return mem[SK_MEMINFO_RMEM_ALLOC];
+}
+
 static void test_quiet_handoff_retires_silently(void **state)
 {
 	struct lab l;
@@ -513,6 +576,42 @@ static void test_taken_tuple_until_the_end(void **state)
 	lab_down(&l);
 }
 
+/*
+ * Data held out of order in a socket is unread too: SIOCINQ does not count
+ * it, and a socket retired with it would leave its sender waiting for a
+ * timeout (it was acknowledged by SACK). Not quiet until the hole is filled;
+ * then relayed, all of it, and handed over.
+ */
+static void test_out_of_order_is_not_quiet(void **state)
+{
+	struct lab l;
+	char out[103], buf[256];
+	ssize_t got = 0, n;
+	int cfd;
+
+	(void)state;
+	lab_up(&l);
+	cfd = l.w->conns->relay.fd[SIDE_CLI];
+	memset(out, 'h', 100);
+	memcpy(out + 100, "ooo", 3);
+	send_ahead(l.client, 100, out + 100, 3);
+	for (int i = 0; i < 100 && rmem(cfd) == 0; i++)
+		usleep(1000);
+	assert_true(rmem(cfd) > 0);
+	for (int i = 0; i < 60; i++) /* checks at 10, 12, 16, 24, 40 ms */
+		ev_run(l.w->loop, EVRUN_ONCE | EVRUN_NOWAIT), usleep(1000);
+	assert_int_equal(l.f.calls, 0); /* never held */
+	assert_int_equal(l.f.handed, 0);
+	assert_int_equal(send(l.client, out, sizeof(out), 0), (ssize_t)sizeof(out));
+	while (got < (ssize_t)sizeof(out) && (n = server_reads(&l, buf + got, sizeof(buf) - got)) > 0)
+		got += n;
+	assert_int_equal(got, sizeof(out));
+	assert_memory_equal(buf, out, sizeof(out));
+	assert_true(run_until(l.w, handed, &l.f));
+	assert_int_equal(stats(&l).offloaded, 1);
+	lab_down(&l);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -526,6 +625,7 @@ int main(void)
 		cmocka_unit_test(test_taken_tuple_is_tried_again),
 		cmocka_unit_test(test_taken_tuple_until_the_end),
 		cmocka_unit_test(test_ended_before_first_check),
+		cmocka_unit_test(test_out_of_order_is_not_quiet),
 	};
 
 	int st = -1;
