@@ -69,8 +69,8 @@ struct conn {
 	struct sockaddr_storage client, dst, upstream_src;
 	enum splice_state splice_state;
 	ev_timer splice_timer;  /* quiet checks, backing off */
-	ev_tstamp splice_since; /* the first check */
-	ev_tstamp splice_wait;  /* until the next one */
+	ev_tstamp splice_since; /* when it became a candidate (the first check comes SPLICE_FIRST_S later) */
+	ev_tstamp splice_wait;  /* what arm_next waits: SPLICE_NEXT_S, doubling */
 	int splice_last_refusal; /* enum splice_refusal of the last check that failed */
 	uint8_t splice_misses;   /* checks that found it moving bytes since the last freeze */
 	uint8_t splice_freezes;  /* freezes so far */

@@ -29,9 +29,10 @@
 /*
  * The first check: a flow that ends sooner gains nothing from a handoff,
  * which costs it about 40 system calls and may cut data it then waits for
- * (short HTTP flows with `after 0`: conn/s 0.97 of `off` with a first check
- * at 2 ms, 1.00 at 10 ms). The next ones come SPLICE_NEXT_S later (about a LAN
- * round trip), doubling, so a busy stream is frozen as early as before.
+ * (short HTTP flows with `after 0`: conn/s 0.977 of `off` with a first check
+ * at 2 ms, 0.996 at 10 ms). The next ones come SPLICE_NEXT_S later (about a
+ * LAN round trip), doubling, so a busy stream meets its third check, and its
+ * freeze, about as early as with checks from 2 ms (16 ms against 14).
  */
 #define SPLICE_FIRST_S 0.01
 #define SPLICE_NEXT_S 0.002
@@ -66,8 +67,9 @@
  * the receive memory counts the out-of-order queue, which SIOCINQ does not.
  * Segments held there were acknowledged by SACK, so their sender would wait
  * for a retransmission timeout and SACK reneging to send them again once the
- * socket is gone. The ioctls come first: they lock the socket, which
- * processes its backlog.
+ * socket is gone. SIOCINQ comes first: it locks the socket, which
+ * processes its backlog. The error queue is charged there too, but the
+ * proxy's TCP sockets ask for nothing on it (no zerocopy, no timestamping).
  */
 static bool sock_quiet(int fd)
 {
@@ -207,6 +209,13 @@ static void arm(struct conn *c, ev_tstamp after)
 {
 	ev_timer_set(&c->splice_timer, after, 0.);
 	ev_timer_start(c->w->loop, &c->splice_timer);
+}
+
+/* The next check, backing off. */
+static void arm_next(struct conn *c)
+{
+	arm(c, c->splice_wait);
+	c->splice_wait = c->splice_wait * 2 < SPLICE_MAX_S ? c->splice_wait * 2 : SPLICE_MAX_S;
 }
 
 /*
@@ -448,7 +457,7 @@ static void finish_splice(struct conn *c)
 		STAT_INC(c->w, offload_races);
 		c->splice_last_refusal = SPLICE_NOT_QUIET; /* a segment moved it */
 		c->splice_state = SPLICE_STATE_TRYING;
-		arm(c, c->splice_wait);
+		arm_next(c);
 		conn_resume(c); /* last: it may close c */
 		return;
 	}
@@ -473,6 +482,9 @@ static void splice_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 		return;
 	}
 	if (conn_splice_ended(c)) {
+		/* found ending at a check, which counts it (unlike a flow that ends before its first) */
+		if (c->splice_last_refusal == SPLICE_GO)
+			c->splice_last_refusal = SPLICE_NOT_QUIET;
 		conn_splice_abandon(c); /* the relay goes on to its close */
 		return;
 	}
@@ -530,8 +542,7 @@ static void splice_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 		conn_splice_abandon(c);
 		return;
 	}
-	c->splice_wait = c->splice_wait * 2 < SPLICE_MAX_S ? c->splice_wait * 2 : SPLICE_MAX_S;
-	arm(c, c->splice_wait);
+	arm_next(c);
 }
 
 void conn_splice_abandon(struct conn *c)
@@ -576,7 +587,7 @@ void conn_splice_check(struct conn *c)
 		return;
 	c->splice_state = SPLICE_STATE_TRYING;
 	c->splice_since = ev_now(w->loop);
-	c->splice_wait = SPLICE_NEXT_S / 2; /* doubled before it is used */
+	c->splice_wait = SPLICE_NEXT_S;
 	ev_set_cb(&c->splice_timer, splice_timer_cb);
 	arm(c, SPLICE_FIRST_S);
 }
