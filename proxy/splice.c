@@ -67,19 +67,23 @@
  * the receive memory counts the out-of-order queue, which SIOCINQ does not.
  * Segments held there were acknowledged by SACK, so their sender would wait
  * for a retransmission timeout and SACK reneging to send them again once the
- * socket is gone. SIOCINQ comes first: it locks the socket, which
- * processes its backlog. The error queue is charged there too, but the
- * proxy's TCP sockets ask for nothing on it (no zerocopy, no timestamping).
+ * socket is gone. Not for a busy stream's freeze (frozen): it cuts the
+ * data off the hole's retransmission too, so waiting cannot fill the hole;
+ * the sender finds it out as it finds out what the freeze cut. SIOCINQ comes
+ * first: it locks the socket, which processes its backlog. The error queue
+ * is charged there too, but the proxy's TCP sockets ask for nothing on it
+ * (no zerocopy, no timestamping).
  */
-static bool sock_quiet(int fd)
+static bool sock_quiet(int fd, bool frozen)
 {
 	int outq = -1, inq = -1;
 	uint32_t mem[SK_MEMINFO_VARS];
 	socklen_t len = sizeof(mem);
 
-	return ioctl(fd, SIOCOUTQ, &outq) == 0 && ioctl(fd, SIOCINQ, &inq) == 0 && outq == 0 &&
-	       inq == 0 && getsockopt(fd, SOL_SOCKET, SO_MEMINFO, mem, &len) == 0 &&
-	       len > SK_MEMINFO_RMEM_ALLOC * sizeof(mem[0]) && mem[SK_MEMINFO_RMEM_ALLOC] == 0;
+	if (ioctl(fd, SIOCOUTQ, &outq) < 0 || ioctl(fd, SIOCINQ, &inq) < 0 || outq != 0 || inq != 0)
+		return false;
+	return frozen || (getsockopt(fd, SOL_SOCKET, SO_MEMINFO, mem, &len) == 0 &&
+			  len > SK_MEMINFO_RMEM_ALLOC * sizeof(mem[0]) && mem[SK_MEMINFO_RMEM_ALLOC] == 0);
 }
 
 /* Bytes the connection still holds: unsent, unacknowledged or unread, and in its pipes. */
@@ -367,7 +371,7 @@ static enum try_result try_splice(struct conn *c)
 	enum try_result r0;
 	int rc;
 
-	if (!sock_quiet(a) || !sock_quiet(b))
+	if (!sock_quiet(a, !hold) || !sock_quiet(b, !hold))
 		return refused(c, SPLICE_NOT_QUIET);
 	/* What options refuse is refused before a hold: data it cut would cost its sender a timeout for nothing. */
 	if (hold && (r0 = refused_early(c)) != TRY_HELD)
@@ -392,7 +396,7 @@ static enum try_result try_splice(struct conn *c)
 		return TRY_NEVER;
 	}
 	/* A segment may have come between the first look and the hold or the freeze. */
-	if (!sock_quiet(a) || !sock_quiet(b)) {
+	if (!sock_quiet(a, !hold) || !sock_quiet(b, !hold)) {
 		unfreeze(c);
 		return refused(c, SPLICE_NOT_QUIET);
 	}

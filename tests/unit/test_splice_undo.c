@@ -20,10 +20,11 @@
  * then ends the tries, not counted as a repair failure, and the flow that
  * ends proxied is counted as never quiet; a hold refused because the
  * tuple's last flow still has its entries is tried again, not counted,
- * even when the flow ends proxied while it is; and a flow that ends before
- * its first check (10 ms after offload-after's bytes) is no candidate:
- * never held, counted nowhere; data held out of order in a socket (sent
- * ahead by hand) keeps the flow from being held until the hole is filled.
+ * even when the flow ends proxied while it is; a flow that ends before its
+ * first check (10 ms after offload-after's bytes) is never held and counted
+ * nowhere, one the check finds half-closed is counted; and data held out of
+ * order in a socket (sent ahead by hand) keeps the flow from being held
+ * until the hole is filled.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -595,6 +596,28 @@ static void test_taken_tuple_until_the_end(void **state)
 }
 
 /*
+ * A flow found half-closed at its first check stays proxied and is counted
+ * never quiet: it was a candidate, and a check saw it end (a client that
+ * sent its request and shut its side may then get a long response).
+ */
+static void test_half_closed_at_first_check(void **state)
+{
+	struct lab l;
+	char buf[16];
+
+	(void)state;
+	lab_up_after(&l, 8);
+	assert_int_equal(shutdown(l.client, SHUT_WR), 0);
+	assert_int_equal(server_reads(&l, buf, sizeof(buf)), 0); /* the half-close, relayed */
+	for (int i = 0; i < 1000 && stats(&l).offload_not_quiet == 0; i++)
+		ev_run(l.w->loop, EVRUN_ONCE | EVRUN_NOWAIT), usleep(1000);
+	assert_int_equal(stats(&l).offload_not_quiet, 1);
+	assert_int_equal(l.f.calls, 0); /* never held */
+	assert_int_equal(stats(&l).open, 1); /* the server's side goes on, relayed */
+	lab_down(&l);
+}
+
+/*
  * Data held out of order in a socket is unread too: SIOCINQ does not count
  * it, and a socket retired with it would leave its sender waiting for a
  * timeout (it was acknowledged by SACK). Not quiet until the hole is filled;
@@ -644,6 +667,7 @@ int main(void)
 		cmocka_unit_test(test_taken_tuple_is_tried_again),
 		cmocka_unit_test(test_taken_tuple_until_the_end),
 		cmocka_unit_test(test_ended_before_first_check),
+		cmocka_unit_test(test_half_closed_at_first_check),
 		cmocka_unit_test(test_out_of_order_is_not_quiet),
 	};
 
