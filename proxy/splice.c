@@ -562,8 +562,8 @@ void conn_splice_abandon(struct conn *c)
 	thaw(c);
 	/*
 	 * It ended while no check found it quiet: the reason it stayed proxied.
-	 * None when no check ran (it ended within SPLICE_FIRST_S: too short to
-	 * be a candidate) or the tuple was taken.
+	 * None when no check ran (it ended within SPLICE_FIRST_S, too short to
+	 * gain from a handoff) or the tuple was taken.
 	 */
 	if (c->splice_last_refusal == SPLICE_EDGE)
 		STAT_INC(c->w, offload_edge);
